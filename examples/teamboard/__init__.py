@@ -1,0 +1,1 @@
+"""teamboard: the demo product (workspaces, projects, tasks, comments) that `hyper demo` runs."""

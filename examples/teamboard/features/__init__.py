@@ -1,0 +1,1 @@
+"""One package per feature; each is owned by one engineer."""

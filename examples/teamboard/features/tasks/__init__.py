@@ -1,0 +1,122 @@
+"""Tasks inside a project: create, list, move through statuses. Owned by Carol."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+
+from hyperdeliver import Context, Feature, NotFound, utcnow
+
+from ..projects.models import Project
+from .models import Task
+
+feature = Feature("tasks", owner="carol@teamboard.dev", summary="Track tasks through todo, doing, done")
+
+
+class Status(str, Enum):
+    todo = "todo"
+    doing = "doing"
+    done = "done"
+
+
+class TaskIn(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    notes: str = Field(default="", max_length=5000)
+    priority: int = Field(default=2, ge=1, le=4)
+    assignee_id: int | None = None
+
+
+class TaskUpdate(BaseModel):
+    status: Status | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    priority: int | None = Field(default=None, ge=1, le=4)
+    assignee_id: int | None = None
+
+
+class TaskOut(BaseModel):
+    id: int
+    project_id: int
+    title: str
+    notes: str
+    status: Status
+    priority: int
+    assignee_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TaskStats(BaseModel):
+    project_id: int
+    todo: int = 0
+    doing: int = 0
+    done: int = 0
+
+
+async def _task(ctx: Context, task_id: int) -> Task:
+    row = await ctx.db.get(Task, task_id)
+    if row is None:
+        raise NotFound(f"no task {task_id}")
+    return row
+
+
+@feature.query("GET /projects/{project_id}/tasks", roles={"viewer"})
+async def list_tasks(ctx: Context, project_id: int, status: Status | None = None, limit: Annotated[int, Field(ge=1, le=500)] = 100) -> list[TaskOut]:
+    """The tasks of a project, optionally of one status."""
+    q = select(Task).where(Task.project_id == project_id).order_by(Task.priority, Task.id).limit(limit)
+    if status is not None:
+        q = q.where(Task.status == status.value)
+    rows = (await ctx.db.execute(q)).scalars().all()
+    return [TaskOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+@feature.query("GET /tasks/{task_id}", roles={"viewer"})
+async def get_task(ctx: Context, task_id: int) -> TaskOut:
+    """One task."""
+    return TaskOut.model_validate(await _task(ctx, task_id), from_attributes=True)
+
+
+@feature.mutation("POST /projects/{project_id}/tasks", roles={"member"})
+async def create_task(ctx: Context, project_id: int, data: TaskIn) -> TaskOut:
+    """Add a task to a project."""
+    if await ctx.db.get(Project, project_id) is None:
+        raise NotFound(f"no project {project_id}")
+    row = Task(project_id=project_id, created_by=ctx.user.user_id, **data.model_dump())
+    ctx.db.add(row)
+    await ctx.db.flush()
+    ctx.track("task_created", project_id=project_id)
+    return TaskOut.model_validate(row, from_attributes=True)
+
+
+@feature.mutation("PATCH /tasks/{task_id}", roles={"member"}, status=200)
+async def update_task(ctx: Context, task_id: int, data: TaskUpdate) -> TaskOut:
+    """Change a task's status, title, priority or assignee."""
+    row = await _task(ctx, task_id)
+    changes = data.model_dump(exclude_unset=True)
+    if "status" in changes and changes["status"] is not None:
+        changes["status"] = changes["status"].value
+        if changes["status"] == "done":
+            ctx.track("task_completed", project_id=row.project_id)
+    for key, value in changes.items():
+        setattr(row, key, value)
+    row.updated_at = utcnow()
+    await ctx.db.flush()
+    return TaskOut.model_validate(row, from_attributes=True)
+
+
+@feature.mutation("DELETE /tasks/{task_id}", roles={"admin"})
+async def delete_task(ctx: Context, task_id: int) -> None:
+    """Delete a task (admins only)."""
+    await ctx.db.delete(await _task(ctx, task_id))
+
+
+@feature.query("GET /projects/{project_id}/stats", roles={"viewer"})
+async def task_stats(ctx: Context, project_id: int) -> TaskStats:
+    """How many tasks a project has in each status."""
+    rows = await ctx.db.execute(
+        select(Task.status, func.count()).where(Task.project_id == project_id).group_by(Task.status)
+    )
+    return TaskStats(project_id=project_id, **{status: n for status, n in rows.all()})

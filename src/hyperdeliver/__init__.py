@@ -1,0 +1,64 @@
+"""hyperdeliver: ship a monolithic product backend fast, then iterate on it from usage.
+
+The public API is what ``__all__`` lists; everything else is private.
+"""
+
+from __future__ import annotations
+
+from .app import App
+from .auth.principal import ANONYMOUS, Principal
+from .context import Context
+from .db.model import Model, UTCDateTime, utcnow
+from .errors import (
+    BadRequest,
+    ConfigurationError,
+    Conflict,
+    Forbidden,
+    Gone,
+    HyperError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ServerError,
+    TooManyRequests,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from .features import Feature, operation_of
+from .operations import Operation
+from .roles import AUTHENTICATED, PUBLIC, RoleHierarchy
+from .settings import Settings
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ANONYMOUS",
+    "AUTHENTICATED",
+    "App",
+    "BadRequest",
+    "ConfigurationError",
+    "Conflict",
+    "Context",
+    "Feature",
+    "Forbidden",
+    "Gone",
+    "HyperError",
+    "MethodNotAllowed",
+    "Model",
+    "NotFound",
+    "Operation",
+    "PUBLIC",
+    "PayloadTooLarge",
+    "Principal",
+    "RoleHierarchy",
+    "ServerError",
+    "Settings",
+    "TooManyRequests",
+    "UTCDateTime",
+    "Unauthorized",
+    "UnsupportedMediaType",
+    "ValidationFailed",
+    "operation_of",
+    "utcnow",
+]

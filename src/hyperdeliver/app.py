@@ -1,0 +1,200 @@
+"""App: discovers features, validates them, and serves them through one front controller.
+
+Example:
+    >>> from hyperdeliver import App, Feature, PUBLIC, Settings
+    >>> hello = Feature("hello", owner="ada@example.com")
+    >>> @hello.query("GET /hello", roles=PUBLIC)
+    ... async def say_hello(ctx) -> dict[str, str]:
+    ...     return {"message": "hello"}
+    >>> app = App("demo", features=[hello], settings=Settings(env="test", database_url="sqlite://"))
+    >>> [op.path for op in app.operations if op.feature.name == "hello"]
+    ['/hello']
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from .auth.feature import build_auth_feature
+from .auth.passwords import Hasher
+from .auth.service import AuthService
+from .controller import FrontController
+from .db import Database
+from .errors import ConfigurationError
+from .features import Feature
+from .operations import Operation
+from .plugins import default_plugins
+from .rest.asgi import RestAdapter
+from .roles import RoleHierarchy
+from .settings import Settings
+from .types import Receive, Scope, Send
+
+
+class App:
+    """A hyperdeliver application: an ASGI callable and the registry the CLI reads.
+
+    Args:
+        name: the product's name.
+        features: a dotted package path whose sub-packages each define a ``Feature``,
+            or an iterable of features / modules.
+        roles: the role hierarchy, lowest first (``["viewer", "member", "admin"]``) or a
+            mapping ``role -> roles it includes``.
+        settings: defaults to ``Settings()`` read from ``HYPER_*`` environment variables.
+        migrations: the folder holding the app's own Alembic revisions.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        features: str | Iterable[Feature | ModuleType | str] = (),
+        roles: Sequence[str] | Mapping[str, Iterable[str]] = ("admin",),
+        settings: Settings | None = None,
+        migrations: str | Path | None = None,
+        plugins: list[Any] | None = None,
+        hasher: Hasher | None = None,
+    ) -> None:
+        self.name = name
+        self.settings = settings or Settings()
+        self.role_hierarchy = RoleHierarchy(roles)
+        self.migrations_dir = Path(migrations) if migrations else None
+        self.features: dict[str, Feature] = {}
+        for f in [build_auth_feature(), *discover(features)]:
+            if f.name in self.features and self.features[f.name] is not f:
+                raise ConfigurationError(f"two features are named {f.name!r}")
+            self.features[f.name] = f
+        self.operations: list[Operation] = [op for f in self.features.values() for op in f.operations.values()]
+        self._check()
+        self.database = Database(
+            self.settings.resolved_database_url(), echo=self.settings.db_echo, pool_size=self.settings.db_pool_size
+        )
+        self.auth = AuthService(self.database, self.role_hierarchy, self.settings, hasher)
+        self.controller = FrontController(self)
+        self.rest = RestAdapter(self)
+        self.jobs: Any = None
+        self.state: dict[str, Any] = {}
+        self.plugins: list[Any] = [self.rest, *(default_plugins() if plugins is None else plugins)]
+        for p in self.plugins:
+            if hasattr(p, "setup"):
+                p.setup(self)
+        for op in self.operations:
+            for p in self.plugins:
+                if hasattr(p, "receive_operation"):
+                    p.receive_operation(op)
+        for f in self.features.values():
+            f.freeze()
+        self._started = False
+
+    def __repr__(self) -> str:
+        return f"<App {self.name} features={len(self.features)} operations={len(self.operations)}>"
+
+    def _check(self) -> None:
+        """Start-up checks with stable ids; all problems are reported at once."""
+        problems: list[str] = []
+        seen: dict[str, Operation] = {}
+        for op in self.operations:
+            if op.roles is None:
+                problems.append(
+                    f"hd.E001 {op.qualname} ({op.method} {op.path}) declares no roles: "
+                    f"add roles={{...}} or roles=PUBLIC to its decorator"
+                )
+            else:
+                unknown = self.role_hierarchy.unknown(op.roles)
+                if unknown:
+                    problems.append(
+                        f"hd.E002 {op.qualname} names unknown roles {sorted(unknown)}; "
+                        f"the app declares {sorted(self.role_hierarchy.names)}"
+                    )
+            if op.graphql_name in seen:
+                problems.append(f"hd.E003 operations {seen[op.graphql_name].qualname} and {op.qualname} share the name {op.name!r}")
+            seen[op.graphql_name] = op
+        if problems:
+            raise ConfigurationError("; ".join(problems))
+
+    def operation(self, qualname: str) -> Operation:
+        for op in self.operations:
+            if op.qualname == qualname or op.name == qualname:
+                return op
+        raise KeyError(qualname)
+
+    def add_plugin(self, plugin: Any) -> None:
+        """Add a plugin after construction (it receives every operation at once)."""
+        if self._started:
+            raise ConfigurationError("plugins must be added before the app starts")
+        self.plugins.append(plugin)
+        if hasattr(plugin, "setup"):
+            plugin.setup(self)
+        if hasattr(plugin, "receive_operation"):
+            for op in self.operations:
+                plugin.receive_operation(op)
+
+    # -- lifespan ------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        for p in self.plugins:
+            if hasattr(p, "startup"):
+                await p.startup(self)
+
+    async def shutdown(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        for p in reversed(self.plugins):
+            if hasattr(p, "shutdown"):
+                await p.shutdown(self)
+        await self.database.dispose()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.rest(scope, receive, send)
+            return
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1000})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def discover(features: str | Iterable[Feature | ModuleType | str]) -> list[Feature]:
+    """Features from a dotted package path (each sub-module), modules, or Feature objects."""
+    if isinstance(features, str):
+        features = [features]
+    found: list[Feature] = []
+    for item in features:
+        if isinstance(item, Feature):
+            found.append(item)
+            continue
+        module = importlib.import_module(item) if isinstance(item, str) else item
+        modules = [module]
+        if hasattr(module, "__path__"):
+            for info in sorted(pkgutil.iter_modules(module.__path__), key=lambda i: i.name):
+                if not info.name.startswith("_"):
+                    modules.append(importlib.import_module(f"{module.__name__}.{info.name}"))
+        for m in modules:
+            for value in vars(m).values():
+                if isinstance(value, Feature) and value not in found:
+                    found.append(value)
+    return found

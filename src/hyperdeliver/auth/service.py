@@ -1,0 +1,213 @@
+"""The authentication service: sessions, API tokens, logins with a throttle, passwords.
+
+One instance per app. Request-path work (``authenticate_token``) is a dict hit in the
+common case: verified tokens are cached in the process for ``token_cache_ttl`` seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..db.model import utcnow
+from ..errors import BadRequest, Conflict, TooManyRequests, Unauthorized
+from .models import ApiToken, LoginFailure, Session, User
+from .passwords import Argon2Hasher, Hasher
+from .principal import Principal
+
+if TYPE_CHECKING:
+    from ..db import Database
+    from ..roles import RoleHierarchy
+    from ..settings import Settings
+
+
+def sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class AuthService:
+    def __init__(self, db: Database, roles: RoleHierarchy, settings: Settings, hasher: Hasher | None = None) -> None:
+        self.db = db
+        self.roles = roles
+        self.settings = settings
+        self.hasher: Hasher = hasher or Argon2Hasher()
+        self._dummy = self.hasher.hash("hyperdeliver-dummy-password")
+        self._token_cache: dict[str, tuple[str, Principal, float]] = {}
+
+    # -- principals ----------------------------------------------------------------
+
+    def principal_for(self, user: User, via: str, **kw: str | None) -> Principal:
+        roles = user.role_set
+        return Principal(
+            user_id=user.id,
+            email=user.email,
+            name=user.name,
+            roles=roles,
+            effective_roles=self.roles.expand(roles),
+            via=via,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    async def authenticate_session(self, session_id: str) -> Principal | None:
+        id_hash = sha256(session_id)
+        async with self.db.session() as s:
+            row = (
+                await s.execute(
+                    select(Session, User)
+                    .join(User, User.id == Session.user_id)
+                    .where(Session.id_hash == id_hash, Session.expires_at > utcnow(), User.is_active.is_(True))
+                )
+            ).first()
+        if row is None:
+            return None
+        sess, user = row
+        return self.principal_for(user, "session", session_id_hash=id_hash, csrf_token=sess.csrf_token)
+
+    async def authenticate_token(self, token: str) -> Principal | None:
+        selector, _, secret = token.removeprefix("hd_").partition("_")
+        if not selector or not secret:
+            return None
+        secret_hash = sha256(secret)
+        hit = self._token_cache.get(selector)
+        if hit is not None and hit[2] > time.monotonic():
+            if hmac.compare_digest(hit[0], secret_hash):
+                return hit[1]
+            return None
+        async with self.db.session() as s:
+            row = (
+                await s.execute(
+                    select(ApiToken, User)
+                    .join(User, User.id == ApiToken.user_id)
+                    .where(ApiToken.selector == selector, ApiToken.revoked_at.is_(None), User.is_active.is_(True))
+                )
+            ).first()
+            if row is None or not hmac.compare_digest(row[0].secret_hash, secret_hash):
+                return None
+            await s.execute(update(ApiToken).where(ApiToken.id == row[0].id).values(last_used_at=utcnow()))
+            await s.commit()
+        principal = self.principal_for(row[1], "token")
+        self._token_cache[selector] = (row[0].secret_hash, principal, time.monotonic() + self.settings.token_cache_ttl)
+        if len(self._token_cache) > 10_000:
+            self._token_cache.clear()
+        return principal
+
+    def forget_tokens(self) -> None:
+        """Drop the in-process token cache (after a revocation or a role change)."""
+        self._token_cache.clear()
+
+    # -- users ---------------------------------------------------------------------
+
+    async def create_user(
+        self, s: AsyncSession, email: str, password: str, roles: set[str] | frozenset[str] = frozenset(), name: str = ""
+    ) -> User:
+        email = email.strip().lower()
+        if "@" not in email:
+            raise BadRequest(f"{email!r} is not an email address")
+        if len(password) < 8:
+            raise BadRequest("a password needs at least 8 characters")
+        unknown = {r for r in roles if r not in self.roles.names}
+        if unknown:
+            raise BadRequest(f"unknown roles {sorted(unknown)}; the app declares {sorted(self.roles.names)}")
+        if (await s.execute(select(User.id).where(User.email == email))).first():
+            raise Conflict(f"a user with email {email} already exists")
+        user = User(email=email, name=name, password_hash=self.hasher.hash(password), roles=" ".join(sorted(roles)))
+        s.add(user)
+        await s.flush()
+        return user
+
+    # -- login / logout ------------------------------------------------------------
+
+    def _throttle_key(self, email: str, ip: str) -> str:
+        return f"{email}|{ip}"
+
+    async def login(self, s: AsyncSession, email: str, password: str, ip: str, old_session_hash: str | None) -> tuple[User, str, str]:
+        """Check credentials; return (user, new session id, csrf token). Raises 401/429."""
+        email = email.strip().lower()
+        key = self._throttle_key(email, ip)
+        since = utcnow() - timedelta(seconds=self.settings.login_window)
+        failures = (
+            await s.execute(select(func.count()).select_from(LoginFailure).where(LoginFailure.key == key, LoginFailure.at > since))
+        ).scalar_one()
+        if failures >= self.settings.login_max_failures:
+            raise TooManyRequests(
+                "too many failed logins; try again later", headers={"Retry-After": str(self.settings.login_window)}
+            )
+        user = (await s.execute(select(User).where(User.email == email))).scalar_one_or_none()
+        # Exactly one hash per attempt, whether or not the user exists, so timing does
+        # not tell which emails have accounts.
+        ok = self.hasher.verify(user.password_hash if user else self._dummy, password)
+        if user is None or not ok or not user.is_active:
+            # The failure must survive the request's rollback: its own transaction.
+            async with self.db.session() as fs:
+                fs.add(LoginFailure(key=key))
+                await fs.commit()
+            raise Unauthorized("wrong email or password")
+        if self.hasher.needs_rehash(user.password_hash):
+            user.password_hash = self.hasher.hash(password)
+        await s.execute(delete(LoginFailure).where(LoginFailure.key == key))
+        if old_session_hash:
+            await s.execute(delete(Session).where(Session.id_hash == old_session_hash))
+        session_id, csrf = await self._new_session(s, user.id)
+        return user, session_id, csrf
+
+    async def _new_session(self, s: AsyncSession, user_id: int) -> tuple[str, str]:
+        session_id = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        s.add(
+            Session(
+                id_hash=sha256(session_id),
+                user_id=user_id,
+                csrf_token=csrf,
+                expires_at=utcnow() + timedelta(seconds=self.settings.session_max_age),
+            )
+        )
+        await s.flush()
+        return session_id, csrf
+
+    async def logout(self, s: AsyncSession, session_hash: str | None) -> None:
+        if session_hash:
+            await s.execute(delete(Session).where(Session.id_hash == session_hash))
+
+    async def change_password(self, s: AsyncSession, user_id: int, old: str, new: str) -> tuple[str, str]:
+        """Change the password; every session of the user ends; a fresh one is returned."""
+        user = (await s.execute(select(User).where(User.id == user_id))).scalar_one()
+        if not self.hasher.verify(user.password_hash, old):
+            raise Unauthorized("the current password is wrong")
+        if len(new) < 8:
+            raise BadRequest("a password needs at least 8 characters")
+        user.password_hash = self.hasher.hash(new)
+        user.password_changed_at = utcnow()
+        await s.execute(delete(Session).where(Session.user_id == user_id))
+        return await self._new_session(s, user_id)
+
+    async def set_password(self, s: AsyncSession, user_id: int, new: str) -> None:
+        user = (await s.execute(select(User).where(User.id == user_id))).scalar_one()
+        user.password_hash = self.hasher.hash(new)
+        user.password_changed_at = utcnow()
+        await s.execute(delete(Session).where(Session.user_id == user_id))
+
+    # -- API tokens ----------------------------------------------------------------
+
+    async def create_token(self, s: AsyncSession, user_id: int, name: str = "") -> tuple[ApiToken, str]:
+        selector = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        row = ApiToken(user_id=user_id, name=name, selector=selector, secret_hash=sha256(secret))
+        s.add(row)
+        await s.flush()
+        return row, f"hd_{selector}_{secret}"
+
+    async def revoke_token(self, s: AsyncSession, user_id: int, token_id: int) -> bool:
+        res = await s.execute(
+            update(ApiToken)
+            .where(ApiToken.id == token_id, ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        self.forget_tokens()
+        return bool(res.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,100 @@
+"""The front controller: the one pipeline every call goes through, whatever the adapter.
+
+Adapters (REST, GraphQL, jobs) do their transport-specific parsing, then call
+:meth:`FrontController.call`, which does, in this order: the lifecycle gate, the role
+check, validation, the handler inside a unit of work, and usage recording.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .errors import Forbidden, HyperError, Unauthorized
+
+if TYPE_CHECKING:
+    from .app import App
+    from .context import Context
+    from .operations import Operation
+
+Gate = Callable[["Operation", "Context"], None]
+"""A lifecycle gate: raises (410, 404) or adds headers to the context."""
+Observer = Callable[["Operation", "Context", int, float], None]
+"""Called after every call with (operation, context, status, seconds). Must not block."""
+
+
+class FrontController:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.roles = app.role_hierarchy
+        self.gates: list[Gate] = []
+        self.observers: list[Observer] = []
+
+    def gate(self, op: Operation, ctx: Context) -> None:
+        for g in self.gates:
+            g(op, ctx)
+
+    def authorize(self, op: Operation, ctx: Context) -> None:
+        """401 when a login is needed, 403 when the caller lacks every required role,
+        403 when a cookie-authenticated write lacks its CSRF token."""
+        if ctx.auth_error is not None:
+            raise Unauthorized(ctx.auth_error, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        required = op.roles
+        assert required is not None
+        principal = ctx.principal
+        if ctx.csrf_error is not None and op.kind == "mutation":
+            raise Forbidden(ctx.csrf_error)
+        if op.public:
+            return
+        if principal.user_id is None:
+            raise Unauthorized("log in or send an API token", headers={"WWW-Authenticate": 'Bearer realm="api"'})
+        if not self.roles.allows(principal.effective_roles, required):
+            raise Forbidden(f"{op.qualname} needs one of the roles {sorted(required)}")
+
+    async def run(self, op: Operation, ctx: Context, kwargs: dict[str, Any]) -> Any:
+        """The handler inside a unit of work: commit on success, roll back on any error."""
+        try:
+            result = await op.handler(ctx, **kwargs)
+            session = ctx._session
+            if session is not None:
+                await session.commit()
+        except BaseException:
+            session = ctx._session
+            if session is not None:
+                await session.rollback()
+            raise
+        finally:
+            session = ctx._session
+            if session is not None:
+                ctx._session = None
+                await session.close()
+        for fn in ctx.after_commit:
+            fn()
+        return result
+
+    async def call(
+        self,
+        op: Operation,
+        ctx: Context,
+        validate: Callable[[], dict[str, Any]],
+    ) -> Any:
+        """Gate, authorize, validate, run, record. ``validate`` is the adapter's parser."""
+        start = time.perf_counter()
+        status = 500
+        try:
+            if self.gates:
+                self.gate(op, ctx)
+            self.authorize(op, ctx)
+            kwargs = validate()
+            result = await self.run(op, ctx, kwargs)
+            status = ctx.status or op.status
+            return result
+        except HyperError as exc:
+            status = exc.status
+            raise
+        finally:
+            if self.observers:
+                elapsed = time.perf_counter() - start
+                for obs in self.observers:
+                    obs(op, ctx, status, elapsed)

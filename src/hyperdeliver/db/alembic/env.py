@@ -1,0 +1,48 @@
+"""Alembic environment shared by framework and app revisions (run through hyperdeliver.db.migrate)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+config = context.config
+app = config.attributes["app"]
+target_metadata = app_metadata = config.attributes["metadata"]
+
+
+def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+    # Autogenerate for the app never drops tables it does not know (framework tables of
+    # subsystems the app does not use, or tables of other tools).
+    if type_ == "table" and reflected and compare_to is None:
+        return False
+    return True
+
+
+def do_run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        include_object=include_object,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_async() -> None:
+    engine = app.database.engine
+    async with engine.connect() as conn:
+        await conn.run_sync(do_run)
+        await conn.commit()
+    # The engine's pooled connections belong to this short-lived loop: drop them.
+    await engine.dispose()
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    do_run(connection)
+else:
+    asyncio.run(run_async())

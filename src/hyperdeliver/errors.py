@@ -1,0 +1,128 @@
+"""The exception tree. Every error a client sees leaves as RFC 9457 problem+json.
+
+HyperError                 base; carries status, a stable ``type`` slug, title, detail
+├── BadRequest             400
+├── Unauthorized           401 (not logged in, bad credentials)
+├── Forbidden              403 (logged in, lacks a role; or CSRF failure)
+├── NotFound               404
+├── MethodNotAllowed       405
+├── Conflict               409
+├── Gone                   410 (a removed feature)
+├── PayloadTooLarge        413
+├── UnsupportedMediaType   415
+├── ValidationFailed       422, with field errors
+├── TooManyRequests        429
+└── ServerError            500
+ConfigurationError         a programmer's mistake found at start-up (not an HTTP error)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROBLEM_BASE = "https://hyperdeliver.dev/problems/"
+
+
+class HyperError(Exception):
+    """An error with an HTTP status, turned into problem+json by the front controller."""
+
+    status: int = 500
+    code: str = "server-error"
+    title: str = "Internal Server Error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.detail = detail or self.title
+        self.headers = headers or {}
+        self.extra = extra or {}
+        super().__init__(self.detail)
+
+    @property
+    def type(self) -> str:
+        return PROBLEM_BASE + self.code
+
+    @property
+    def graphql_code(self) -> str:
+        return self.code.upper().replace("-", "_")
+
+    def problem(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": self.type,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        body.update(self.extra)
+        return body
+
+
+class BadRequest(HyperError):
+    status, code, title = 400, "bad-request", "Bad Request"
+
+
+class Unauthorized(HyperError):
+    status, code, title = 401, "unauthenticated", "Unauthorized"
+
+
+class Forbidden(HyperError):
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class NotFound(HyperError):
+    status, code, title = 404, "not-found", "Not Found"
+
+
+class MethodNotAllowed(HyperError):
+    status, code, title = 405, "method-not-allowed", "Method Not Allowed"
+
+
+class Conflict(HyperError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class Gone(HyperError):
+    status, code, title = 410, "gone", "Gone"
+
+
+class PayloadTooLarge(HyperError):
+    status, code, title = 413, "payload-too-large", "Content Too Large"
+
+
+class UnsupportedMediaType(HyperError):
+    status, code, title = 415, "unsupported-media-type", "Unsupported Media Type"
+
+
+class ValidationFailed(HyperError):
+    status, code, title = 422, "validation-failed", "Unprocessable Content"
+
+    def __init__(self, errors: list[dict[str, Any]], detail: str | None = None) -> None:
+        self.errors = errors
+        super().__init__(detail or "The input is not valid.", extra={"errors": errors})
+
+
+class TooManyRequests(HyperError):
+    status, code, title = 429, "too-many-requests", "Too Many Requests"
+
+
+class ServerError(HyperError):
+    status, code, title = 500, "server-error", "Internal Server Error"
+
+
+class ConfigurationError(Exception):
+    """A mistake in how the app is declared, reported at start-up with what to change."""
+
+
+def field_errors(exc: Any, prefix: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
+    """Turn a Pydantic ``ValidationError`` into stable, JSON-safe field errors."""
+    out = []
+    for err in exc.errors(include_url=False, include_context=False, include_input=False):
+        loc = list(prefix) + [p for p in err["loc"]]
+        out.append({"loc": loc, "field": ".".join(str(p) for p in loc), "msg": err["msg"], "type": err["type"]})
+    return out

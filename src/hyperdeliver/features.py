@@ -1,0 +1,103 @@
+"""Feature: one folder, one owner, a set of operations (and tasks, cron jobs, pages).
+
+Example:
+    >>> from hyperdeliver import Feature, PUBLIC
+    >>> feature = Feature("hello", owner="ada@example.com", summary="Greets people")
+    >>> @feature.query("GET /hello", roles=PUBLIC)
+    ... async def hello(ctx, name: str = "world") -> dict[str, str]:
+    ...     return {"message": f"hello {name}"}
+    >>> feature.operations["hello"].path
+    '/hello'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from .errors import ConfigurationError
+from .operations import Handler, Operation, build_operation
+from .roles import normalize_roles
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Feature:
+    """A product feature owned by one engineer."""
+
+    def __init__(self, name: str, *, owner: str, summary: str = "", lifecycle: str = "active") -> None:
+        if not name or not name.replace("_", "").replace("-", "").isalnum():
+            raise ConfigurationError(f"feature name {name!r} must be letters, digits, '-' or '_'")
+        if not owner:
+            raise ConfigurationError(f"feature {name!r} needs an owner (owner='you@example.com')")
+        self.name = name
+        self.owner = owner
+        self.summary = summary
+        self.lifecycle = lifecycle
+        self.operations: dict[str, Operation] = {}
+        self.tasks: dict[str, Any] = {}
+        self.crons: dict[str, Any] = {}
+        self._frozen = False
+
+    def __repr__(self) -> str:
+        return f"<Feature {self.name} owner={self.owner} ops={len(self.operations)}>"
+
+    def _check_setup(self) -> None:
+        if self._frozen:
+            raise ConfigurationError(
+                f"feature {self.name!r} is already part of a running app; declare operations at import time"
+            )
+
+    def add_operation(self, op: Operation) -> Operation:
+        """Register an operation (the explicit form behind the decorators)."""
+        self._check_setup()
+        if op.name in self.operations:
+            raise ConfigurationError(f"{self.name}.{op.name} is declared twice")
+        self.operations[op.name] = op
+        return op
+
+    def _decorator(self, kind: str, route: str, roles: str | Iterable[str] | None, **kw: Any) -> Callable[[F], F]:
+        declared = normalize_roles(roles)
+
+        def register(handler: F) -> F:
+            op = build_operation(self, kind, route, handler, roles=declared, **kw)
+            self.add_operation(op)
+            handler.operation = op  # type: ignore[attr-defined]
+            return handler
+
+        return register
+
+    def query(
+        self,
+        route: str,
+        *,
+        roles: str | Iterable[str] | None = None,
+        name: str | None = None,
+        summary: str | None = None,
+        status: int | None = None,
+    ) -> Callable[[F], F]:
+        """Declare a read operation: ``GET`` over REST, a ``Query`` field over GraphQL."""
+        return self._decorator("query", route, roles, name=name, summary=summary, status=status)
+
+    def mutation(
+        self,
+        route: str,
+        *,
+        roles: str | Iterable[str] | None = None,
+        name: str | None = None,
+        summary: str | None = None,
+        status: int | None = None,
+    ) -> Callable[[F], F]:
+        """Declare a write operation: ``POST/PUT/PATCH/DELETE`` over REST, a ``Mutation`` field."""
+        return self._decorator("mutation", route, roles, name=name, summary=summary, status=status)
+
+    def freeze(self) -> None:
+        self._frozen = True
+
+
+def operation_of(handler: Handler) -> Operation:
+    """The :class:`Operation` a decorated handler was registered as."""
+    op = getattr(handler, "operation", None)
+    if not isinstance(op, Operation):
+        raise TypeError(f"{handler!r} is not a declared operation")
+    return op

@@ -1,0 +1,258 @@
+"""Operation: one typed handler, declared once, served by every adapter (REST, GraphQL).
+
+An operation is built from the handler's signature: the first parameter is the
+:class:`~hyperdeliver.context.Context`; a parameter named in the route's ``{braces}``
+is a path parameter; a Pydantic model parameter of a mutation is the JSON body;
+every other parameter is a query-string parameter. The return annotation is the
+output model.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError, create_model
+
+from .errors import ConfigurationError, ValidationFailed, field_errors
+
+if TYPE_CHECKING:
+    from .features import Feature
+
+Handler = Callable[..., Awaitable[Any]]
+_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
+_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+def is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+@dataclass(eq=False)
+class Param:
+    name: str
+    annotation: Any
+    default: Any
+    location: str  # "path" | "query" | "body"
+
+    @property
+    def required(self) -> bool:
+        return self.default is inspect.Parameter.empty
+
+
+@dataclass(eq=False)
+class Operation:
+    """A declared operation. Inspectable: adapters, ``hyper routes`` and tests read it."""
+
+    feature: Feature
+    kind: str  # "query" | "mutation"
+    name: str
+    method: str
+    path: str
+    roles: frozenset[str] | None
+    handler: Handler
+    summary: str
+    description: str
+    status: int
+    params: list[Param]
+    output: Any
+    tags: tuple[str, ...] = ()
+    opt: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.path_params = [p for p in self.params if p.location == "path"]
+        self.query_params = [p for p in self.params if p.location == "query"]
+        bodies = [p for p in self.params if p.location == "body"]
+        self.body: Param | None = bodies[0] if bodies else None
+        self.qualname = f"{self.feature.name}.{self.name}"
+        self.graphql_name = camel(self.name)
+        # Path and query values arrive as strings; one model validates them together
+        # in lax mode, so "7" becomes 7 and bad values become field errors.
+        simple = self.path_params + self.query_params
+        self.params_model: type[BaseModel] | None = None
+        if simple:
+            fields: dict[str, Any] = {
+                p.name: (p.annotation, ... if p.required else p.default) for p in simple
+            }
+            self.params_model = create_model(f"{self.name}_params", **fields)
+        self.list_params = {p.name for p in self.query_params if _is_list(p.annotation)}
+        self.body_adapter = TypeAdapter(self.body.annotation) if self.body else None
+        self.output_adapter = TypeAdapter(self.output) if self.output is not None else None
+        self._output_is_model = is_model(self.output)
+        self.public = self.roles is not None and "public" in self.roles
+
+    # -- validation -----------------------------------------------------------------
+
+    def validate_rest(
+        self, path_values: dict[str, str], query: dict[str, Any], body: bytes | None
+    ) -> dict[str, Any]:
+        """Turn raw HTTP input into handler keyword arguments, or raise ValidationFailed."""
+        kwargs: dict[str, Any] = {}
+        errors: list[dict[str, Any]] = []
+        if self.params_model is not None:
+            raw = dict(path_values)
+            for p in self.query_params:
+                if p.name in query:
+                    v = query[p.name]
+                    raw[p.name] = v if p.name in self.list_params else v[-1]
+            try:
+                kwargs.update(self.params_model.model_validate(raw).__dict__)
+            except ValidationError as exc:
+                errors += [_relocate(e, self) for e in field_errors(exc)]
+        if self.body is not None and self.body_adapter is not None:
+            if not body:
+                if self.body.required:
+                    errors.append({"loc": ["body"], "field": "body", "msg": "A JSON body is required", "type": "missing"})
+                else:
+                    kwargs[self.body.name] = self.body.default
+            else:
+                try:
+                    kwargs[self.body.name] = self.body_adapter.validate_json(body)
+                except ValidationError as exc:
+                    errors += field_errors(exc, ("body",))
+        if errors:
+            raise ValidationFailed(errors)
+        return kwargs
+
+    def validate_args(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Validate already-decoded arguments (GraphQL, jobs); keys are Python names."""
+        kwargs: dict[str, Any] = {}
+        errors: list[dict[str, Any]] = []
+        if self.params_model is not None:
+            raw = {p.name: args[p.name] for p in self.path_params + self.query_params if p.name in args}
+            try:
+                kwargs.update(self.params_model.model_validate(raw).__dict__)
+            except ValidationError as exc:
+                errors += field_errors(exc)
+        if self.body is not None and self.body_adapter is not None:
+            if self.body.name in args and args[self.body.name] is not None:
+                try:
+                    kwargs[self.body.name] = self.body_adapter.validate_python(args[self.body.name])
+                except ValidationError as exc:
+                    errors += field_errors(exc, (self.body.name,))
+            elif self.body.required:
+                errors.append({"loc": [self.body.name], "field": self.body.name, "msg": "Field required", "type": "missing"})
+        if errors:
+            raise ValidationFailed(errors)
+        return kwargs
+
+    # -- output ---------------------------------------------------------------------
+
+    def to_output(self, result: Any) -> Any:
+        """Coerce a handler result (model, ORM row, dict) into the declared output type."""
+        if self.output_adapter is None or result is None:
+            return result
+        if self._output_is_model and isinstance(result, self.output):
+            return result
+        return self.output_adapter.validate_python(result, from_attributes=True)
+
+    def dump_json(self, result: Any) -> bytes:
+        assert self.output_adapter is not None
+        return self.output_adapter.dump_json(self.to_output(result))
+
+    def dump_python(self, result: Any) -> Any:
+        if self.output_adapter is None:
+            return None
+        return self.output_adapter.dump_python(self.to_output(result), mode="json")
+
+
+def _relocate(err: dict[str, Any], op: Operation) -> dict[str, Any]:
+    name = err["loc"][0] if err["loc"] else ""
+    where = "path" if any(p.name == name for p in op.path_params) else "query"
+    loc = [where, *err["loc"]]
+    return {**err, "loc": loc, "field": ".".join(str(p) for p in loc)}
+
+
+def _is_list(tp: Any) -> bool:
+    origin = typing.get_origin(tp)
+    if origin in (list, set, frozenset, tuple):
+        return True
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return any(_is_list(a) for a in typing.get_args(tp) if a is not type(None))
+    return False
+
+
+def parse_route(route: str) -> tuple[str, str]:
+    """``"POST /items"`` -> ``("POST", "/items")``."""
+    parts = route.split()
+    if len(parts) != 2 or parts[0].upper() not in _METHODS or not parts[1].startswith("/"):
+        raise ConfigurationError(f"route {route!r} must look like 'GET /things/{{thing_id}}'")
+    return parts[0].upper(), parts[1]
+
+
+def build_operation(
+    feature: Feature,
+    kind: str,
+    route: str,
+    handler: Handler,
+    *,
+    roles: frozenset[str] | None,
+    name: str | None = None,
+    status: int | None = None,
+    summary: str | None = None,
+    tags: tuple[str, ...] = (),
+    opt: dict[str, Any] | None = None,
+) -> Operation:
+    if not inspect.iscoroutinefunction(handler):
+        raise ConfigurationError(f"{feature.name}.{handler.__name__}: handlers must be 'async def'")
+    method, path = parse_route(route)
+    if kind == "query" and method != "GET":
+        raise ConfigurationError(f"{feature.name}.{handler.__name__}: a query is served as GET, not {method}")
+    if kind == "mutation" and method == "GET":
+        raise ConfigurationError(f"{feature.name}.{handler.__name__}: a mutation cannot be GET; use @feature.query")
+    hints = typing.get_type_hints(handler, include_extras=True)
+    sig = inspect.signature(handler)
+    path_names = set(_PARAM.findall(path))
+    params: list[Param] = []
+    ps = list(sig.parameters.values())
+    if not ps:
+        raise ConfigurationError(f"{feature.name}.{handler.__name__}: the first parameter must be the Context")
+    for p in ps[1:]:
+        if p.kind not in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+            raise ConfigurationError(f"{feature.name}.{handler.__name__}: *args/**kwargs are not supported")
+        ann = hints.get(p.name, Any)
+        if p.name in path_names:
+            loc = "path"
+        elif is_model(ann) and kind == "mutation":
+            loc = "body"
+        else:
+            loc = "query"
+        params.append(Param(p.name, ann, p.default, loc))
+    missing = path_names - {p.name for p in params if p.location == "path"}
+    if missing:
+        raise ConfigurationError(f"{feature.name}.{handler.__name__}: route names {sorted(missing)} but the handler has no such parameter")
+    if sum(1 for p in params if p.location == "body") > 1:
+        raise ConfigurationError(f"{feature.name}.{handler.__name__}: at most one body model per operation")
+    output = hints.get("return", None)
+    if output is type(None):
+        output = None
+    doc = inspect.getdoc(handler) or ""
+    first = doc.split("\n\n", 1)[0].strip()
+    default_status = 201 if method == "POST" else 200
+    if output is None:
+        default_status = 204
+    return Operation(
+        feature=feature,
+        kind=kind,
+        name=name or handler.__name__,
+        method=method,
+        path=path,
+        roles=roles,
+        handler=handler,
+        summary=summary or first or handler.__name__.replace("_", " "),
+        description=doc,
+        status=status or default_status,
+        params=params,
+        output=output,
+        tags=tags,
+        opt=opt or {},
+    )

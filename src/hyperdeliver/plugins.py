@@ -1,0 +1,24 @@
+"""Plugins: adapters and subsystems that receive every registered operation.
+
+A plugin is any object with some of these methods, all optional:
+
+- ``setup(app)``: called once when the app is built, before operations are received
+- ``receive_operation(op)``: called for every operation (REST routes, GraphQL fields, OpenAPI)
+- ``async startup(app)`` / ``async shutdown(app)``: run by the ASGI lifespan and the CLI
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class Plugin(Protocol):
+    name: str
+
+
+def default_plugins() -> list[Any]:
+    """The plugins every app gets unless it passes ``plugins=``."""
+    from .rest.openapi import OpenAPIPlugin
+
+    plugins: list[Any] = [OpenAPIPlugin()]
+    return plugins

@@ -1,0 +1,1 @@
+"""REST adapter: operations served over HTTP with problem+json errors and OpenAPI 3.1."""

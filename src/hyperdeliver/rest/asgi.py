@@ -1,0 +1,151 @@
+"""The REST adapter's ASGI entry: route, authenticate, hand over to the front controller.
+
+This is the request hot path, so it is plain ASGI: one header scan, a dict hit for the
+route, and one pass through :class:`~hyperdeliver.controller.FrontController`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from ..auth.principal import ANONYMOUS
+from ..context import Context
+from ..errors import HyperError, MethodNotAllowed, NotFound, UnsupportedMediaType
+from ..types import ASGIApp, Receive, Scope, Send
+from .http import ClientDisconnected, JSON, parse_cookies, parse_query, read_body, send_bytes, send_problem, server_error
+from .router import Router
+
+if TYPE_CHECKING:
+    from ..app import App
+
+log = logging.getLogger("hyperdeliver.access")
+errlog = logging.getLogger("hyperdeliver.error")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class RestAdapter:
+    """Serves every operation at its declared method and path."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.router = Router()
+        self.mounts: list[tuple[str, ASGIApp]] = []
+
+    def receive_operation(self, op: Any) -> None:
+        self.router.add(op)
+
+    def mount(self, prefix: str, asgi: ASGIApp) -> None:
+        self.mounts.append((prefix.rstrip("/") or "/", asgi))
+        self.mounts.sort(key=lambda m: -len(m[0]))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        methods, path_values = self.router.match(path)
+        if methods is None:
+            for prefix, sub in self.mounts:
+                if path == prefix or path.startswith(prefix + "/") or prefix == "/":
+                    await sub(scope, receive, send)
+                    return
+            await send_problem(send, NotFound(f"no operation at {path}"), path)
+            return
+        method: str = scope["method"]
+        op = methods.get("GET" if method == "HEAD" else method)
+        if op is None:
+            allow = ", ".join(sorted(methods))
+            await send_problem(send, MethodNotAllowed(f"{method} is not served at {path}; use {allow}", headers={"Allow": allow}), path)
+            return
+        await self.handle(op, path_values, scope, receive, send)
+
+    async def handle(self, op: Any, path_values: dict[str, str], scope: Scope, receive: Receive, send: Send) -> None:
+        app = self.app
+        start = time.perf_counter()
+        method: str = scope["method"]
+        authorization = cookie = csrf_header = request_id = content_type = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value
+            elif name == b"cookie":
+                cookie = value
+            elif name == b"x-csrf-token":
+                csrf_header = value
+            elif name == b"x-request-id":
+                request_id = value
+            elif name == b"content-type":
+                content_type = value
+        rid = request_id.decode("latin-1")[:200] if request_id else secrets.token_hex(8)
+        client = scope.get("client")
+        ctx = Context(app, rid, ANONYMOUS, "rest", op, client[0] if client else "")
+        status = 500
+        try:
+            principal = ANONYMOUS
+            if authorization is not None:
+                scheme, _, token = authorization.decode("latin-1").partition(" ")
+                found = await app.auth.authenticate_token(token.strip()) if scheme.lower() == "bearer" else None
+                if found is None:
+                    ctx.auth_error = "the API token is invalid or revoked"
+                else:
+                    principal = found
+            elif cookie is not None:
+                cookies = ctx.cookies = parse_cookies(cookie.decode("latin-1"))
+                sid = cookies.get(app.settings.session_cookie)
+                if sid:
+                    found = await app.auth.authenticate_session(sid)
+                    if found is not None:
+                        principal = found
+                        if method not in SAFE_METHODS and not (
+                            csrf_header is not None
+                            and found.csrf_token is not None
+                            and hmac.compare_digest(csrf_header, found.csrf_token.encode())
+                        ):
+                            ctx.csrf_error = "missing or wrong X-CSRF-Token header for a cookie-authenticated request"
+            ctx.principal = principal
+            if op.body is not None:
+                if content_type is not None and not content_type.startswith(JSON) and not content_type.endswith(b"+json"):
+                    raise UnsupportedMediaType(f"send JSON (Content-Type: application/json), not {content_type.decode('latin-1')}")
+                body = await read_body(receive)
+            else:
+                body = None
+            query = parse_query(scope["query_string"]) if op.query_params else {}
+            result = await app.controller.call(op, ctx, lambda: op.validate_rest(path_values, query, body))
+            status = ctx.status or op.status
+            headers = [(b"x-request-id", rid.encode("latin-1"))]
+            for k, v in ctx.response_headers:
+                headers.append((k.lower().encode("latin-1"), v.encode("latin-1")))
+            for c in ctx.set_cookies:
+                headers.append((b"set-cookie", c.encode("latin-1")))
+            if op.output_adapter is None or status == 204:
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": b""})
+            else:
+                payload = op.dump_json(result)
+                await send_bytes(send, status, b"" if method == "HEAD" else payload, JSON, headers)
+        except HyperError as exc:
+            status = exc.status
+            extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_headers]
+            await send_problem(send, exc, scope["path"], rid, extra)
+        except ClientDisconnected:
+            status = 499
+        except Exception as exc:
+            status = 500
+            errlog.exception("unhandled error in %s (request %s)", op.qualname, rid)
+            await send_problem(send, server_error(exc, app.settings.dev), scope["path"], rid)
+        if app.settings.access_log and log.isEnabledFor(logging.INFO):
+            log.info(
+                orjson.dumps(
+                    {
+                        "request_id": rid,
+                        "method": method,
+                        "path": scope["path"],
+                        "operation": op.qualname,
+                        "status": status,
+                        "ms": round((time.perf_counter() - start) * 1000, 3),
+                        "user": ctx.principal.user_id,
+                    }
+                ).decode()
+            )

@@ -1,0 +1,95 @@
+"""Small, fast HTTP helpers for raw ASGI: responses, problem+json, cookies, bodies."""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+
+from ..errors import HyperError, PayloadTooLarge, ServerError
+from ..types import Receive, Send
+
+JSON = b"application/json"
+PROBLEM = b"application/problem+json"
+
+
+class ClientDisconnected(Exception):
+    pass
+
+
+async def read_body(receive: Receive, limit: int = 10 * 1024 * 1024) -> bytes:
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        raise ClientDisconnected()
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False):
+        return body
+    chunks = [body]
+    size = len(body)
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def parse_cookies(header: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in header.split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep:
+            out[name] = value.strip('"')
+    return out
+
+
+def parse_query(raw: bytes) -> dict[str, list[str]]:
+    if not raw:
+        return {}
+    return parse_qs(raw.decode("latin-1"), keep_blank_values=True)
+
+
+async def send_bytes(
+    send: Send, status: int, body: bytes, content_type: bytes = JSON, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    raw = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    if headers:
+        raw.extend(headers)
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+def problem_body(exc: HyperError, instance: str | None, request_id: str | None) -> bytes:
+    body = exc.problem(instance)
+    if request_id:
+        body["request_id"] = request_id
+    return orjson.dumps(body)
+
+
+def server_error(exc: BaseException, dev: bool) -> ServerError:
+    err = ServerError("an unexpected error occurred; the request id is in the logs" if not dev else f"{type(exc).__name__}: {exc}")
+    if dev:
+        err.extra["traceback"] = traceback.format_exception(exc)
+    return err
+
+
+async def send_problem(
+    send: Send, exc: HyperError, instance: str | None = None, request_id: str | None = None, extra_headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()]
+    if request_id:
+        headers.append((b"x-request-id", request_id.encode("latin-1")))
+    if extra_headers:
+        headers.extend(extra_headers)
+    await send_bytes(send, exc.status, problem_body(exc, instance, request_id), PROBLEM, headers)
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value)

@@ -1,0 +1,91 @@
+"""Settings: one typed object, read from ``HYPER_*`` environment variables at the edge.
+
+Everything else in the package receives a :class:`Settings` instance explicitly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime settings for a hyperdeliver app.
+
+    Example:
+        >>> Settings(env="test", database_url="sqlite+aiosqlite:///:memory:").env
+        'test'
+    """
+
+    model_config = SettingsConfigDict(env_prefix="HYPER_", extra="ignore")
+
+    env: Literal["dev", "test", "production"] = "dev"
+    """dev shows tracebacks in 500 answers and serves GraphiQL; production hides both."""
+    database_url: str | None = None
+    """SQLAlchemy URL. Unset: a SQLite file under ``var_dir``."""
+    var_dir: Path = Path("var")
+    """Where the default SQLite database and other local state live."""
+    secret_key: str = "dev-insecure-secret-change-me"
+    """Signs nothing reversible today; reserved for signed values. Must be set in production."""
+    release: str = ""
+    """The running release (version), recorded with every usage event."""
+    release_sha: str = ""
+    session_cookie: str = "hd_session"
+    csrf_cookie: str = "hd_csrf"
+    session_max_age: int = 14 * 24 * 3600
+    """Seconds a session lives without use."""
+    secure_cookies: bool = False
+    login_max_failures: int = 10
+    """Failed logins allowed per account and IP within ``login_window`` seconds."""
+    login_window: int = 180
+    token_cache_ttl: float = 30.0
+    """Seconds an authenticated API token stays cached in the process."""
+    access_log: bool = True
+    """One JSON log line per request."""
+    db_pool_size: int = 10
+    db_echo: bool = False
+    # GraphQL limits
+    graphql_max_depth: int = 10
+    graphql_max_aliases: int = 15
+    graphql_max_tokens: int = 2000
+    graphql_batching: bool = False
+    graphql_introspection: bool | None = None
+    """None: allowed except in production."""
+    # jobs
+    worker_concurrency: int = 4
+    worker_poll_interval: float = 1.0
+    worker_heartbeat_interval: float = 5.0
+    worker_heartbeat_timeout: float = 30.0
+    worker_drain_timeout: float = 20.0
+    """Seconds a worker waits for running jobs on SIGTERM: below Kubernetes' 30 s grace."""
+    # usage
+    usage_enabled: bool = True
+    usage_flush_interval: float = 1.0
+    usage_flush_size: int = 1000
+    usage_buffer_max: int = 100_000
+    usage_retention_days: int = 90
+    extra: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def dev(self) -> bool:
+        return self.env == "dev"
+
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to ``var/hyper.sqlite3`` and async drivers."""
+        url = self.database_url
+        if not url:
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            return f"sqlite+aiosqlite:///{(self.var_dir / 'hyper.sqlite3').resolve()}"
+        return async_url(url)
+
+
+def async_url(url: str) -> str:
+    """Map a plain database URL onto the async driver SQLAlchemy needs."""
+    if url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+"):
+        return "sqlite+aiosqlite://" + url.split("://", 1)[1]
+    return url

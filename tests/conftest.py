@@ -1,0 +1,177 @@
+"""Shared fixtures: databases (SQLite and a real PostgreSQL), apps, clients.
+
+PostgreSQL: the server on 127.0.0.1:5432 (database ``test``), else a throwaway one
+started from the installed binaries, else the PostgreSQL tests skip with the reason,
+except under ``CI=true`` where they must run and a missing server fails them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hyperdeliver import App, Settings
+from hyperdeliver.db.migrate import upgrade_async
+from hyperdeliver.testing import TestClient
+
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PG_ADMIN_URL = os.environ.get("HYPER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def _throwaway_postgres() -> tuple[str, Callable[[], None]] | None:
+    """Start a private PostgreSQL from the installed binaries; return (url, stop)."""
+    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not bins:
+        return None
+    bindir = bins[-1].parent
+    root = Path(tempfile.mkdtemp(prefix="hd-pg-"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        prefix = ["runuser", "-u", "postgres", "--"]
+    data = root / "data"
+    subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"], check=True, capture_output=True)
+    subprocess.run(
+        [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "-w", "start"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run([*prefix, str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "test"], check=True)
+
+    def stop() -> None:
+        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+    return f"postgresql://postgres@127.0.0.1:{port}/test", stop
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """The admin URL of a reachable PostgreSQL server."""
+    stop = None
+    url = PG_ADMIN_URL
+    if not _port_open("127.0.0.1", 5432) and "HYPER_TEST_PG" not in os.environ:
+        started = None
+        try:
+            started = _throwaway_postgres()
+        except Exception as exc:  # noqa: BLE001
+            reason = f"could not start a throwaway PostgreSQL: {exc}"
+        else:
+            reason = "no PostgreSQL on 127.0.0.1:5432 and no binaries under /usr/lib/postgresql"
+        if started is None:
+            if CI:
+                pytest.fail(f"PostgreSQL tests must run under CI=true: {reason}")
+            pytest.skip(f"PostgreSQL tests skipped: {reason}")
+        url, stop = started
+    yield url
+    if stop:
+        stop()
+
+
+def _run_pg(admin_url: str, sql: str) -> None:
+    import asyncpg
+
+    async def go() -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+@pytest.fixture(scope="session")
+def pg_database(pg_server: str) -> Iterator[str]:
+    """A fresh database for this test session on the PostgreSQL server."""
+    name = f"hd_test_{os.getpid()}_{secrets.token_hex(3)}"
+    _run_pg(pg_server, f'CREATE DATABASE "{name}"')
+    yield pg_server.rsplit("/", 1)[0] + "/" + name
+    _run_pg(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _reset_pg(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        )
+        if tables:
+            names = ", ".join(f'"{t["tablename"]}"' for t in tables)
+            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using this runs twice: on a fresh SQLite file and on PostgreSQL (emptied)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    url: str = request.getfixturevalue("pg_database")
+    asyncio.run(_reset_pg(url))
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+
+
+@pytest.fixture
+def postgres_url(pg_database: str) -> str:
+    asyncio.run(_reset_pg(pg_database))
+    return pg_database
+
+
+def make_settings(database_url: str, tmp_path: Path, **kw: Any) -> Settings:
+    return Settings(env="test", database_url=database_url, var_dir=tmp_path / "var", access_log=False, **kw)
+
+
+@pytest.fixture
+def settings_for(tmp_path: Path) -> Callable[..., Settings]:
+    def build(database_url: str, **kw: Any) -> Settings:
+        return make_settings(database_url, tmp_path, **kw)
+
+    return build
+
+
+@pytest.fixture
+async def teamboard(database_url: str, tmp_path: Path) -> AsyncIterator[App]:
+    """The demo product, migrated, with its seed users; on SQLite and on PostgreSQL."""
+    from teamboard.app import create_app
+    from teamboard.seed import seed
+
+    app = create_app(make_settings(database_url, tmp_path))
+    await upgrade_async(app)
+    await seed(app)
+    yield app
+    await app.shutdown()
+    await app.database.dispose()
+
+
+@pytest.fixture
+async def client(teamboard: App) -> AsyncIterator[TestClient]:
+    async with TestClient(teamboard) as c:
+        yield c
