@@ -6,7 +6,6 @@ route, and one pass through :class:`~hyperdeliver.controller.FrontController`.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import secrets
 import time
@@ -15,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..auth.principal import ANONYMOUS
+from ..auth.request import authenticate_request
 from ..context import Context
 from ..errors import HyperError, MethodNotAllowed, NotFound, UnsupportedMediaType
 from ..types import ASGIApp, Receive, Scope, Send
-from .http import ClientDisconnected, JSON, parse_cookies, parse_query, read_body, send_bytes, send_problem, server_error
+from .http import ClientDisconnected, JSON, parse_query, read_body, send_bytes, send_problem, server_error
 from .router import Router
 
 if TYPE_CHECKING:
@@ -83,27 +83,11 @@ class RestAdapter:
         ctx = Context(app, rid, ANONYMOUS, "rest", op, client[0] if client else "")
         status = 500
         try:
-            principal = ANONYMOUS
-            if authorization is not None:
-                scheme, _, token = authorization.decode("latin-1").partition(" ")
-                found = await app.auth.authenticate_token(token.strip()) if scheme.lower() == "bearer" else None
-                if found is None:
-                    ctx.auth_error = "the API token is invalid or revoked"
-                else:
-                    principal = found
-            elif cookie is not None:
-                cookies = ctx.cookies = parse_cookies(cookie.decode("latin-1"))
-                sid = cookies.get(app.settings.session_cookie)
-                if sid:
-                    found = await app.auth.authenticate_session(sid)
-                    if found is not None:
-                        principal = found
-                        if method not in SAFE_METHODS and not (
-                            csrf_header is not None
-                            and found.csrf_token is not None
-                            and hmac.compare_digest(csrf_header, found.csrf_token.encode())
-                        ):
-                            ctx.csrf_error = "missing or wrong X-CSRF-Token header for a cookie-authenticated request"
+            auth = await authenticate_request(app, authorization, cookie, csrf_header, unsafe=method not in SAFE_METHODS)
+            principal = auth.principal
+            ctx.cookies = auth.cookies
+            ctx.auth_error = auth.auth_error
+            ctx.csrf_error = auth.csrf_error
             ctx.principal = principal
             if op.body is not None:
                 if content_type is not None and not content_type.startswith(JSON) and not content_type.endswith(b"+json"):

@@ -1,0 +1,74 @@
+"""Authenticate one HTTP request from its raw headers: a Bearer API token or the session cookie.
+
+Shared by the REST and GraphQL adapters so both answer the same caller the same way.
+It never raises: a bad token or a missing CSRF token is reported in the returned
+:class:`RequestAuth`, and :meth:`FrontController.authorize` turns it into 401/403 for
+the operations that need it (a public operation still answers).
+
+Example:
+    >>> import asyncio
+    >>> asyncio.run(authenticate_request(None, None, None, None, unsafe=False)).principal.authenticated
+    False
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING, NamedTuple
+
+from ..rest.http import parse_cookies
+from .principal import ANONYMOUS, Principal
+
+if TYPE_CHECKING:
+    from ..app import App
+
+INVALID_TOKEN = "the API token is invalid or revoked"
+MISSING_CSRF = "missing or wrong X-CSRF-Token header for a cookie-authenticated request"
+
+
+class RequestAuth(NamedTuple):
+    principal: Principal
+    cookies: dict[str, str]
+    auth_error: str | None
+    csrf_error: str | None
+
+
+_NOBODY = RequestAuth(ANONYMOUS, {}, None, None)
+
+
+async def authenticate_request(
+    app: App | None,
+    authorization: bytes | None,
+    cookie: bytes | None,
+    csrf_header: bytes | None,
+    *,
+    unsafe: bool,
+) -> RequestAuth:
+    """Who sent these headers. ``unsafe`` asks for the CSRF check of a cookie-authenticated write.
+
+    A Bearer token wins over a cookie; a token is never subject to CSRF (a browser does
+    not attach it on its own).
+    """
+    if authorization is not None:
+        assert app is not None
+        scheme, _, token = authorization.decode("latin-1").partition(" ")
+        found = await app.auth.authenticate_token(token.strip()) if scheme.lower() == "bearer" else None
+        if found is None:
+            return RequestAuth(ANONYMOUS, {}, INVALID_TOKEN, None)
+        return RequestAuth(found, {}, None, None)
+    if cookie is None:
+        return _NOBODY
+    assert app is not None
+    cookies = parse_cookies(cookie.decode("latin-1"))
+    sid = cookies.get(app.settings.session_cookie)
+    if not sid:
+        return RequestAuth(ANONYMOUS, cookies, None, None)
+    found = await app.auth.authenticate_session(sid)
+    if found is None:
+        return RequestAuth(ANONYMOUS, cookies, None, None)
+    csrf_error = None
+    if unsafe and not (
+        csrf_header is not None and found.csrf_token is not None and hmac.compare_digest(csrf_header, found.csrf_token.encode())
+    ):
+        csrf_error = MISSING_CSRF
+    return RequestAuth(found, cookies, None, csrf_error)
