@@ -38,6 +38,11 @@ class FrontController:
     def authorize(self, op: Operation, ctx: Context) -> None:
         """401 when a login is needed, 403 when the caller lacks every required role,
         403 when a cookie-authenticated write lacks its CSRF token."""
+        if op.kind == "task":
+            # Background tasks are internal: only the job path (worker, `hyper cron run`) runs them.
+            if ctx.interface != "job":
+                raise Forbidden(f"{op.qualname} is a background task: enqueue it with ctx.enqueue")
+            return
         if ctx.auth_error is not None:
             raise Unauthorized(ctx.auth_error, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
         required = op.roles

@@ -91,6 +91,62 @@ class Feature:
         """Declare a write operation: ``POST/PUT/PATCH/DELETE`` over REST, a ``Mutation`` field."""
         return self._decorator("mutation", route, roles, name=name, summary=summary, status=status)
 
+    def add_task(self, task: Any) -> Any:
+        """Register a background task (the explicit form behind ``task`` and ``cron``)."""
+        self._check_setup()
+        if task.name in self.tasks:
+            raise ConfigurationError(f"{self.name}.{task.name} is declared twice")
+        self.tasks[task.name] = task
+        if task.schedule is not None:
+            self.crons[task.name] = task
+        return task
+
+    def task(
+        self,
+        *,
+        retries: int = 0,
+        backoff: float = 1.0,
+        queue: str = "default",
+        timeout: float | None = None,
+        name: str | None = None,
+    ) -> Callable[[Callable[..., Any]], Any]:
+        """Declare a background task, run by ``hyper worker``: ``await ctx.enqueue(task, **kwargs)``.
+
+        A failed attempt is retried ``retries`` times after ``backoff * 2 ** (n - 1)``
+        seconds (with jitter); ``timeout`` cancels an attempt after that many seconds.
+        """
+        from .jobs.tasks import Task
+
+        def register(fn: Callable[..., Any]) -> Any:
+            return self.add_task(Task(self, fn, name=name, retries=retries, backoff=backoff, queue=queue, timeout=timeout))
+
+        return register
+
+    def cron(
+        self,
+        schedule: str,
+        *,
+        retries: int = 0,
+        backoff: float = 1.0,
+        queue: str = "default",
+        timeout: float | None = None,
+        name: str | None = None,
+    ) -> Callable[[Callable[..., Any]], Any]:
+        """Declare a task run on a cron schedule (UTC), exactly once per schedule time.
+
+        ``"0 7 * * *"`` is 07:00 UTC daily; a sixth field is seconds (``"* * * * * */10"``).
+        The function takes only the Context.
+        """
+        from .jobs.tasks import Task
+
+        def register(fn: Callable[..., Any]) -> Any:
+            task = Task(self, fn, name=name, retries=retries, backoff=backoff, queue=queue, timeout=timeout, schedule=schedule)
+            if task.params_model is not None:
+                raise ConfigurationError(f"{task.qualname}: a cron function takes only the Context")
+            return self.add_task(task)
+
+        return register
+
     def freeze(self) -> None:
         self._frozen = True
 

@@ -21,4 +21,7 @@ def default_plugins() -> list[Any]:
     from .rest.openapi import OpenAPIPlugin
 
     plugins: list[Any] = [OpenAPIPlugin()]
+    from .jobs import JobsPlugin
+
+    plugins.append(JobsPlugin())
     return plugins
