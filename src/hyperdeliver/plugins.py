@@ -21,6 +21,9 @@ def default_plugins() -> list[Any]:
     from .rest.openapi import OpenAPIPlugin
 
     plugins: list[Any] = [OpenAPIPlugin()]
+    from .graphql import GraphQLPlugin
+
+    plugins.append(GraphQLPlugin())
     from .jobs import JobsPlugin
 
     plugins.append(JobsPlugin())

@@ -1,0 +1,252 @@
+"""The ``/graphql`` endpoint: GraphQL over HTTP, POST JSON and GET for queries.
+
+A request is parsed and checked against the limits first (tokens, depth, aliases,
+introspection, batching): a refused request answers 400 and no resolver runs. Then the
+caller is authenticated once, and the operation executes; each root field goes through
+the front controller (see :mod:`hyperdeliver.graphql.resolvers`).
+
+Statuses: 200 with ``data`` (and ``errors`` for refused fields) once execution starts;
+400 for a request that cannot run; 405 for a mutation sent by GET (queries only) and
+for other methods; 415 for a body that is not JSON or GraphQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from inspect import isawaitable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast
+
+from ..auth.request import authenticate_request
+from ..errors import HyperError, NotFound
+from ..rest.http import ClientDisconnected, parse_query, read_body, send_bytes, send_problem
+from ..types import Receive, Scope, Send
+from . import graphiql
+from .errors import BATCHING_DISABLED, PARSE_FAILED, request_error, unexpected_error
+from .resolvers import RequestState
+
+if TYPE_CHECKING:
+    from .plugin import GraphQLPlugin
+
+log = logging.getLogger("hyperdeliver.access")
+errlog = logging.getLogger("hyperdeliver.error")
+JSON = b"application/json"
+_CACHE_SIZE = 512
+
+
+class BadGraphQLRequest(Exception):
+    """A request that cannot run: answered with ``status`` and one error."""
+
+    def __init__(
+        self,
+        message: str,
+        code: str,
+        status: int = 400,
+        headers: list[tuple[bytes, bytes]] | None = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.errors = errors or [request_error(message, code)]
+        self.status = status
+        self.headers = headers or []
+
+
+class GraphQLEndpoint:
+    """The ASGI app mounted at the plugin's path (``/graphql``)."""
+
+    def __init__(self, plugin: GraphQLPlugin) -> None:
+        self.plugin = plugin
+        self.prefix = plugin.path
+        # Parsed and validated documents by source text: a client repeats the same few.
+        self._documents: dict[str, DocumentNode | list[GraphQLError]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        if path not in (self.prefix, self.prefix + "/"):
+            await self._static(scope, send)
+            return
+        app = self.plugin.app
+        start = time.perf_counter()
+        method: str = scope["method"]
+        authorization = cookie = csrf_header = request_id = content_type = accept = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value
+            elif name == b"cookie":
+                cookie = value
+            elif name == b"x-csrf-token":
+                csrf_header = value
+            elif name == b"x-request-id":
+                request_id = value
+            elif name == b"content-type":
+                content_type = value
+            elif name == b"accept":
+                accept = value
+        rid = request_id.decode("latin-1")[:200] if request_id else secrets.token_hex(8)
+        client = scope.get("client")
+        state = RequestState(app, rid, client[0] if client else "")
+        base_headers = [(b"x-request-id", rid.encode("latin-1"))]
+        status = 200
+        try:
+            if method == "GET" and app.settings.dev and accept is not None and b"text/html" in accept and not scope["query_string"]:
+                html = graphiql.page(app.name, self.prefix, app.settings.csrf_cookie)
+                await send_bytes(send, 200, html, b"text/html; charset=utf-8", base_headers)
+                return
+            payload = await self._payload(method, scope, receive, content_type)
+            auth = await authenticate_request(app, authorization, cookie, csrf_header, unsafe=method == "POST")
+            state.principal, state.cookies, state.auth_error, state.csrf_error = auth
+            if isinstance(payload, list):
+                body: Any = [await self._run_batched(state, p, method) for p in payload]
+            else:
+                body = await self._run_one(state, payload, method)
+        except BadGraphQLRequest as exc:
+            status = exc.status
+            await send_bytes(send, status, orjson.dumps({"errors": exc.errors}), JSON, base_headers + exc.headers)
+            self._log(state, method, status, start)
+            return
+        except ClientDisconnected:
+            return
+        except Exception as exc:  # a bug in the adapter itself: one error, no traceback outside dev
+            errlog.exception("unhandled error in the GraphQL endpoint (request %s)", rid)
+            status = 500
+            await send_bytes(send, 500, orjson.dumps({"errors": [unexpected_error(exc, app.settings.dev).formatted]}), JSON, base_headers)
+            self._log(state, method, status, start)
+            return
+        headers = base_headers
+        for k, v in state.headers:
+            headers.append((k.lower().encode("latin-1"), v.encode("latin-1")))
+        for c in state.set_cookies:
+            headers.append((b"set-cookie", c.encode("latin-1")))
+        await send_bytes(send, status, orjson.dumps(body), JSON, headers)
+        self._log(state, method, status, start)
+
+    # -- request parsing -----------------------------------------------------------
+
+    async def _payload(self, method: str, scope: Scope, receive: Receive, content_type: bytes | None) -> Any:
+        """The request's ``{query, variables, operationName}`` (a list when batched)."""
+        if method == "GET":
+            params = parse_query(scope["query_string"])
+            payload: dict[str, Any] = {k: v[-1] for k, v in params.items()}
+            if "variables" in payload and payload["variables"]:
+                payload["variables"] = _json(payload["variables"].encode(), "variables")
+            if "extensions" in payload:
+                payload.pop("extensions")
+            return payload
+        if method != "POST":
+            raise BadGraphQLRequest(f"{method} is not served at {self.prefix}; use POST (or GET for queries)", "METHOD_NOT_ALLOWED", 405, [(b"allow", b"GET, POST")])
+        try:
+            raw = await read_body(receive)
+        except HyperError as exc:
+            raise BadGraphQLRequest(exc.detail, "PAYLOAD_TOO_LARGE", exc.status) from None
+        ctype = (content_type or b"application/json").split(b";")[0].strip().lower()
+        if ctype == b"application/graphql":
+            return {"query": raw.decode("utf-8", "replace")}
+        if ctype != JSON and not ctype.endswith(b"+json"):
+            raise BadGraphQLRequest(f"send JSON (Content-Type: application/json), not {ctype.decode('latin-1')}", "UNSUPPORTED_MEDIA_TYPE", 415)
+        data = _json(raw, "the body")
+        if isinstance(data, list):
+            if not self.plugin.app.settings.graphql_batching:
+                raise BadGraphQLRequest("batched requests are turned off (HYPER_GRAPHQL_BATCHING)", BATCHING_DISABLED)
+            if not data or not all(isinstance(d, dict) for d in data):
+                raise BadGraphQLRequest("a batch is a non-empty JSON array of request objects", "BAD_REQUEST")
+            return data
+        if not isinstance(data, dict):
+            raise BadGraphQLRequest("the body must be a JSON object with a 'query'", "BAD_REQUEST")
+        return data
+
+    # -- execution -----------------------------------------------------------------
+
+    def document(self, source: str) -> DocumentNode | list[GraphQLError]:
+        """Parsed and validated (limits included), cached by source text."""
+        found = self._documents.get(source)
+        if found is None:
+            limits = self.plugin.limits
+            try:
+                document = limits.parse(source)
+            except GraphQLError as exc:
+                found = [exc]
+            else:
+                errors = limits.validate(self.plugin.schema, document)
+                found = errors or document
+            if len(self._documents) >= _CACHE_SIZE:
+                self._documents.clear()
+            self._documents[source] = found
+        return found
+
+    async def _run_one(self, state: RequestState, payload: dict[str, Any], method: str) -> dict[str, Any]:
+        query = payload.get("query")
+        if not isinstance(query, str) or not query.strip():
+            raise BadGraphQLRequest("send a GraphQL document as 'query'", PARSE_FAILED)
+        variables = payload.get("variables")
+        if variables is not None and not isinstance(variables, dict):
+            raise BadGraphQLRequest("'variables' must be a JSON object", "BAD_REQUEST")
+        operation_name = payload.get("operationName")
+        if operation_name is not None and not isinstance(operation_name, str):
+            raise BadGraphQLRequest("'operationName' must be a string", "BAD_REQUEST")
+        document = self.document(query)
+        if isinstance(document, list):
+            first = document[0]
+            raise BadGraphQLRequest(first.message, "", errors=[e.formatted for e in document])
+        if method == "GET":
+            operation = get_operation_ast(document, operation_name)
+            if operation is not None and operation.operation != OperationType.QUERY:
+                raise BadGraphQLRequest(
+                    f"a {operation.operation.value} must be sent with POST", "METHOD_NOT_ALLOWED", 405, [(b"allow", b"POST")]
+                )
+        result = execute(
+            self.plugin.schema, document, context_value=state, variable_values=variables, operation_name=operation_name
+        )
+        if isawaitable(result):
+            result = await result
+        assert isinstance(result, ExecutionResult)
+        out = result.formatted
+        for err in out.get("errors", ()):
+            # Variable and operation-name problems are the caller's input, not a bug.
+            err.setdefault("extensions", {}).setdefault("code", "BAD_USER_INPUT")
+        return out
+
+    async def _run_batched(self, state: RequestState, payload: dict[str, Any], method: str) -> dict[str, Any]:
+        """One request of a batch: a refused one answers its errors, the others still run."""
+        try:
+            return await self._run_one(state, payload, method)
+        except BadGraphQLRequest as exc:
+            return {"errors": exc.errors}
+
+    def _log(self, state: RequestState, method: str, status: int, start: float) -> None:
+        app = self.plugin.app
+        if app.settings.access_log and log.isEnabledFor(logging.INFO):
+            log.info(
+                orjson.dumps(
+                    {
+                        "request_id": state.request_id,
+                        "method": method,
+                        "path": self.prefix,
+                        "operation": ",".join(state.fields) or None,
+                        "interface": "graphql",
+                        "status": status,
+                        "ms": round((time.perf_counter() - start) * 1000, 3),
+                        "user": state.principal.user_id,
+                    }
+                ).decode()
+            )
+
+    async def _static(self, scope: Scope, send: Send) -> None:
+        path: str = scope["path"]
+        prefix = self.prefix + "/static/"
+        found = graphiql.static_file(path[len(prefix):]) if path.startswith(prefix) and self.plugin.app.settings.dev else None
+        if found is None:
+            await send_problem(send, NotFound(f"no page at {path}"), path)
+            return
+        data, ctype = found
+        await send_bytes(send, 200, data, ctype, [(b"cache-control", b"public, max-age=86400")])
+
+
+def _json(raw: bytes, what: str) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise BadGraphQLRequest(f"{what} is not valid JSON", "BAD_REQUEST") from None

@@ -1,0 +1,54 @@
+"""GraphiQL, the in-browser GraphQL IDE, served at ``GET /graphql`` in dev mode.
+
+The JavaScript is vendored in ``static/`` (graphiql 3 UMD build with React 18 UMD,
+their LICENSE files beside them); nothing is loaded from a CDN. The page sends the
+``hd_csrf`` cookie back as ``X-CSRF-Token`` so mutations work after a login.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title} GraphQL</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body {{ margin: 0; height: 100vh; }} #graphiql {{ height: 100vh; }}</style>
+<link rel="stylesheet" href="{prefix}/static/graphiql.min.css"></head>
+<body><div id="graphiql">Loading GraphiQL…</div>
+<script src="{prefix}/static/react.production.min.js"></script>
+<script src="{prefix}/static/react-dom.production.min.js"></script>
+<script src="{prefix}/static/graphiql.min.js"></script>
+<script>
+function csrfHeaders() {{
+  const m = document.cookie.match(/(?:^|; ){csrf_cookie}=([^;]+)/);
+  return m ? {{"X-CSRF-Token": decodeURIComponent(m[1])}} : {{}};
+}}
+const fetcher = async (params) => {{
+  const r = await fetch("{prefix}", {{method: "POST", credentials: "same-origin",
+    headers: Object.assign({{"Content-Type": "application/json", "Accept": "application/json"}}, csrfHeaders()),
+    body: JSON.stringify(params)}});
+  return r.json();
+}};
+ReactDOM.createRoot(document.getElementById("graphiql")).render(
+  React.createElement(GraphiQL, {{fetcher: fetcher, defaultEditorToolsVisibility: true}}));
+</script>
+</body></html>"""
+
+STATIC: dict[str, bytes] = {
+    "graphiql.min.css": b"text/css; charset=utf-8",
+    "graphiql.min.js": b"application/javascript; charset=utf-8",
+    "react.production.min.js": b"application/javascript; charset=utf-8",
+    "react-dom.production.min.js": b"application/javascript; charset=utf-8",
+}
+
+
+def page(title: str, prefix: str, csrf_cookie: str) -> bytes:
+    """The GraphiQL HTML page for an endpoint at ``prefix``."""
+    return PAGE.format(title=title, prefix=prefix, csrf_cookie=csrf_cookie).encode()
+
+
+def static_file(name: str) -> tuple[bytes, bytes] | None:
+    """(content, content type) of a vendored file, or None when it is not one."""
+    if name not in STATIC:
+        return None
+    return resources.files("hyperdeliver.graphql").joinpath("static", name).read_bytes(), STATIC[name]

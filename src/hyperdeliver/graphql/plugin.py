@@ -1,0 +1,70 @@
+"""The GraphQL plugin: receives every operation and serves them at ``/graphql``.
+
+It is in :func:`hyperdeliver.plugins.default_plugins`, so every app has a GraphQL
+endpoint next to REST, from the same declarations.
+
+Example:
+    >>> from hyperdeliver import App, Feature, PUBLIC, Settings
+    >>> f = Feature("hello", owner="ada@example.com")
+    >>> @f.query("GET /hello", roles=PUBLIC)
+    ... async def hello(ctx) -> str:
+    ...     return "hi"
+    >>> app = App("demo", features=[f], settings=Settings(env="test", database_url="sqlite://"))
+    >>> "hello: String" in app.state["graphql"].sdl()
+    True
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from graphql import GraphQLSchema
+
+from .asgi import GraphQLEndpoint
+from .limits import Limits
+from .schema import build_schema, print_sdl
+
+if TYPE_CHECKING:
+    from ..app import App
+    from ..operations import Operation
+
+
+class GraphQLPlugin:
+    """Builds the schema from the received operations and mounts the endpoint.
+
+    Args:
+        path: where the endpoint is served (``/graphql``).
+    """
+
+    name = "graphql"
+
+    def __init__(self, path: str = "/graphql") -> None:
+        self.path = path.rstrip("/") or "/graphql"
+        self.operations: list[Operation] = []
+        self._schema: GraphQLSchema | None = None
+
+    def setup(self, app: App) -> None:
+        self.app = app
+        self.limits = Limits.from_settings(app.settings)
+        self.endpoint = GraphQLEndpoint(self)
+        app.rest.mount(self.path, self.endpoint)
+        app.state["graphql"] = self
+
+    def receive_operation(self, op: Operation) -> None:
+        self.operations.append(op)
+        self._schema = None
+
+    @property
+    def schema(self) -> GraphQLSchema:
+        """The schema of every operation received so far (built on first use)."""
+        if self._schema is None:
+            self._schema = build_schema(self.operations)
+        return self._schema
+
+    def sdl(self) -> str:
+        """The schema in SDL, as ``hyper graphql sdl`` prints it."""
+        return print_sdl(self.schema)
+
+    async def startup(self, app: App) -> None:
+        # Build now so a type that cannot be mapped fails at start, not on a request.
+        assert self.schema is not None
