@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import ConfigurationError, HyperError
+from .graphql import graphql_cli
 from .loader import app_spec, load_app
 
 cli = typer.Typer(
@@ -28,6 +29,7 @@ db_cli = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True
 users_cli = typer.Typer(help="Users and their roles.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(users_cli, name="users")
+cli.add_typer(graphql_cli, name="graphql")
 console = Console()
 AppOpt = Annotated[Optional[str], typer.Option("--app", envvar="HYPER_APP", help="module:attribute of the app [env: HYPER_APP]")]
 
