@@ -55,10 +55,13 @@ class Settings(BaseSettings):
     graphql_introspection: bool | None = None
     """None: allowed except in production."""
     # jobs
-    worker_concurrency: int = 4
+    worker_concurrency: int = 10
+    """Jobs a worker runs at once; also the most it claims in one round trip."""
     worker_poll_interval: float = 1.0
+    """Seconds an idle worker waits before polling again (a NOTIFY wakes it sooner on PostgreSQL)."""
     worker_heartbeat_interval: float = 5.0
     worker_heartbeat_timeout: float = 30.0
+    """A running job whose worker has not heartbeated for this long is retried elsewhere."""
     worker_drain_timeout: float = 20.0
     """Seconds a worker waits for running jobs on SIGTERM: below Kubernetes' 30 s grace."""
     # usage

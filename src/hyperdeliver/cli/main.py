@@ -16,6 +16,7 @@ from rich.table import Table
 
 from ..errors import ConfigurationError, HyperError
 from .graphql import graphql_cli
+from .jobs import jobs_cli
 from .loader import app_spec, load_app
 
 cli = typer.Typer(
@@ -30,6 +31,7 @@ users_cli = typer.Typer(help="Users and their roles.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(graphql_cli, name="graphql")
+cli.add_typer(jobs_cli)
 console = Console()
 AppOpt = Annotated[Optional[str], typer.Option("--app", envvar="HYPER_APP", help="module:attribute of the app [env: HYPER_APP]")]
 
