@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Annotated
 
@@ -10,11 +11,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from hyperdeliver import Context, Feature, NotFound, utcnow
+from hyperdeliver.auth.models import User
 
 from ..projects.models import Project
 from .models import Task
 
 feature = Feature("tasks", owner="carol@teamboard.dev", summary="Track tasks through todo, doing, done")
+log = logging.getLogger("teamboard.tasks")
 
 
 class Status(str, Enum):
@@ -88,6 +91,8 @@ async def create_task(ctx: Context, project_id: int, data: TaskIn) -> TaskOut:
     ctx.db.add(row)
     await ctx.db.flush()
     ctx.track("task_created", project_id=project_id)
+    if row.assignee_id is not None:
+        await ctx.enqueue(notify_assignee, task_id=row.id, assignee_id=row.assignee_id)
     return TaskOut.model_validate(row, from_attributes=True)
 
 
@@ -100,10 +105,13 @@ async def update_task(ctx: Context, task_id: int, data: TaskUpdate) -> TaskOut:
         changes["status"] = changes["status"].value
         if changes["status"] == "done":
             ctx.track("task_completed", project_id=row.project_id)
+    newly_assigned = changes.get("assignee_id") not in (None, row.assignee_id)
     for key, value in changes.items():
         setattr(row, key, value)
     row.updated_at = utcnow()
     await ctx.db.flush()
+    if newly_assigned:
+        await ctx.enqueue(notify_assignee, task_id=row.id, assignee_id=changes["assignee_id"])
     return TaskOut.model_validate(row, from_attributes=True)
 
 
@@ -120,3 +128,41 @@ async def task_stats(ctx: Context, project_id: int) -> TaskStats:
         select(Task.status, func.count()).where(Task.project_id == project_id).group_by(Task.status)
     )
     return TaskStats(project_id=project_id, **{status: n for status, n in rows.all()})
+
+
+# -- background work ------------------------------------------------------------------
+
+
+@feature.task(retries=5, backoff=10.0)
+async def notify_assignee(ctx: Context, task_id: int, assignee_id: int) -> None:
+    """Tell a user a task was assigned to them: a comment on the task that mentions them.
+
+    Enqueued by create_task and update_task in their own transaction, so a request that
+    fails notifies nobody; the comment and the job's completion commit together.
+    """
+    from ..comments.models import Comment
+
+    row = await ctx.db.get(Task, task_id)
+    user = await ctx.db.get(User, assignee_id)
+    if row is None or user is None or row.assignee_id != assignee_id:
+        return  # deleted or reassigned meanwhile: nothing to say
+    ctx.db.add(Comment(task_id=task_id, author_id=None, body=f"@{user.name or user.email}: this task is now yours."))
+    log.info("notified %s of task %s", user.email, task_id)
+
+
+STALE_AFTER = timedelta(days=7)
+
+
+@feature.cron("0 7 * * *")
+async def stale_tasks_digest(ctx: Context) -> None:
+    """07:00 UTC daily: per assignee, the open tasks untouched for a week (logged, tracked)."""
+    cutoff = utcnow() - STALE_AFTER
+    rows = await ctx.db.execute(
+        select(Task.assignee_id, func.count())
+        .where(Task.status != "done", Task.updated_at < cutoff)
+        .group_by(Task.assignee_id)
+    )
+    per_assignee = {assignee: n for assignee, n in rows.all()}
+    for assignee, n in sorted(per_assignee.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
+        log.info("stale tasks digest: %s has %d open task(s) untouched since %s", assignee or "nobody", n, cutoff.date())
+    ctx.track("stale_tasks_digest", assignees=len(per_assignee), tasks=sum(per_assignee.values()))
