@@ -65,6 +65,11 @@ async def every_second(ctx: Context) -> None:
     """Per-second cron for the scheduler race."""
 
 
+@feature.cron("0 7 * * *")
+async def daily(ctx: Context) -> None:
+    """07:00 UTC: what `hyper cron run` is tested with."""
+
+
 @feature.mutation("POST /things", roles=PUBLIC)
 async def make_thing(ctx: Context, n: int, fail: bool = False) -> None:
     """Enqueue `record` in the request's transaction; fail afterwards if asked."""
