@@ -131,6 +131,12 @@ def api_token() -> Callable[[App, str], Any]:
 
 
 @pytest.fixture
+def probe_builder() -> Callable[[Settings], App]:
+    """``probe_builder(settings)``: a new probe app, not migrated (for a server thread)."""
+    return build_probe_app
+
+
+@pytest.fixture
 def probe_factory() -> Callable[[Settings], Any]:
     """``await probe_factory(settings)``: a new, migrated and seeded probe app."""
 
