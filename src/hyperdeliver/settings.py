@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     """A running job whose worker has not heartbeated for this long is retried elsewhere."""
     worker_drain_timeout: float = 20.0
     """Seconds a worker waits for running jobs on SIGTERM: below Kubernetes' 30 s grace."""
+    worker_in_process: bool = False
+    """Run a worker and the cron scheduler inside the web process (``hyper dev``, ``hyper demo``)."""
     # usage
     usage_enabled: bool = True
     usage_flush_interval: float = 1.0

@@ -139,3 +139,16 @@ async def test_teamboard_digest_cron_runs_on_the_job_path(teamboard: App) -> Non
     assert await Scheduler(teamboard).enqueue_tick(digest, datetime(2026, 11, 25, 7, tzinfo=timezone.utc)) is None
     stats = await Worker(teamboard).run(burst=True, install_signal_handlers=False)
     assert stats["done"] == 1
+
+
+async def test_in_process_worker_runs_with_the_app_lifespan(make_app, sqlite_url: str) -> None:
+    """What `hyper dev` and `hyper demo` do: web, worker and scheduler in one process."""
+    app = await make_app(sqlite_url, worker_in_process=True, worker_poll_interval=0.05)
+    async with TestClient(app) as client:
+        assert (await client.post("/things", params={"n": 5})).status_code == 204
+        for _ in range(200):
+            if await count(app, "SELECT count(*) FROM hd_jobs WHERE task = 'jobtest.record' AND status = 'done'"):
+                break
+            await asyncio.sleep(0.05)
+    assert await rows(app, "SELECT n FROM jobs_test_runs") == [(5,)]
+    assert await count(app, "SELECT count(*) FROM hd_jobs WHERE status = 'running'") == 0  # drained at shutdown

@@ -84,6 +84,7 @@ def dev(
 ) -> None:
     """Serve with reload on code changes, migrating first (HYPER_ENV=dev)."""
     os.environ.setdefault("HYPER_ENV", "dev")
+    os.environ.setdefault("HYPER_WORKER_IN_PROCESS", "true")  # jobs and crons run in the web process
     spec = app_spec(app)
     from ..db.migrate import upgrade
 
@@ -217,6 +218,7 @@ def demo(
             f.unlink()
     os.environ["HYPER_DATABASE_URL"] = f"sqlite:///{db_file.resolve()}"
     os.environ.setdefault("HYPER_ENV", "dev")
+    os.environ.setdefault("HYPER_WORKER_IN_PROCESS", "true")  # jobs and crons run in the web process
     spec = "teamboard.app:create_app"
     application = load_app(spec, Settings())
     upgrade(application)

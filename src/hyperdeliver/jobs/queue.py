@@ -16,6 +16,7 @@ If the operation fails, its transaction rolls back and the job never existed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -118,11 +119,37 @@ class JobQueue:
 
 
 class JobsPlugin:
-    """Sets ``app.jobs`` to the app's :class:`JobQueue` (one of the default plugins)."""
+    """Sets ``app.jobs`` to the app's :class:`JobQueue` (one of the default plugins).
+
+    With ``settings.worker_in_process`` (``hyper dev`` and ``hyper demo`` turn it on) the
+    web process also runs a worker and the cron scheduler, started and drained with the
+    app's lifespan. Production runs ``hyper worker`` processes instead.
+    """
 
     name = "jobs"
+
+    def __init__(self) -> None:
+        self._worker: Any = None
+        self._task: asyncio.Task[Any] | None = None
 
     def setup(self, app: App) -> None:
         from . import models  # noqa: F401  (registers hd_jobs/hd_cron_ticks with the metadata)
 
         app.jobs = JobQueue(app)
+
+    async def startup(self, app: App) -> None:
+        if not app.settings.worker_in_process or self._task is not None:
+            return
+        from .worker import Worker
+
+        self._worker = Worker(app, scheduler=True)
+        self._task = asyncio.create_task(self._worker.run(install_signal_handlers=False), name="hd-in-process-worker")
+
+    async def shutdown(self, app: App) -> None:
+        if self._task is None:
+            return
+        self._worker.stop()
+        try:
+            await self._task
+        finally:
+            self._task = self._worker = None
