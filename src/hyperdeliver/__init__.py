@@ -26,6 +26,7 @@ from .errors import (
     ValidationFailed,
 )
 from .features import Feature, operation_of
+from .jobs.tasks import Task
 from .operations import Operation
 from .roles import AUTHENTICATED, PUBLIC, RoleHierarchy
 from .settings import Settings
@@ -54,6 +55,7 @@ __all__ = [
     "RoleHierarchy",
     "ServerError",
     "Settings",
+    "Task",
     "TooManyRequests",
     "UTCDateTime",
     "Unauthorized",
