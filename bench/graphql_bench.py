@@ -25,24 +25,30 @@ graphql-core package would shadow it.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import itertools
-import os
-import shutil
-import socket
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
-from typing import Any
 
-import orjson
-from pydantic import BaseModel, Field
+# Run as a script, this folder is sys.path[0]; other bench scripts here are named like
+# standard modules (queue.py), so take it off before importing anything else.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
-from hyperdeliver import App, Context, Feature, Settings
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import itertools  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+import orjson  # noqa: E402
+from pydantic import BaseModel, Field  # noqa: E402
+
+from hyperdeliver import App, Context, Feature, Settings  # noqa: E402
 
 GRAPHQL_DOC = "mutation($d: ItemInput!) { createItem(data: $d) { id name price tags owner } }"
 ITEM = {"name": "widget", "price": 9.5, "tags": ["a", "b"]}
@@ -210,15 +216,22 @@ async def http_load(port: int, request: bytes, seconds: float, connections: int)
 
 def over_http(db_file: Path, token: str, seconds: float, rounds: int, connections: int) -> dict[str, list[float]]:
     port = _free_port()
-    env = {**os.environ, "HYPER_BENCH_DB": str(db_file), "PYTHONPATH": str(Path(__file__).parent)}
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "graphql_bench:served_app", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--workers", "1", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    env = {**os.environ, "HYPER_BENCH_DB": str(db_file)}
     try:
         import uvloop  # noqa: F401
 
-        cmd += ["--loop", "uvloop"]
+        loop = "uvloop"
     except ImportError:
-        pass
+        loop = "asyncio"
+    # Load this file by path (not through sys.path, see the top of the file) and serve it.
+    boot = (
+        "import importlib.util, sys, uvicorn\n"
+        f"spec = importlib.util.spec_from_file_location('graphql_bench', {str(Path(__file__).resolve())!r})\n"
+        "m = importlib.util.module_from_spec(spec); sys.modules['graphql_bench'] = m; spec.loader.exec_module(m)\n"
+        f"uvicorn.run(m.served_app(), host='127.0.0.1', port={port}, workers=1, http='httptools', loop={loop!r}, "
+        "access_log=False, log_level='warning')\n"
+    )
+    cmd = [sys.executable, "-c", boot]
     if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
         cmd = ["taskset", "-c", "1", *cmd]  # the server on CPU 1, this client on CPU 0
         os.sched_setaffinity(0, {0})
@@ -255,7 +268,7 @@ def over_http(db_file: Path, token: str, seconds: float, rounds: int, connection
 
 
 def served_app() -> App:
-    """The app uvicorn serves in ``--http`` mode (``--factory graphql_bench:served_app``)."""
+    """The app uvicorn serves in ``--http`` mode."""
     return create_app(bench_settings(Path(os.environ["HYPER_BENCH_DB"])))
 
 

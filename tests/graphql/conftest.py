@@ -59,6 +59,16 @@ def make_probe() -> Feature:
         count(ctx)
         raise RuntimeError("secret internals")
 
+    @probe.query("GET /probe/big-list", roles=PUBLIC)
+    async def big_list(ctx: Context) -> list[int]:
+        """A value GraphQL's 32-bit Int cannot carry, in the middle of a list."""
+        return [1, 2**40, 3]
+
+    @probe.query("GET /probe/big-node", roles=PUBLIC)
+    async def big_node(ctx: Context) -> Node:
+        """A nested node whose level does not fit a GraphQL Int."""
+        return Node(level=1, child=Node(level=2**40))
+
     @probe.mutation("POST /probe/bump", roles={"member"}, status=200)
     async def bump(ctx: Context) -> int:
         """Counts a call (members only)."""

@@ -120,3 +120,14 @@ async def test_graphiql_is_not_served_outside_dev(probe_client: TestClient) -> N
     assert not page.headers["content-type"].startswith("text/html")
     assert page.status_code == 400
     assert (await probe_client.get("/graphql/static/graphiql.min.js")).status_code == 404
+
+
+async def test_an_output_the_schema_cannot_carry_is_a_server_error(probe_client: TestClient) -> None:
+    r = await probe_client.post("/graphql", json={"query": "{ bigNode { level child { level } } bigList ping }"})
+    body = r.json()
+    # The nullable child and the list field are nulled; their siblings stay.
+    assert body["data"] == {"bigNode": {"level": 1, "child": None}, "bigList": None, "ping": "pong"}
+    assert sorted((tuple(e["path"]), e["extensions"]["code"]) for e in body["errors"]) == [
+        (("bigList", 1), "INTERNAL_SERVER_ERROR"),
+        (("bigNode", "child", "level"), "INTERNAL_SERVER_ERROR"),
+    ]

@@ -27,6 +27,7 @@ from ..errors import HyperError, NotFound
 from ..rest.http import ClientDisconnected, parse_query, read_body, send_bytes, send_problem
 from ..types import Receive, Scope, Send
 from . import graphiql
+from .fastpath import Plan, compile_plan
 from .errors import BATCHING_DISABLED, PARSE_FAILED, request_error, unexpected_error
 from .resolvers import RequestState
 
@@ -64,6 +65,7 @@ class GraphQLEndpoint:
         self.prefix = plugin.path
         # Parsed and validated documents by source text: a client repeats the same few.
         self._documents: dict[str, DocumentNode | list[GraphQLError]] = {}
+        self._plans: dict[tuple[str, str | None], Plan | None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
@@ -198,6 +200,35 @@ class GraphQLEndpoint:
                 raise BadGraphQLRequest(
                     f"a {operation.operation.value} must be sent with POST", "METHOD_NOT_ALLOWED", 405, [(b"allow", b"POST")]
                 )
+        plan = self.plan(query, document, operation_name) if self.plugin.fast_path else None
+        if plan is not None:
+            out = await plan.execute(state, variables)
+        else:
+            out = await self._execute(state, document, variables, operation_name)
+        for err in out.get("errors", ()):
+            # Errors without a code come from graphql-core: without a path, the request's
+            # variables or operation name (the caller's input); with one, an output that
+            # breaks the schema (an Int out of range: the server's fault).
+            err.setdefault("extensions", {}).setdefault("code", "INTERNAL_SERVER_ERROR" if "path" in err else "BAD_USER_INPUT")
+        return out
+
+    def plan(self, source: str, document: DocumentNode, operation_name: str | None) -> Plan | None:
+        """The compiled plan of a plain document (see :mod:`.fastpath`), cached."""
+        key = (source, operation_name)
+        try:
+            return self._plans[key]
+        except KeyError:
+            pass
+        plan = compile_plan(self.plugin.schema, document, operation_name)
+        if len(self._plans) >= _CACHE_SIZE:
+            self._plans.clear()
+        self._plans[key] = plan
+        return plan
+
+    async def _execute(
+        self, state: RequestState, document: DocumentNode, variables: dict[str, Any] | None, operation_name: str | None
+    ) -> dict[str, Any]:
+        """Run through graphql-core's executor."""
         result = execute(
             self.plugin.schema,
             document,
@@ -209,11 +240,7 @@ class GraphQLEndpoint:
         if isawaitable(result):
             result = await result
         assert isinstance(result, ExecutionResult)
-        out = result.formatted
-        for err in out.get("errors", ()):
-            # Variable and operation-name problems are the caller's input, not a bug.
-            err.setdefault("extensions", {}).setdefault("code", "BAD_USER_INPUT")
-        return out
+        return dict(result.formatted)
 
     async def _run_batched(self, state: RequestState, payload: dict[str, Any], method: str) -> dict[str, Any]:
         """One request of a batch: a refused one answers its errors, the others still run."""

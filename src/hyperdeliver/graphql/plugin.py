@@ -34,12 +34,16 @@ class GraphQLPlugin:
 
     Args:
         path: where the endpoint is served (``/graphql``).
+        fast_path: run plain documents through the compiled executor of
+            :mod:`hyperdeliver.graphql.fastpath` (the same answers, cheaper); False runs
+            every document through graphql-core's executor.
     """
 
     name = "graphql"
 
-    def __init__(self, path: str = "/graphql") -> None:
+    def __init__(self, path: str = "/graphql", *, fast_path: bool = True) -> None:
         self.path = path.rstrip("/") or "/graphql"
+        self.fast_path = fast_path
         self.operations: list[Operation] = []
         self._schema: GraphQLSchema | None = None
 
