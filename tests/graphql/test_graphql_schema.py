@@ -37,6 +37,7 @@ class ThingIn(BaseModel):
 
 class ThingOut(BaseModel):
     id: int
+    """The thing's number."""
     display_name: str
     tags: list[Tag]
     maybe_tags: list[Tag] | None = None
@@ -75,7 +76,7 @@ def test_schema_maps_models_lists_optionals_enums_datetimes() -> None:
     assert '"""Make a thing."""\n  createThing(data: ThingInput!): Thing' in sdl
     assert '"""Remove a thing."""\n  deleteThing(thingId: Int!): Boolean' in sdl
     # Output model with nested list of models, optionals, DateTime, JSON fallback.
-    assert "type Thing {\n  id: Int!\n  displayName: String!\n  tags: [Tag!]!\n  maybeTags: [Tag!]\n  dueAt: DateTime\n  createdAt: DateTime!\n  extra: JSON!\n}" in sdl
+    assert 'type Thing {\n  """The thing\'s number."""\n  id: Int!\n  displayName: String!\n  tags: [Tag!]!\n  maybeTags: [Tag!]\n  dueAt: DateTime\n  createdAt: DateTime!\n  extra: JSON!\n}' in sdl
     assert '"""A label."""\ntype Tag {\n  tagName: String!\n  color: Color!\n}' in sdl
     assert "enum Color {\n  red\n  dark_blue\n}" in sdl
     assert "scalar DateTime" in sdl

@@ -26,11 +26,13 @@ Example:
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import decimal
 import enum
 import inspect
 import re
+import textwrap
 import types
 import typing
 import uuid
@@ -106,6 +108,33 @@ SCALARS: dict[Any, GraphQLScalarType] = {
 }
 _UNION_TYPES = (typing.Union, types.UnionType)
 _NAME = re.compile(r"[^_a-zA-Z0-9]")
+
+
+def field_docs(model: type) -> dict[str, str]:
+    """Attribute docstrings of a class body (``x: int`` then ``\"\"\"doc\"\"\"``), by field name.
+
+    Pydantic reads them only with ``use_attribute_docstrings``; GraphQL descriptions
+    always use them. A class without source (built at runtime) has none.
+    """
+    docs: dict[str, str] = {}
+    for klass in reversed(model.__mro__):
+        if klass in (object, BaseModel) or klass.__module__.startswith("pydantic"):
+            continue
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+        except (OSError, TypeError, SyntaxError):
+            continue
+        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+        for node, after in zip(body, body[1:]):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                docs[node.target.id] = inspect.cleandoc(after.value.value)
+    return docs
 
 
 def _own_doc(tp: type) -> str | None:
@@ -200,11 +229,12 @@ class TypeMapper:
 
     def _output_fields(self, model: type[BaseModel]) -> dict[str, GraphQLField]:
         fields: dict[str, GraphQLField] = {}
+        docs = field_docs(model)
         for name, info in model.model_fields.items():
             fields[camel(name)] = GraphQLField(
                 self.output_type(info.annotation),
                 resolve=_getter(name),
-                description=info.description,
+                description=info.description or docs.get(name),
                 deprecation_reason="deprecated" if info.deprecated else None,
             )
         for name, computed in model.model_computed_fields.items():
@@ -229,10 +259,11 @@ class TypeMapper:
 
     def _input_fields(self, model: type[BaseModel]) -> dict[str, GraphQLInputField]:
         fields: dict[str, GraphQLInputField] = {}
+        docs = field_docs(model)
         for name, info in model.model_fields.items():
             fields[camel(name)] = GraphQLInputField(
                 self.input_type(info.annotation, required=info.is_required()),
-                description=info.description,
+                description=info.description or docs.get(name),
                 # Pydantic validates by the Python name unless the field has an alias.
                 out_name=info.validation_alias if isinstance(info.validation_alias, str) else (info.alias or name),
             )
