@@ -238,6 +238,7 @@ def demo(
     console.print(table)
     console.print(f"database: {db_file}")
     console.print(f"API docs: http://{host}:{port}/docs   OpenAPI: http://{host}:{port}/openapi.json")
+    console.print(f"GraphQL: http://{host}:{port}/graphql (GraphiQL in a browser)")
     if serve_:
         _serve(spec, host, port, reload=False)
 
