@@ -153,3 +153,28 @@ async def test_login_through_graphql_sets_the_session_cookie(client: TestClient)
     assert any(c.startswith("hd_session=") for c in r.headers.get_list("set-cookie"))
     me = await client.get("/auth/me")
     assert me.json()["email"] == "admin@teamboard.dev"
+
+
+async def test_each_mutation_field_is_its_own_transaction(client: TestClient) -> None:
+    await client.login("member@teamboard.dev", "member-password")
+    body = await graphql(
+        client,
+        'mutation { kept: createTask(projectId: 1, data: {title: "kept"}) { title } '
+        'failed: createTask(projectId: 999, data: {title: "rolled back"}) { title } '
+        'later: createTask(projectId: 1, data: {title: "later"}) { title } }',
+    )
+    assert body["data"] == {"kept": {"title": "kept"}, "failed": None, "later": {"title": "later"}}
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["NOT_FOUND"]
+    titles = [t["title"] for t in (await client.get("/projects/1/tasks")).json()]
+    assert "kept" in titles and "later" in titles and "rolled back" not in titles
+
+
+async def test_login_throttle_answers_too_many_requests(client: TestClient) -> None:
+    login = 'mutation { login(data: {email: "member@teamboard.dev", password: "wrong"}) { csrfToken } }'
+    codes = []
+    for _ in range(11):
+        err = only_error(await graphql(client, login), "login")
+        codes.append(err["extensions"]["code"])
+    assert codes == ["UNAUTHENTICATED"] * 10 + ["TOO_MANY_REQUESTS"]
+    rest = await client.post("/auth/login", json={"email": "member@teamboard.dev", "password": "wrong"})
+    assert rest.status_code == 429
