@@ -110,16 +110,12 @@ def pg_database(pg_server: str) -> Iterator[str]:
 
 
 async def _reset_pg(url: str) -> None:
+    """Empty the database: a fresh public schema, so every test migrates its own app."""
     import asyncpg
 
     conn = await asyncpg.connect(url)
     try:
-        tables = await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-        )
-        if tables:
-            names = ", ".join(f'"{t["tablename"]}"' for t in tables)
-            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     finally:
         await conn.close()
 
