@@ -13,7 +13,9 @@ validation, unit of work, serialization, usage observers).
 Two measurements, rounds interleaved (REST, GraphQL, REST, GraphQL...):
 
 1. in-process: the ASGI app called directly in a loop (no sockets); the framework's
-   own cost per request. Every answer is checked (status and body).
+   own cost per request. Every answer is checked (status and body). A third form,
+   ``graphql-core``, turns the compiled fast path off (``GraphQLPlugin.fast_path``)
+   to show what graphql-core's general executor costs.
 2. ``--http``: uvicorn (1 worker, httptools, uvloop when installed) in a subprocess,
    loaded over keep-alive HTTP/1.1 by a small asyncio client with ``--connections``
    connections. Both forms use the same client, so the ratio is fair; the absolute
@@ -147,22 +149,27 @@ async def call(app: App, token: str, path: str, body: bytes) -> tuple[int, bytes
 
 def check(form: str, status: int, payload: bytes, expected: int) -> None:
     data = orjson.loads(payload)
-    item = data["data"]["createItem"] if form == "graphql" else data
+    item = data["data"]["createItem"] if form.startswith("graphql") else data
     if status != expected or item["name"] != ITEM["name"] or item["tags"] != ITEM["tags"] or item["owner"] < 1:
         raise SystemExit(f"{form}: unexpected answer {status} {payload[:300]!r}")
 
 
 async def inprocess(db_file: Path, token: str, seconds: float, rounds: int) -> dict[str, list[float]]:
+    """REST, GraphQL, and GraphQL with every document through graphql-core's executor."""
     app = create_app(bench_settings(db_file))
     await app.startup()
+    plugin = app.state["graphql"]
     reqs = requests_for(token)
+    reqs["graphql-core"] = reqs["graphql"]
     results: dict[str, list[float]] = {form: [] for form in reqs}
     for form, (path, body, expected) in reqs.items():  # warm up, check the answers
+        plugin.fast_path = form != "graphql-core"
         for _ in range(200):
             status, payload = await call(app, token, path, body)
             check(form, status, payload, expected)
     for _ in range(rounds):
         for form, (path, body, expected) in reqs.items():
+            plugin.fast_path = form != "graphql-core"
             n = 0
             start = time.perf_counter()
             deadline = start + seconds
@@ -283,6 +290,9 @@ def report(title: str, results: dict[str, list[float]]) -> None:
     for form, values in results.items():
         print(f"  {form:<10}{statistics.median(values):>16,.0f}{min(values):>10,.0f}{max(values):>10,.0f}   {len(values)}")
     print(f"  GraphQL / REST = {gql / rest:.2f}x")
+    if "graphql-core" in results:
+        core = statistics.median(results["graphql-core"])
+        print(f"  (every document through graphql-core's executor: {core / rest:.2f}x of REST)")
 
 
 def main() -> None:
