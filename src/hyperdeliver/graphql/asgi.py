@@ -38,6 +38,9 @@ log = logging.getLogger("hyperdeliver.access")
 errlog = logging.getLogger("hyperdeliver.error")
 JSON = b"application/json"
 _CACHE_SIZE = 512
+"""Documents (and plans) kept, by source text; the cache empties when full."""
+_CACHEABLE = 20_000
+"""Longer sources are parsed every time rather than kept in memory."""
 
 
 class BadGraphQLRequest(Exception):
@@ -134,8 +137,9 @@ class GraphQLEndpoint:
         if method == "GET":
             params = parse_query(scope["query_string"])
             payload: dict[str, Any] = {k: v[-1] for k, v in params.items()}
-            if "variables" in payload and payload["variables"]:
-                payload["variables"] = _json(payload["variables"].encode(), "variables")
+            if "variables" in payload:
+                raw = payload["variables"]
+                payload["variables"] = _json(raw.encode(), "variables") if raw else None
             if "extensions" in payload:
                 payload.pop("extensions")
             return payload
@@ -175,9 +179,10 @@ class GraphQLEndpoint:
             else:
                 errors = limits.validate(self.plugin.schema, document)
                 found = errors or document
-            if len(self._documents) >= _CACHE_SIZE:
-                self._documents.clear()
-            self._documents[source] = found
+            if len(source) <= _CACHEABLE:  # a huge text is not worth keeping
+                if len(self._documents) >= _CACHE_SIZE:
+                    self._documents.clear()
+                self._documents[source] = found
         return found
 
     async def _run_one(self, state: RequestState, payload: dict[str, Any], method: str) -> dict[str, Any]:
@@ -220,9 +225,10 @@ class GraphQLEndpoint:
         except KeyError:
             pass
         plan = compile_plan(self.plugin.schema, document, operation_name)
-        if len(self._plans) >= _CACHE_SIZE:
-            self._plans.clear()
-        self._plans[key] = plan
+        if len(source) <= _CACHEABLE:
+            if len(self._plans) >= _CACHE_SIZE:
+                self._plans.clear()
+            self._plans[key] = plan
         return plan
 
     async def _execute(
