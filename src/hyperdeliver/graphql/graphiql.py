@@ -1,8 +1,15 @@
 """GraphiQL, the in-browser GraphQL IDE, served at ``GET /graphql`` in dev mode.
 
-The JavaScript is vendored in ``static/`` (graphiql 3 UMD build with React 18 UMD,
-their LICENSE files beside them); nothing is loaded from a CDN. The page sends the
-``hd_csrf`` cookie back as ``X-CSRF-Token`` so mutations work after a login.
+The JavaScript is vendored in ``static/``, with each package's LICENSE beside it;
+nothing is loaded from a CDN. graphiql 5 ships no UMD build, so these are:
+
+- graphiql 3.9.0: ``graphiql.min.js``, ``graphiql.min.css`` (``GRAPHIQL-LICENSE``)
+- react 18.3.1: ``umd/react.production.min.js`` (``REACT-LICENSE``)
+- react-dom 18.3.1: ``umd/react-dom.production.min.js`` (``REACT-DOM-LICENSE``)
+
+To refresh: ``npm pack graphiql@3 react@18 react-dom@18`` in a scratch folder and copy
+those files. The page sends the ``hd_csrf`` cookie back as ``X-CSRF-Token`` so
+mutations work after a login.
 """
 
 from __future__ import annotations
