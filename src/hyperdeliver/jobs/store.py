@@ -66,6 +66,9 @@ class JobStore:
 
     # -- worker ---------------------------------------------------------------------
 
+    async def tune_claim_connection(self, conn: AsyncConnection, on: bool) -> None:
+        """Session settings of the connection that claims and acknowledges (and undo them)."""
+
     async def claim(
         self, conn: AsyncConnection, me: str, limit: int, acks: list[int], queues: Sequence[str] | None
     ) -> list[ClaimedJob]:
@@ -201,6 +204,13 @@ class PostgresJobStore(JobStore):
         ).first()
         await conn.commit()
         return None if row is None else int(row[0])
+
+    async def tune_claim_connection(self, conn: AsyncConnection, on: bool) -> None:
+        # Claims and batched acks need no fsync of their own: if the server crashes before
+        # the WAL is flushed, a lost claim or ack means the job runs again, which is the
+        # at-least-once contract of a job without database work anyway. A job that used
+        # ctx.db completes inside its own transaction, which stays synchronous.
+        await conn.exec_driver_sql("SET synchronous_commit = off" if on else "RESET synchronous_commit")
 
     def _claim_sql(self, with_acks: bool, with_queues: bool) -> TextClause:
         key = (with_acks, with_queues)

@@ -146,8 +146,12 @@ class Worker:
                 async with self.app.database.engine.connect() as conn:
                     conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
                     errors = 0
-                    if await self._claim_loop(conn, burst):
-                        return
+                    await self.store.tune_claim_connection(conn, True)
+                    try:
+                        if await self._claim_loop(conn, burst):
+                            return
+                    finally:
+                        await self.store.tune_claim_connection(conn, False)
             except Exception as exc:  # a lost connection: back off, reconnect, go on
                 errors += 1
                 log.warning("worker %s: database error (%s); retrying", self.name, exc)
