@@ -96,7 +96,8 @@ class Plan:
             return {"data": None, "errors": [e.formatted for e in coerced]}
         errors: list[GraphQLError] = []
         data: dict[str, Any] = {}
-        if self.mutation:
+        if self.mutation or len(self.fields) == 1:
+            # Mutations one after another; a single field needs no gather either.
             for f in self.fields:
                 data[f.key] = await self._root_field(f, context, coerced, errors)
         else:
