@@ -62,7 +62,7 @@ async def test_jobs_go_through_the_front_controller(make_app, database_url: str)
     seen: list[tuple] = []
     app.controller.observers.append(lambda op, ctx, status, secs: seen.append((op.qualname, op.kind, ctx.interface, status)))
     await app.jobs.enqueue(None, noop, n=1)
-    await app.jobs.enqueue(None, flaky.defer(), )
+    await app.jobs.enqueue(None, flaky.defer())
     await Worker(app).run(burst=True, install_signal_handlers=False)
     assert sorted(seen) == [("jobtest.flaky", "task", "job", 500), ("jobtest.noop", "task", "job", 200)]
 
