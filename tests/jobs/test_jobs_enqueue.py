@@ -68,8 +68,8 @@ async def test_deferred_job_waits_for_run_at(make_app, database_url: str) -> Non
         noop.defer(run_at=datetime(2030, 1, 1))  # naive datetimes are refused
 
 
-async def test_queues_filter_what_a_worker_claims(make_app, sqlite_url: str) -> None:
-    app = await make_app(sqlite_url)
+async def test_queues_filter_what_a_worker_claims(make_app, database_url: str) -> None:
+    app = await make_app(database_url)
     await app.jobs.enqueue(None, noop.defer(queue="mail"), n=1)
     await app.jobs.enqueue(None, noop, n=2)
     stats = await Worker(app, queues=["mail"]).run(burst=True, install_signal_handlers=False)

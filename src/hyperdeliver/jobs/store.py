@@ -128,14 +128,16 @@ _PG_TICK = text(
     "SELECT job_id, :queue, :task, CAST('{}' AS JSONB), 'queued', 0, :max_attempts, now(), now() FROM t RETURNING id) "
     f"SELECT id, CAST(pg_notify('{CHANNEL}', :queue) AS TEXT) FROM j"
 )
-_PG_ACKED = (
+# The claim runs on the driver's connection directly (asyncpg, $n parameters): it is the
+# worker's hot path, and SQLAlchemy's execute costs about 170 µs of CPU per statement here.
+_PG_RAW_ACKED = (
     "acked AS (UPDATE hd_jobs SET status = 'done', finished_at = clock_timestamp(), locked_by = NULL "
-    "WHERE id = ANY(CAST(:acks AS BIGINT[])) AND status = 'running' AND locked_by = :me RETURNING id)"
+    "WHERE id = ANY($3::bigint[]) AND status = 'running' AND locked_by = $1 RETURNING id)"
 )
-_PG_CLAIM = (
+_PG_RAW_CLAIM = (
     "WITH {acked}picked AS (SELECT id FROM hd_jobs WHERE status IN ('queued', 'failed') AND run_at <= now() {queues}"
-    "ORDER BY run_at, id LIMIT :limit FOR UPDATE SKIP LOCKED) "
-    "UPDATE hd_jobs AS j SET status = 'running', attempts = j.attempts + 1, locked_by = :me, heartbeat_at = now() "
+    "ORDER BY run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) "
+    "UPDATE hd_jobs AS j SET status = 'running', attempts = j.attempts + 1, locked_by = $1, heartbeat_at = now() "
     "FROM picked WHERE j.id = picked.id "
     "RETURNING j.id, j.task, CAST(j.args AS TEXT), j.attempts, j.max_attempts"
 )
@@ -176,7 +178,7 @@ class PostgresJobStore(JobStore):
 
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__(engine)
-        self._claims: dict[tuple[bool, bool], TextClause] = {}
+        self._claims: dict[tuple[bool, bool], str] = {}
 
     async def enqueue(
         self, session: AsyncSession, *, queue: str, task: str, args: str, max_attempts: int, run_at: datetime | None
@@ -212,29 +214,27 @@ class PostgresJobStore(JobStore):
         # ctx.db completes inside its own transaction, which stays synchronous.
         await conn.exec_driver_sql("SET synchronous_commit = off" if on else "RESET synchronous_commit")
 
-    def _claim_sql(self, with_acks: bool, with_queues: bool) -> TextClause:
+    def _claim_sql(self, with_acks: bool, with_queues: bool) -> str:
         key = (with_acks, with_queues)
-        stmt = self._claims.get(key)
-        if stmt is None:
-            stmt = text(
-                _PG_CLAIM.format(
-                    acked=_PG_ACKED + ", " if with_acks else "",
-                    queues="AND queue = ANY(CAST(:queues AS TEXT[])) " if with_queues else "",
-                )
-            )
-            self._claims[key] = stmt
-        return stmt
+        sql = self._claims.get(key)
+        if sql is None:
+            queues = f"AND queue = ANY(${4 if with_acks else 3}::text[]) " if with_queues else ""
+            sql = _PG_RAW_CLAIM.format(acked=_PG_RAW_ACKED + ", " if with_acks else "", queues=queues)
+            self._claims[key] = sql
+        return sql
 
     async def claim(
         self, conn: AsyncConnection, me: str, limit: int, acks: list[int], queues: Sequence[str] | None
     ) -> list[ClaimedJob]:
-        params: dict[str, Any] = {"me": me, "limit": limit}
+        driver = conn.info.get("hd_driver")
+        if driver is None:
+            driver = conn.info["hd_driver"] = (await conn.get_raw_connection()).driver_connection
+        args: list[Any] = [me, limit]
         if acks:
-            params["acks"] = acks
+            args.append(acks)
         if queues:
-            params["queues"] = list(queues)
-        result = await conn.execute(self._claim_sql(bool(acks), bool(queues)), params)
-        return _rows(result)
+            args.append(list(queues))
+        return _rows(await driver.fetch(self._claim_sql(bool(acks), bool(queues)), *args))
 
     async def claim_one(self, conn: AsyncConnection, me: str, job_id: int) -> ClaimedJob | None:
         rows = _rows(await conn.execute(_PG_CLAIM_ONE, {"me": me, "id": job_id}))
