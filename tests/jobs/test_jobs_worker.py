@@ -152,3 +152,37 @@ async def test_in_process_worker_runs_with_the_app_lifespan(make_app, sqlite_url
             await asyncio.sleep(0.05)
     assert await rows(app, "SELECT n FROM jobs_test_runs") == [(5,)]
     assert await count(app, "SELECT count(*) FROM hd_jobs WHERE status = 'running'") == 0  # drained at shutdown
+
+
+@pytest.mark.postgres
+async def test_worker_survives_its_connections_being_killed(make_app, postgres_url: str) -> None:
+    app = await make_app(postgres_url, worker_poll_interval=0.05, worker_heartbeat_interval=0.1)
+    observer = await make_app(postgres_url)  # the test's own pool, untouched by the kill
+    worker = Worker(app)
+    running = asyncio.create_task(worker.run(install_signal_handlers=False))
+
+    async def done_count() -> int:
+        return await count(observer, "SELECT count(*) FROM hd_jobs WHERE status = 'done'")
+
+    async def wait_done(n: int) -> None:
+        for _ in range(400):
+            if await done_count() == n:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{await done_count()} done, expected {n}")
+
+    await observer.jobs.enqueue(None, noop, n=1)
+    await wait_done(1)
+    killed = await count(
+        observer,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+        "AND (query LIKE 'LISTEN%' OR query LIKE '%SKIP LOCKED%' OR query LIKE '%SET heartbeat_at%')",
+    )
+    assert killed >= 2  # the worker's claim and LISTEN connections at least
+    await observer.jobs.enqueue(None, noop, n=2)
+    await observer.jobs.enqueue(None, record, n=3)
+    await wait_done(3)
+    worker.stop()
+    await running
+    assert await rows(observer, "SELECT n FROM jobs_test_runs") == [(3,)]

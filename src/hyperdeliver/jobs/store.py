@@ -234,7 +234,13 @@ class PostgresJobStore(JobStore):
             args.append(acks)
         if queues:
             args.append(list(queues))
-        return _rows(await driver.fetch(self._claim_sql(bool(acks), bool(queues)), *args))
+        try:
+            return _rows(await driver.fetch(self._claim_sql(bool(acks), bool(queues)), *args))
+        except Exception:
+            # SQLAlchemy did not see this statement fail: drop the connection so the pool
+            # never hands out a broken one; the worker reconnects.
+            await conn.invalidate()
+            raise
 
     async def claim_one(self, conn: AsyncConnection, me: str, job_id: int) -> ClaimedJob | None:
         rows = _rows(await conn.execute(_PG_CLAIM_ONE, {"me": me, "id": job_id}))

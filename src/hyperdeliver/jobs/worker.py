@@ -148,10 +148,14 @@ class Worker:
                     errors = 0
                     await self.store.tune_claim_connection(conn, True)
                     try:
-                        if await self._claim_loop(conn, burst):
-                            return
-                    finally:
-                        await self.store.tune_claim_connection(conn, False)
+                        finished = await self._claim_loop(conn, burst)
+                    except Exception:
+                        if not conn.invalidated:  # its session settings must not reach the pool
+                            await conn.invalidate()
+                        raise
+                    await self.store.tune_claim_connection(conn, False)
+                    if finished:
+                        return
             except Exception as exc:  # a lost connection: back off, reconnect, go on
                 errors += 1
                 log.warning("worker %s: database error (%s); retrying", self.name, exc)
