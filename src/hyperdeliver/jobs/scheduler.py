@@ -74,7 +74,6 @@ class Scheduler:
 
     async def run(self, *, install_signal_handlers: bool = True) -> None:
         """Enqueue due ticks until stopped."""
-        self._stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         handled: list[int] = []
         if install_signal_handlers:

@@ -121,9 +121,9 @@ class Worker:
         try:
             await self._loop(burst)
         finally:
-            await self._drain()
             if scheduler is not None:
                 scheduler.stop()
+            await self._drain()
             for h in helpers:
                 if h.get_name() == "hd-scheduler":
                     await asyncio.gather(h, return_exceptions=True)
@@ -159,6 +159,7 @@ class Worker:
             except Exception as exc:  # a lost connection: back off, reconnect, go on
                 errors += 1
                 log.warning("worker %s: database error (%s); retrying", self.name, exc)
+                self._signal.clear()
                 await self._sleep(min(30.0, 0.5 * 2**errors))
 
     async def _claim_loop(self, conn: Any, burst: bool) -> bool:
