@@ -70,3 +70,9 @@ async def test_cron_commands(make_app, sqlite_url: str) -> None:
     assert await rows(app, "SELECT task, status FROM hd_jobs") == [("jobtest.daily", "done")]
     one_line_error(hyper(env, "cron", "run", "weekly"), "no cron 'weekly'")
     one_line_error(hyper(env, "cron", "run", "noop"), "jobtest.noop is a task, not a cron")
+
+
+def test_unmigrated_database_is_one_line(tmp_path) -> None:
+    env = worker_env(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    one_line_error(hyper(env, "worker"), "run 'hyper db upgrade' first")
+    one_line_error(hyper(env, "jobs", "list"), "run 'hyper db upgrade' first")

@@ -36,11 +36,28 @@ def _logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-def _app_with_jobs(spec: str | None) -> App:
+def _app_with_jobs(spec: str | None, *, tables: bool = True) -> App:
     app = load_app(spec)
     if app.jobs is None:
         raise BadRequest("this app has no job queue (its plugins= leave out hyperdeliver.jobs.JobsPlugin)")
+    if tables:
+        asyncio.run(_check_tables(app))
     return app
+
+
+async def _check_tables(app: App) -> None:
+    """One clear line instead of a worker retrying forever against a missing table."""
+    from sqlalchemy import inspect
+
+    try:
+        async with app.database.engine.connect() as conn:
+            names = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+    except Exception as exc:
+        raise BadRequest(f"cannot reach the database: {str(exc).splitlines()[0]}") from None
+    finally:
+        await app.database.dispose()
+    if not {"hd_jobs", "hd_cron_ticks"} <= names:
+        raise BadRequest("the database has no job tables (hd_jobs): run 'hyper db upgrade' first")
 
 
 def parse_duration(value: str) -> timedelta:
@@ -107,7 +124,7 @@ def cron_list(app: AppOpt = None, json: Annotated[bool, typer.Option("--json", h
     """Every cron: name, schedule (UTC), next run, owner."""
     from ..jobs.scheduler import describe
 
-    application = _app_with_jobs(app)
+    application = _app_with_jobs(app, tables=False)
     rows = [describe(t) for t in sorted(application.jobs.crons.values(), key=lambda t: t.qualname)]
     if json:
         sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
