@@ -24,6 +24,8 @@ async def read_body(receive: Receive, limit: int = 10 * 1024 * 1024) -> bytes:
     if message["type"] == "http.disconnect":
         raise ClientDisconnected()
     body: bytes = message.get("body", b"")
+    if len(body) > limit:
+        raise PayloadTooLarge(f"the body is larger than {limit} bytes")
     if not message.get("more_body", False):
         return body
     chunks = [body]
