@@ -78,7 +78,7 @@ class JobQueue:
         """
         call = self._own(target)
         args = call.task.encode_args(kwargs)
-        params = {
+        params: dict[str, Any] = {
             "queue": call.queue,
             "task": call.task.qualname,
             "args": args,

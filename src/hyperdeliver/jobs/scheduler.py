@@ -75,7 +75,7 @@ class Scheduler:
     async def run(self, *, install_signal_handlers: bool = True) -> None:
         """Enqueue due ticks until stopped."""
         loop = asyncio.get_running_loop()
-        handled: list[int] = []
+        handled: list[signal.Signals] = []
         if install_signal_handlers:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 try:

@@ -226,7 +226,7 @@ class PostgresJobStore(JobStore):
     async def claim(
         self, conn: AsyncConnection, me: str, limit: int, acks: list[int], queues: Sequence[str] | None
     ) -> list[ClaimedJob]:
-        driver = conn.info.get("hd_driver")
+        driver: Any = conn.info.get("hd_driver")
         if driver is None:
             driver = conn.info["hd_driver"] = (await conn.get_raw_connection()).driver_connection
         args: list[Any] = [me, limit]

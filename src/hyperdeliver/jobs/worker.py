@@ -101,7 +101,7 @@ class Worker:
         """Work until stopped (or, with ``burst``, until no job is due). Returns counters."""
         loop = asyncio.get_running_loop()
         self._signal = asyncio.Event()
-        handled: list[int] = []
+        handled: list[signal.Signals] = []
         if install_signal_handlers:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 try:
