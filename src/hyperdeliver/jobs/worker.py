@@ -78,6 +78,11 @@ class Worker:
         self.heartbeat_interval = settings.worker_heartbeat_interval
         self.heartbeat_timeout = settings.worker_heartbeat_timeout
         self.drain_timeout = settings.worker_drain_timeout
+        if self.drain_timeout >= 30:
+            log.warning(
+                "worker_drain_timeout is %s s: Kubernetes kills a pod 30 s after SIGTERM by default; keep it below",
+                self.drain_timeout,
+            )
         self.with_scheduler = scheduler
         self.stats: Counter[str] = Counter()
         self._running: dict[int, asyncio.Task[None]] = {}
