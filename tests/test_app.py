@@ -1,0 +1,76 @@
+"""App start-up checks: every problem found at once, each with a stable id and a fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from hyperdeliver import PUBLIC, App, ConfigurationError, Context, Feature, Settings
+
+SETTINGS = Settings(env="test", database_url="sqlite://")
+
+
+def feature_with(roles, name: str = "f", op_name: str = "thing"):  # type: ignore[no-untyped-def]
+    f = Feature(name, owner="o@t.dev")
+
+    @f.query(f"GET /{name}/{op_name}", roles=roles, name=op_name)
+    async def handler(ctx: Context) -> int:
+        return 1
+
+    return f
+
+
+def test_operation_without_roles_is_refused_with_a_clear_message() -> None:
+    with pytest.raises(ConfigurationError) as err:
+        App("a", features=[feature_with(None)], roles=["member"], settings=SETTINGS)
+    message = str(err.value)
+    assert "hd.E001" in message and "f.thing" in message and "roles=PUBLIC" in message
+
+
+def test_unknown_role_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match=r"hd\.E002 f\.thing names unknown roles \['wizard'\]"):
+        App("a", features=[feature_with({"wizard"})], roles=["member"], settings=SETTINGS)
+
+
+def test_duplicate_operation_names_are_refused() -> None:
+    with pytest.raises(ConfigurationError, match=r"hd\.E003"):
+        App("a", features=[feature_with(PUBLIC, "f"), feature_with(PUBLIC, "g")], roles=["member"], settings=SETTINGS)
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    with pytest.raises(ConfigurationError) as err:
+        App("a", features=[feature_with(None, "f", "one"), feature_with({"x"}, "g", "two")], roles=["member"], settings=SETTINGS)
+    assert "hd.E001" in str(err.value) and "hd.E002" in str(err.value)
+
+
+def test_feature_needs_an_owner_and_a_valid_name() -> None:
+    with pytest.raises(ConfigurationError, match="owner"):
+        Feature("x", owner="")
+    with pytest.raises(ConfigurationError, match="letters"):
+        Feature("bad name!", owner="o@t.dev")
+
+
+def test_features_are_discovered_from_a_package() -> None:
+    from teamboard.app import create_app
+
+    app = create_app(SETTINGS)
+    assert {"auth", "workspaces", "projects", "tasks", "comments"} <= set(app.features)
+    owners = {f.owner for name, f in app.features.items() if name != "auth"}
+    assert len(owners) >= 3
+
+
+def test_roles_hierarchy_expands() -> None:
+    from teamboard.app import create_app
+
+    app = create_app(SETTINGS)
+    assert app.role_hierarchy.allows(app.role_hierarchy.expand({"admin"}), frozenset({"member"}))
+    assert not app.role_hierarchy.allows(app.role_hierarchy.expand({"viewer"}), frozenset({"member"}))
+
+
+def test_declaring_after_start_is_refused() -> None:
+    f = feature_with(PUBLIC)
+    App("a", features=[f], roles=["member"], settings=SETTINGS)
+    with pytest.raises(ConfigurationError, match="import time"):
+
+        @f.query("GET /late", roles=PUBLIC)
+        async def late(ctx: Context) -> int:
+            return 1
