@@ -64,42 +64,62 @@ class HyperError(Exception):
 
 
 class BadRequest(HyperError):
+    """400: the request cannot be understood (a bad value outside validation)."""
+
     status, code, title = 400, "bad-request", "Bad Request"
 
 
 class Unauthorized(HyperError):
+    """401: no valid login or API token."""
+
     status, code, title = 401, "unauthenticated", "Unauthorized"
 
 
 class Forbidden(HyperError):
+    """403: logged in but lacking a role, or a cookie-authenticated write without its CSRF token."""
+
     status, code, title = 403, "forbidden", "Forbidden"
 
 
 class NotFound(HyperError):
+    """404: no such route, entity, or a feature flagged off for this caller."""
+
     status, code, title = 404, "not-found", "Not Found"
 
 
 class MethodNotAllowed(HyperError):
+    """405: the path exists but not with this method (the ``Allow`` header lists them)."""
+
     status, code, title = 405, "method-not-allowed", "Method Not Allowed"
 
 
 class Conflict(HyperError):
+    """409: the write conflicts with the current state (a duplicate, say)."""
+
     status, code, title = 409, "conflict", "Conflict"
 
 
 class Gone(HyperError):
+    """410: the feature was removed."""
+
     status, code, title = 410, "gone", "Gone"
 
 
 class PayloadTooLarge(HyperError):
+    """413: the body is larger than the limit."""
+
     status, code, title = 413, "payload-too-large", "Content Too Large"
 
 
 class UnsupportedMediaType(HyperError):
+    """415: the body is not JSON."""
+
     status, code, title = 415, "unsupported-media-type", "Unsupported Media Type"
 
 
 class ValidationFailed(HyperError):
+    """422: the input failed validation; ``errors`` lists each field's problem."""
+
     status, code, title = 422, "validation-failed", "Unprocessable Content"
 
     def __init__(self, errors: list[dict[str, Any]], detail: str | None = None) -> None:
@@ -108,10 +128,14 @@ class ValidationFailed(HyperError):
 
 
 class TooManyRequests(HyperError):
+    """429: slow down (``Retry-After`` says how long)."""
+
     status, code, title = 429, "too-many-requests", "Too Many Requests"
 
 
 class ServerError(HyperError):
+    """500: an unexpected error; details only in dev mode."""
+
     status, code, title = 500, "server-error", "Internal Server Error"
 
 

@@ -36,6 +36,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def utcnow() -> datetime:
+    """The current time as an aware UTC datetime."""
     return datetime.now(timezone.utc)
 
 

@@ -1,0 +1,100 @@
+"""The ``hyper`` CLI as a user runs it: a subprocess, its output and its exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HYPER = str(Path(sys.executable).parent / "hyper")
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def hyper(*args: str, env: dict[str, str] | None = None, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "HYPER_ENV": "test", "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
+    return subprocess.run([HYPER, *args], input=stdin, capture_output=True, text=True, env=full, cwd=cwd, timeout=120)
+
+
+@pytest.fixture
+def db_env(tmp_path: Path) -> dict[str, str]:
+    return {"HYPER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}", "HYPER_APP": "teamboard.app:create_app"}
+
+
+def assert_one_line_error(r: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr + r.stdout
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, r.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_help_lists_the_commands() -> None:
+    r = hyper("--help")
+    assert r.returncode == 0
+    for command in ("serve", "dev", "routes", "db", "users", "demo"):
+        assert command in r.stdout
+
+
+def test_routes_json_and_table(db_env: dict[str, str]) -> None:
+    r = hyper("routes", "--json", env=db_env)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    create = next(row for row in rows if row["path"] == "/projects/{project_id}/tasks" and row["method"] == "POST")
+    assert create["feature"] == "tasks" and create["owner"] == "carol@teamboard.dev" and create["roles"] == ["member"]
+    table = hyper("routes", env=db_env)
+    assert table.returncode == 0
+    assert "carol@teamboard.dev" in table.stdout and "/projects/{project_id}/tasks" in table.stdout
+
+
+def test_db_upgrade_then_users_create(db_env: dict[str, str]) -> None:
+    r = hyper("db", "upgrade", env=db_env)
+    assert r.returncode == 0, r.stderr
+    r = hyper("users", "create", "grace@example.com", "--role", "admin", stdin="a long password\n", env=db_env)
+    assert r.returncode == 0, r.stderr
+    assert "grace@example.com" in r.stdout and "admin" in r.stdout
+    again = hyper("users", "create", "grace@example.com", "--role", "admin", stdin="a long password\n", env=db_env)
+    assert_one_line_error(again, "already exists")
+    bad_role = hyper("users", "create", "h@example.com", "--role", "wizard", stdin="a long password\n", env=db_env)
+    assert_one_line_error(bad_role, "unknown roles")
+    current = hyper("db", "current", env=db_env)
+    assert current.returncode == 0 and "hd_auth_0001" in current.stdout
+
+
+def test_bad_app_spec_is_one_line(tmp_path: Path) -> None:
+    assert_one_line_error(hyper("routes", "--app", "nowhere.at.all:app", cwd=tmp_path), "cannot import")
+    assert_one_line_error(hyper("routes", "--app", "teamboard.app", cwd=tmp_path), "must look like")
+
+
+def test_unknown_command_exits_non_zero() -> None:
+    r = hyper("frobnicate")
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+
+
+def test_demo_no_serve_migrates_and_seeds(tmp_path: Path) -> None:
+    r = hyper("demo", "--no-serve", env={"HYPER_VAR_DIR": str(tmp_path / "var")}, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "admin@teamboard.dev" in r.stdout and "admin-password" in r.stdout
+    assert (tmp_path / "var" / "demo.sqlite3").exists()
+
+
+def test_db_revision_creates_a_file_in_the_apps_migrations(tmp_path: Path) -> None:
+    shutil.copytree(EXAMPLES / "teamboard", tmp_path / "teamboard", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {
+        "PYTHONPATH": str(tmp_path),
+        "HYPER_APP": "teamboard.app:create_app",
+        "HYPER_DATABASE_URL": f"sqlite:///{tmp_path / 'rev.sqlite3'}",
+    }
+    assert hyper("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    r = hyper("db", "revision", "-m", "add a due date", env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    created = [p for p in (tmp_path / "teamboard" / "migrations").glob("*.py") if "due_date" in p.name]
+    assert len(created) == 1
+    assert "def upgrade" in created[0].read_text()
+    assert not list((EXAMPLES / "teamboard" / "migrations").glob("*due_date*"))
+    assert hyper("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
