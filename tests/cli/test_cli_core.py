@@ -63,7 +63,13 @@ def test_db_upgrade_then_users_create(db_env: dict[str, str]) -> None:
     bad_role = hyper("users", "create", "h@example.com", "--role", "wizard", stdin="a long password\n", env=db_env)
     assert_one_line_error(bad_role, "unknown roles")
     current = hyper("db", "current", env=db_env)
-    assert current.returncode == 0 and "hd_auth_0001" in current.stdout
+    assert current.returncode == 0 and "up to date" in current.stdout, current.stdout
+
+
+def test_db_current_on_an_empty_database_lists_pending(db_env: dict[str, str]) -> None:
+    r = hyper("db", "current", env=db_env)
+    assert r.returncode == 1
+    assert "pending" in r.stdout and "teamboard_0001" in r.stdout
 
 
 def test_bad_app_spec_is_one_line(tmp_path: Path) -> None:
