@@ -246,7 +246,9 @@ def demo(
 def main() -> None:
     """Entry point: user errors print one line and exit non-zero, never a traceback."""
     try:
-        cli(standalone_mode=False)
+        code = cli(standalone_mode=False)  # typer.Exit(n) comes back as n here
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
