@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import date
 from typing import Any, TypeVar
 
 from .errors import ConfigurationError
@@ -25,7 +26,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Feature:
     """A product feature owned by one engineer."""
 
-    def __init__(self, name: str, *, owner: str, summary: str = "", lifecycle: str = "active") -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        owner: str,
+        summary: str = "",
+        lifecycle: str = "active",
+        sunset: date | str | None = None,
+        link: str | None = None,
+    ) -> None:
         if not name or not name.replace("_", "").replace("-", "").isalnum():
             raise ConfigurationError(f"feature name {name!r} must be letters, digits, '-' or '_'")
         if not owner:
@@ -33,7 +43,13 @@ class Feature:
         self.name = name
         self.owner = owner
         self.summary = summary
+        if lifecycle not in ("experimental", "active", "deprecated", "removed"):
+            raise ConfigurationError(f"feature {name!r}: lifecycle must be experimental, active, deprecated or removed")
         self.lifecycle = lifecycle
+        self.sunset: date | None = date.fromisoformat(sunset) if isinstance(sunset, str) else sunset
+        """Deprecated features: the day they stop being served (the ``Sunset`` header)."""
+        self.link = link
+        """Deprecated features: where callers read about the replacement (``Link; rel="sunset"``)."""
         self.operations: dict[str, Operation] = {}
         self.tasks: dict[str, Any] = {}
         self.crons: dict[str, Any] = {}

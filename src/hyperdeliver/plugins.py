@@ -27,4 +27,7 @@ def default_plugins() -> list[Any]:
     from .jobs import JobsPlugin
 
     plugins.append(JobsPlugin())
+    from .lifecycle import LifecyclePlugin
+
+    plugins.append(LifecyclePlugin())
     return plugins

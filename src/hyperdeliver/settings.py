@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     usage_flush_size: int = 1000
     usage_buffer_max: int = 100_000
     usage_retention_days: int = 90
+    # lifecycle
+    lifecycle_refresh_interval: float = 5.0
+    """Seconds between reloads of feature lifecycles and flags (changes made elsewhere)."""
     extra: dict[str, str] = Field(default_factory=dict)
 
     @property

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from ..errors import ConfigurationError, HyperError
 from .graphql import graphql_cli
+from .features import features_cli
 from .jobs import jobs_cli
 from .loader import app_spec, load_app
 
@@ -32,6 +33,7 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(graphql_cli, name="graphql")
 cli.add_typer(jobs_cli)
+cli.add_typer(features_cli, name="features")
 console = Console()
 AppOpt = Annotated[Optional[str], typer.Option("--app", envvar="HYPER_APP", help="module:attribute of the app [env: HYPER_APP]")]
 
