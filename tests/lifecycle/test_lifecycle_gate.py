@@ -1,0 +1,141 @@
+"""The lifecycle gate on SQLite and PostgreSQL: 410 for removed features, the exact
+Deprecation / Sunset / Link headers (error responses included), GraphQL codes, jobs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import pytest
+
+from hyperdeliver import App, Context
+from hyperdeliver.lifecycle import LifecycleError
+from hyperdeliver.testing import TestClient
+
+LINK = '<https://example.com/old-to-new>; rel="sunset"'
+
+
+def assert_deprecation_headers(headers: Any, since: datetime) -> None:
+    assert re.fullmatch(r"@\d+", headers["deprecation"]), headers["deprecation"]  # RFC 9745 sf-date
+    assert int(headers["deprecation"][1:]) == int(since.timestamp())
+    assert headers["sunset"] == "Mon, 01 Mar 2027 00:00:00 GMT"  # RFC 8594 HTTP-date
+    assert parsedate_to_datetime(headers["sunset"]) == datetime(2027, 3, 1, tzinfo=timezone.utc)
+    assert headers["link"] == LINK
+
+
+async def test_declared_deprecation_sends_the_headers(lc_app: App, lc_client: TestClient, login: Callable[..., Any]) -> None:
+    state = lc_app.state["lifecycle"].states["old"]
+    assert state.lifecycle == "deprecated" and state.since is not None and state.updated_by == "code"
+    await login(lc_client, "viewer")
+    r = await lc_client.get("/old")
+    assert r.status_code == 200 and r.json() == {"hello": "old"}
+    assert_deprecation_headers(r.headers, state.since)
+    # also on error responses: a 422 and a 401
+    bad = await lc_client.post("/old/echo", json={"n": "not a number"})
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    assert_deprecation_headers(bad.headers, state.since)
+    async with TestClient(lc_app) as anon:
+        r401 = await anon.get("/old")
+        assert r401.status_code == 401
+        assert_deprecation_headers(r401.headers, state.since)
+    # an active feature has none
+    ok = await lc_client.get("/stable")
+    assert "deprecation" not in ok.headers and "sunset" not in ok.headers
+
+
+async def test_deprecation_date_is_stable_across_restarts(lc_app: App, settings_for: Any, database_url: str) -> None:
+    from lcapp import build
+
+    first = lc_app.state["lifecycle"]
+    await first.load()
+    since = first.states["old"].since
+    again = build(settings_for(database_url))
+    try:
+        await again.state["lifecycle"].load()
+        assert again.state["lifecycle"].states["old"].since == since
+    finally:
+        await again.database.dispose()
+
+
+async def test_removed_feature_answers_410_problem_json(lc_client: TestClient) -> None:
+    r = await lc_client.get("/gone")
+    assert r.status_code == 410
+    assert r.headers["content-type"] == "application/problem+json"
+    body = r.json()
+    assert body["status"] == 410 and body["type"].endswith("/gone") and "removed" in body["detail"]
+    assert r.headers["link"] == '<https://example.com/gone>; rel="sunset"'
+
+
+async def test_graphql_is_gated_too(lc_app: App, lc_client: TestClient, login: Callable[..., Any]) -> None:
+    await login(lc_client, "viewer")
+    r = await lc_client.post("/graphql", json={"query": "{ goneHello stableHello }"})
+    body = r.json()
+    assert body["data"]["stableHello"] == {"hello": "stable"}
+    assert body["data"]["goneHello"] is None
+    err = body["errors"][0]
+    assert err["extensions"]["code"] == "GONE" and err["path"] == ["goneHello"]
+    dep = await lc_client.post("/graphql", json={"query": "{ oldHello }"})
+    assert dep.json()["data"]["oldHello"] == {"hello": "old"}
+    assert dep.headers["sunset"] == "Mon, 01 Mar 2027 00:00:00 GMT" and dep.headers["link"] == LINK
+
+
+async def test_lifecycle_changes_apply_at_once(lc_app: App, lc_client: TestClient, login: Callable[..., Any]) -> None:
+    store = lc_app.state["lifecycle"]
+    await login(lc_client, "viewer")
+    await store.set_lifecycle("stable", "removed", by="test")
+    assert (await lc_client.get("/stable")).status_code == 410
+    state = await store.set_lifecycle("stable", "deprecated", sunset="2027-03-01", link="https://example.com/old-to-new", by="test")
+    r = await lc_client.get("/stable")
+    assert r.status_code == 200
+    assert_deprecation_headers(r.headers, state.since)
+    # changing only the link keeps the deprecation date
+    again = await store.set_lifecycle("stable", link="https://example.com/new", by="test")
+    assert again.since == state.since and again.sunset == date(2027, 3, 1)
+    await store.set_lifecycle("stable", "active", by="test")
+    assert "deprecation" not in (await lc_client.get("/stable")).headers
+    # a person's change wins over the declaration, and is kept across restarts
+    await store.set_lifecycle("old", "active", by="test")
+    await store.load()
+    assert store.states["old"].lifecycle == "active"
+
+
+async def test_auth_is_never_gated(lc_app: App, lc_client: TestClient) -> None:
+    store = lc_app.state["lifecycle"]
+    with pytest.raises(LifecycleError, match="cannot be gated"):
+        await store.set_lifecycle("auth", "removed")
+    assert "auth" not in store.rules
+    assert (await lc_client.post("/auth/login", json={"email": "viewer@example.com", "password": "a long password"})).status_code == 200
+
+
+async def test_bad_lifecycle_values_are_refused(lc_app: App) -> None:
+    store = lc_app.state["lifecycle"]
+    with pytest.raises(LifecycleError, match="unknown lifecycle"):
+        await store.set_lifecycle("stable", "zombie")
+    with pytest.raises(LifecycleError, match="bad date"):
+        await store.set_lifecycle("stable", "deprecated", sunset="01/03/2027")
+    with pytest.raises(LifecycleError, match="unknown feature"):
+        await store.set_lifecycle("nope", "removed")
+
+
+async def test_a_removed_features_job_does_not_run(lc_app: App) -> None:
+    """The job path goes through the gate: 410 (the worker marks the job dead)."""
+    from lcapp import RAN, gone
+
+    from hyperdeliver.auth.principal import Principal
+    from hyperdeliver.errors import Gone
+
+    task = gone.tasks["gone_job"]
+    RAN.clear()
+    await lc_app.startup()
+    ctx = Context(lc_app, "job-1", Principal(user_id=None, via="job"), "job", task)
+    with pytest.raises(Gone):
+        await lc_app.controller.call(task, ctx, lambda: {})
+    assert RAN == []
+    # flags do not stop jobs (they have no user; the enqueuing request passed the flag)
+    await lc_app.state["lifecycle"].set_lifecycle("gone", "active", by="test")
+    await lc_app.state["lifecycle"].set_flag("gone", enabled=False, by="test")
+    await lc_app.controller.call(task, Context(lc_app, "job-2", Principal(user_id=None, via="job"), "job", task), lambda: {})
+    assert RAN == ["gone_job"]
