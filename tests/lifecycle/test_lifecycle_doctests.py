@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["hyperdeliver.lifecycle.states", "hyperdeliver.lifecycle.plugin"])
+@pytest.mark.parametrize("module", ["hyperdeliver.lifecycle.states", "hyperdeliver.lifecycle.plugin", "hyperdeliver.lifecycle.sunset"])
 def test_docstring_examples(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
