@@ -30,4 +30,7 @@ def default_plugins() -> list[Any]:
     from .lifecycle import LifecyclePlugin
 
     plugins.append(LifecyclePlugin())
+    from .dashboard import DashboardPlugin
+
+    plugins.append(DashboardPlugin())
     return plugins

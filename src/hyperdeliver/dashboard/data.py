@@ -1,0 +1,149 @@
+"""What the dashboard pages show, gathered from the usage queries, the lifecycle store
+and the job tables. Each function returns plain dicts for the templates.
+
+The usage numbers come from :mod:`hyperdeliver.usage.queries`; when an app runs without
+the usage subsystem the pages still render the lifecycle and job panels and say so.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from ..lifecycle.sunset import Candidate, SunsetRules, evaluate
+
+if TYPE_CHECKING:
+    from ..app import App
+
+log = logging.getLogger("hyperdeliver.dashboard")
+
+
+def usage_queries() -> Any | None:
+    """The usage query module, or None when the usage subsystem is not installed."""
+    try:
+        from ..usage import queries
+    except ImportError:
+        return None
+    return queries
+
+
+def day_label(value: Any) -> str:
+    """``2026-11-25`` for a date, a datetime or an ISO string."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)[:10]
+
+
+async def releases(app: App) -> list[dict[str, Any]]:
+    q = usage_queries()
+    if q is None:
+        return []
+    rows = await q.releases(app)
+    return [{**r, "day": day_label(r.get("recorded_at"))} for r in rows]
+
+
+async def overview(app: App, days: int = 28) -> dict[str, Any] | None:
+    q = usage_queries()
+    if q is None:
+        return None
+    data = dict(await q.overview(app, days=days))
+    data["series"] = [{**p, "day": day_label(p.get("day"))} for p in data.get("series") or []]
+    return data
+
+
+def _states(app: App) -> dict[str, Any]:
+    store = app.state.get("lifecycle")
+    return store.states if store is not None else {}
+
+
+async def feature_rows(app: App, days: int = 28) -> tuple[list[dict[str, Any]], bool]:
+    """One row per feature (usage merged with lifecycle and sunset score); and whether usage is known."""
+    q = usage_queries()
+    usage: dict[str, dict[str, Any]] = {}
+    if q is not None:
+        usage = {r["feature"]: dict(r) for r in await q.feature_table(app, days=days)}
+    states = _states(app)
+    rows: list[dict[str, Any]] = []
+    for name, f in app.features.items():
+        r = usage.get(name) or {"feature": name, "users": 0, "adoption": 0.0, "calls": 0, "errors": 0, "error_rate": 0.0}
+        r.setdefault("owner", f.owner)
+        r.setdefault("summary", f.summary)
+        state = states.get(name)
+        r["lifecycle"] = state.lifecycle if state is not None else f.lifecycle
+        r["sunset"] = state.sunset if state is not None else None
+        r["flag"] = state.flag.describe() if state is not None and state.flag is not None else ""
+        rows.append(r)
+    scores: dict[str, Candidate] = {}
+    if q is not None:
+        scores = {c.feature: c for c in evaluate(rows, states, SunsetRules(window_days=days))}
+    for r in rows:
+        c = scores.get(r["feature"])
+        r["sunset_score"] = c.score if c else 0
+        r["sunset_reasons"] = [x.text for x in c.reasons] if c else []
+    rows.sort(key=lambda r: (-(r.get("users") or 0), r["feature"]))
+    return rows, q is not None
+
+
+async def candidates(app: App) -> list[dict[str, Any]] | None:
+    q = usage_queries()
+    if q is None:
+        return None
+    from ..lifecycle.sunset import sunset_candidates
+
+    return [c.as_dict() for c in await sunset_candidates(app)]
+
+
+async def feature_detail(app: App, name: str, days: int = 30) -> dict[str, Any] | None:
+    q = usage_queries()
+    if q is None:
+        return None
+    d = dict(await q.feature_detail(app, name, days=days))
+    d["series"] = [{**p, "day": day_label(p.get("day"))} for p in d.get("series") or []]
+    d["users"] = list(await q.feature_users(app, name, days=14))
+    return d
+
+
+async def jobs(app: App, limit: int = 50) -> dict[str, Any] | None:
+    """Recent jobs, counts by status and recent cron ticks; None without the job tables."""
+    try:
+        from ..jobs.models import CronTick, Job
+    except ImportError:
+        return None
+    try:
+        async with app.database.session() as s:
+            counts = dict((await s.execute(select(Job.status, func.count()).group_by(Job.status))).all())
+            recent = (await s.execute(select(Job).order_by(Job.id.desc()).limit(limit))).scalars().all()
+            ticks = (await s.execute(select(CronTick).order_by(CronTick.tick_at.desc()).limit(limit))).scalars().all()
+    except Exception as exc:  # tables not migrated
+        log.warning("dashboard: job tables unreadable (%s)", type(exc).__name__)
+        return None
+    return {
+        "counts": counts,
+        "jobs": [
+            {
+                "id": j.id,
+                "task": j.task,
+                "queue": j.queue,
+                "status": j.status,
+                "attempts": f"{j.attempts}/{j.max_attempts}",
+                "run_at": j.run_at,
+                "finished_at": j.finished_at,
+                "last_error": (j.last_error or "").splitlines()[0][:200] if j.last_error else "",
+            }
+            for j in recent
+        ],
+        "ticks": [{"name": t.name, "tick_at": t.tick_at, "job_id": t.job_id, "created_at": t.created_at} for t in ticks],
+        "crons": sorted(
+            [
+                {"name": task.qualname, "schedule": task.schedule}
+                for f in app.features.values()
+                for task in f.crons.values()
+            ],
+            key=lambda c: c["name"],
+        ),
+    }
