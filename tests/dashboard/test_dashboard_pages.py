@@ -1,0 +1,95 @@
+"""The dashboard over HTTP on SQLite and PostgreSQL: who may see it, every page renders,
+and the lifecycle and flag forms (CSRF-checked) change what the API answers."""
+
+from __future__ import annotations
+
+import re
+
+from hyperdeliver import App
+from hyperdeliver.testing import TestClient
+
+PAGES = ["/_hyper/", "/_hyper/features", "/_hyper/features/tasks", "/_hyper/sunset", "/_hyper/jobs"]
+
+
+def csrf_of(html: str) -> str:
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert m, "no CSRF field in the form"
+    return m.group(1)
+
+
+async def test_anonymous_gets_the_login_page_and_members_a_403(teamboard: App) -> None:
+    async with TestClient(teamboard) as anon:
+        for path in PAGES:
+            r = await anon.get(path)
+            assert r.status_code == 303 and r.headers["location"].startswith("/_hyper/login?next=")
+        login = await anon.get("/_hyper/login?next=/_hyper/features")
+        assert login.status_code == 200 and 'id="login"' in login.text and "/_hyper/features" in login.text
+        assert (await anon.get("/_hyper/login?next=https://evil.example/")).text.count("evil.example") == 0
+        r = await anon.get("/_hyper/static/chart.umd.min.js")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript") and "Chart.js v4" in r.text[:200]
+        assert (await anon.get("/_hyper/static/..%2fviews.py")).status_code == 404
+    async with TestClient(teamboard) as member:
+        await member.login("member@teamboard.dev", "member-password")
+        for path in PAGES:
+            r = await member.get(path)
+            assert r.status_code == 403 and "needs the <b>admin</b> role" in r.text
+
+
+async def test_every_page_renders_for_an_admin(teamboard: App) -> None:
+    async with TestClient(teamboard) as admin:
+        await admin.login("admin@teamboard.dev", "admin-password")
+        for path in PAGES:
+            r = await admin.get(path)
+            assert r.status_code == 200, (path, r.text[:500])
+            assert r.headers["content-type"].startswith("text/html")
+        table = (await admin.get("/_hyper/features")).text
+        for name, owner in [("tasks", "carol@teamboard.dev"), ("comments", "dan@teamboard.dev"), ("projects", "bob@teamboard.dev")]:
+            assert f'data-feature="{name}"' in table and owner in table
+        assert (await admin.get("/_hyper/features/nope")).status_code == 404
+        jobs = (await admin.get("/_hyper/jobs")).text
+        assert 'id="jobs"' in jobs and 'id="ticks"' in jobs
+
+
+async def test_flag_form_turns_the_endpoint_into_a_404_and_back(teamboard: App) -> None:
+    async with TestClient(teamboard) as admin:
+        await admin.login("admin@teamboard.dev", "admin-password")
+        assert (await admin.get("/tasks/1/comments")).status_code == 200
+        token = csrf_of((await admin.get("/_hyper/features/comments")).text)
+        r = await admin.post("/_hyper/features/comments/flag", data={"csrf_token": token, "mode": "off", "percentage": "100"})
+        assert r.status_code == 303 and r.headers["location"] == "/_hyper/features/comments?saved=flag"
+        r = await admin.get("/tasks/1/comments")
+        assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+        page = (await admin.get("/_hyper/features/comments?saved=flag")).text
+        assert '<b id="flag-state">off</b>' in page
+        # on for members only: the admin (who includes member) sees it, a viewer does not
+        await admin.post("/_hyper/features/comments/flag", data={"csrf_token": token, "mode": "on", "percentage": "100", "roles": "member"})
+        assert (await admin.get("/tasks/1/comments")).status_code == 200
+        async with TestClient(teamboard) as viewer:
+            await viewer.login("viewer@teamboard.dev", "viewer-password")
+            assert (await viewer.get("/tasks/1/comments")).status_code == 404
+        await admin.post("/_hyper/features/comments/flag", data={"csrf_token": token, "mode": "none"})
+        assert teamboard.state["lifecycle"].states["comments"].flag is None
+
+
+async def test_lifecycle_form_and_its_errors(teamboard: App) -> None:
+    async with TestClient(teamboard) as admin:
+        await admin.login("admin@teamboard.dev", "admin-password")
+        token = csrf_of((await admin.get("/_hyper/features/projects")).text)
+        form = {"csrf_token": token, "lifecycle": "deprecated", "sunset": "2027-03-01", "link": "https://teamboard.dev/projects-v2"}
+        assert (await admin.post("/_hyper/features/projects/lifecycle", data=form)).status_code == 303
+        r = await admin.get("/workspaces/1/projects")
+        assert r.headers["sunset"] == "Mon, 01 Mar 2027 00:00:00 GMT"
+        assert r.headers["link"] == '<https://teamboard.dev/projects-v2>; rel="sunset"'
+        assert re.fullmatch(r"@\d+", r.headers["deprecation"])
+        state = teamboard.state["lifecycle"].states["projects"]
+        assert state.updated_by == "admin@teamboard.dev"
+        bad = await admin.post("/_hyper/features/projects/lifecycle", data={**form, "sunset": "2027-02-30"})
+        assert bad.status_code == 400 and "bad date" in bad.text
+        bad = await admin.post("/_hyper/features/projects/flag", data={"csrf_token": token, "mode": "on", "percentage": "150"})
+        assert bad.status_code == 400 and "bad percentage" in bad.text
+        # without the CSRF token nothing changes
+        r = await admin.post("/_hyper/features/projects/lifecycle", data={**form, "csrf_token": "forged", "lifecycle": "removed"})
+        assert r.status_code == 403
+        assert teamboard.state["lifecycle"].states["projects"].lifecycle == "deprecated"
+        # the built-in auth feature has no forms
+        assert 'id="flag-form"' not in (await admin.get("/_hyper/features/auth")).text
