@@ -207,8 +207,16 @@ def demo(
     port: Annotated[int, typer.Option()] = 8000,
     serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="serve after setting up")] = True,
     keep: Annotated[bool, typer.Option("--keep", help="keep the existing demo database")] = False,
+    simulate: Annotated[Optional[str], typer.Option("--simulate", help="fill in synthetic usage, e.g. 30d")] = None,
 ) -> None:
     """Run the teamboard demo: a fresh SQLite database, seeded users, served on :8000."""
+    if simulate is not None:
+        from ..demo.simulate import parse_period
+
+        try:
+            sim_days = parse_period(simulate)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
     from ..db.migrate import upgrade
     from ..settings import Settings
 
@@ -228,6 +236,11 @@ def demo(
 
     async def go() -> list[Any]:
         logins = await seed(application)
+        if simulate is not None:
+            from ..demo.simulate import simulate as run_simulation
+
+            summary = await run_simulation(application, sim_days)
+            console.print(f"simulated {summary['days']} days: {summary['events']:,} events, {summary['users']} users, releases {', '.join(summary['releases'])}")
         await application.database.dispose()
         return logins
 
@@ -241,6 +254,7 @@ def demo(
     console.print(f"database: {db_file}")
     console.print(f"API docs: http://{host}:{port}/docs   OpenAPI: http://{host}:{port}/openapi.json")
     console.print(f"GraphQL: http://{host}:{port}/graphql (GraphiQL in a browser)")
+    console.print(f"Dashboard: http://{host}:{port}/_hyper/ (admin@teamboard.dev)")
     if serve_:
         _serve(spec, host, port, reload=False)
 
