@@ -43,5 +43,4 @@ class LifecycleGate:
             if not flag.allows(p.user_id, p.effective_roles, state.feature):
                 raise NotFound(f"no operation {op.qualname}")
         if state.lifecycle == DEPRECATED:
-            for name, value in state.headers():
-                ctx.set_header(name, value)
+            ctx.response_headers.extend(state.cached_headers)

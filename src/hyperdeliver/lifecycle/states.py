@@ -23,7 +23,8 @@ Example:
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from functools import lru_cache
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from email.utils import format_datetime
 
@@ -40,6 +41,7 @@ def check_lifecycle(value: str) -> str:
     return value
 
 
+@lru_cache(maxsize=65536)
 def bucket(feature: str, user_id: int | str) -> int:
     """The user's stable rollout bucket for a feature: ``sha256("feature:user_id") mod 100``.
 
@@ -109,6 +111,11 @@ class FeatureState:
     flag: Flag | None = None
     updated_at: datetime | None = None
     updated_by: str = ""
+    cached_headers: tuple[tuple[str, str], ...] = field(default=(), init=False, repr=False, compare=False)
+    """:meth:`headers`, computed once (the gate adds them on every call)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cached_headers", tuple(self.headers()))
 
     def headers(self) -> list[tuple[str, str]]:
         """The response headers of a deprecated feature (none otherwise)."""
