@@ -93,3 +93,24 @@ async def test_lifecycle_form_and_its_errors(teamboard: App) -> None:
         assert teamboard.state["lifecycle"].states["projects"].lifecycle == "deprecated"
         # the built-in auth feature has no forms
         assert 'id="flag-form"' not in (await admin.get("/_hyper/features/auth")).text
+
+
+async def test_jobs_page_lists_jobs_ticks_and_schedules(teamboard: App) -> None:
+    from datetime import datetime, timezone
+
+    from hyperdeliver.jobs.models import CronTick, Job
+
+    tick_at = datetime(2026, 11, 24, 7, tzinfo=timezone.utc)
+    async with teamboard.database.session() as s:
+        s.add(Job(task="tasks.notify_assignee", args={"task_id": 1, "assignee_id": 2}, status="dead", attempts=6, max_attempts=6,
+                  last_error="RuntimeError: mail server down\ntraceback…"))
+        s.add(Job(task="tasks.stale_tasks_digest", args={}, status="done", attempts=1, max_attempts=1))
+        s.add(CronTick(name="tasks.stale_tasks_digest", tick_at=tick_at, job_id=2))
+        await s.commit()
+    async with TestClient(teamboard) as admin:
+        await admin.login("admin@teamboard.dev", "admin-password")
+        html = (await admin.get("/_hyper/jobs")).text
+    assert "tasks.notify_assignee" in html and "RuntimeError: mail server down" in html and "traceback" not in html
+    assert "2026-11-24 07:00 UTC" in html  # the tick
+    assert "0 7 * * *" in html  # the declared schedule
+    assert re.search(r"<b>1</b>dead", html) and re.search(r"<b>1</b>done", html)
