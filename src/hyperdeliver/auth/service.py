@@ -74,12 +74,14 @@ class AuthService:
         selector, _, secret = token.removeprefix("hd_").partition("_")
         if not selector or not secret:
             return None
-        secret_hash = sha256(secret)
         hit = self._token_cache.get(selector)
         if hit is not None and hit[2] > time.monotonic():
-            if hmac.compare_digest(hit[0], secret_hash):
+            # The cache holds the verified secret itself (in memory only, never stored),
+            # so a hit costs one constant-time comparison and no hashing.
+            if hmac.compare_digest(hit[0], secret):
                 return hit[1]
             return None
+        secret_hash = sha256(secret)
         async with self.db.session() as s:
             row = (
                 await s.execute(
@@ -93,7 +95,7 @@ class AuthService:
             await s.execute(update(ApiToken).where(ApiToken.id == row[0].id).values(last_used_at=utcnow()))
             await s.commit()
         principal = self.principal_for(row[1], "token")
-        self._token_cache[selector] = (row[0].secret_hash, principal, time.monotonic() + self.settings.token_cache_ttl)
+        self._token_cache[selector] = (secret, principal, time.monotonic() + self.settings.token_cache_ttl)
         if len(self._token_cache) > 10_000:
             self._token_cache.clear()
         return principal

@@ -6,6 +6,7 @@ route, and one pass through :class:`~hyperdeliver.controller.FrontController`.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import secrets
 import time
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("hyperdeliver.access")
 errlog = logging.getLogger("hyperdeliver.error")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Request ids: a random per-process prefix and a counter (unique, cheap; not secrets).
+_RID_PREFIX = secrets.token_hex(4)
+_rid_counter = itertools.count(1)
 
 
 class RestAdapter:
@@ -78,7 +82,7 @@ class RestAdapter:
                 request_id = value
             elif name == b"content-type":
                 content_type = value
-        rid = request_id.decode("latin-1")[:200] if request_id else secrets.token_hex(8)
+        rid = request_id.decode("latin-1")[:200] if request_id else f"{_RID_PREFIX}{next(_rid_counter):x}"
         client = scope.get("client")
         ctx = Context(app, rid, ANONYMOUS, "rest", op, client[0] if client else "")
         status = 500
