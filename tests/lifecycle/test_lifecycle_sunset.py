@@ -35,7 +35,8 @@ def test_a_healthy_feature_is_no_candidate() -> None:
 
 def test_low_adoption_needs_both_low_and_falling() -> None:
     assert rules_fired([row(adoption=0.03, trend=-0.4)]) == {"f": ["low_adoption"]}
-    assert rules_fired([row(adoption=0.03, trend=None, weekly_users=[6, 4, 3, 2])]) == {"f": ["low_adoption"]}
+    assert rules_fired([row(adoption=0.03, trend=None, weekly_users=[0, 0, 6, 4, 3, 2])]) == {"f": ["low_adoption"]}
+    assert rules_fired([row(adoption=0.03, trend=None, weekly_users=[0, 0, 2, 3])]) == {}
     assert rules_fired([row(adoption=0.03, trend=0.2, weekly_users=[2, 3, 3, 4])]) == {}  # low but growing
     assert rules_fired([row(adoption=0.03, trend=-0.05)]) == {}  # a small dip is not falling
     assert rules_fired([row(adoption=0.06, trend=-0.6)]) == {}  # falling but above 5 %

@@ -201,10 +201,9 @@ async def simulate(app: App, days: int = 30, *, users: int = 100, seed: int = 7,
     user_ids = await ensure_users(app, users)
     features = {k: v for k, v in FEATURES.items() if k in app.features}
     sim = generate(features, user_ids=user_ids, days=days, now=now, seed=seed)
-    await queries.ingest(app, sim.events)
+    await queries.ingest(app, sim.events)  # raw rows and rollups
     for r in sim.releases:
         await queries.record_release(app, r["version"], r["sha"], recorded_at=r["recorded_at"])
-    await queries.rebuild_rollups(app)
     store = app.state.get("lifecycle")
     sunset = (now + timedelta(days=30)).date()
     if store is not None and DYING in app.features:

@@ -99,11 +99,17 @@ def _as_datetime(value: Any) -> datetime | None:
 
 
 def _falling(row: Mapping[str, Any], rules: SunsetRules) -> tuple[bool, str]:
+    """Falling: the users trend (recent half of the window against the half before) is
+    below ``falling_below``; without a trend, fewer weekly users now than at first."""
     trend = row.get("trend")
-    if isinstance(trend, (int, float)) and trend < rules.falling_below:
-        return True, f"falling ({trend:+.0%} against the previous {rules.window_days} days)"
+    if isinstance(trend, (int, float)):
+        if trend < rules.falling_below:
+            return True, f"falling ({trend:+.0%} users against the period before)"
+        return False, ""
     weekly: Sequence[Any] = row.get("weekly_users") or []
     counts = [w.get("users", 0) if isinstance(w, Mapping) else w for w in weekly]
+    while counts and not counts[0]:  # weeks before the feature existed
+        counts.pop(0)
     if len(counts) >= 2 and counts[-1] < counts[0]:
         return True, f"falling (weekly users {' → '.join(str(c) for c in counts)})"
     return False, ""
