@@ -33,4 +33,9 @@ def default_plugins() -> list[Any]:
     from .dashboard import DashboardPlugin
 
     plugins.append(DashboardPlugin())
+    from .ops import OpsPlugin
+    from .usage import UsagePlugin
+
+    plugins.append(UsagePlugin())
+    plugins.append(OpsPlugin())
     return plugins

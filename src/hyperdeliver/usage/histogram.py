@@ -1,0 +1,55 @@
+"""Fixed log-scale duration buckets for p50/p95 from rollups.
+
+Bucket 0 holds durations under 0.1 ms; bucket k (1..N-1) holds [0.1·1.5^(k-1), 0.1·1.5^k) ms;
+the last bucket is open-ended (≥ ~19 s). Quantiles are interpolated geometrically inside
+the bucket, so the error is bounded by one bucket width (factor 1.5).
+
+Example:
+    >>> counts = [0] * NBUCKETS
+    >>> counts[bucket(10.0)] += 100
+    >>> 6.6 < quantile(counts, 0.95) < 15.0
+    True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+NBUCKETS = 32
+BASE_MS = 0.1
+RATIO = 1.5
+_LOG_RATIO = math.log(RATIO)
+COLUMNS = [f"h{i}" for i in range(NBUCKETS)]
+
+
+def bucket(ms: float) -> int:
+    if ms < BASE_MS:
+        return 0
+    k = int(math.log(ms / BASE_MS) / _LOG_RATIO) + 1
+    return k if k < NBUCKETS else NBUCKETS - 1
+
+
+def bounds(k: int) -> tuple[float, float]:
+    """The [low, high) range of bucket k in ms."""
+    if k == 0:
+        return 0.0, BASE_MS
+    return BASE_MS * RATIO ** (k - 1), BASE_MS * RATIO**k
+
+
+def quantile(counts: Sequence[int], q: float) -> float | None:
+    """The q-quantile (0..1) in ms from bucket counts; None when empty."""
+    total = sum(counts)
+    if total <= 0:
+        return None
+    rank = q * total
+    cum = 0
+    for k, n in enumerate(counts):
+        if n and cum + n >= rank:
+            lo, hi = bounds(k)
+            frac = (rank - cum) / n
+            if k == 0:
+                return lo + (hi - lo) * frac
+            return lo * (hi / lo) ** frac
+        cum += n
+    return bounds(NBUCKETS - 1)[1]

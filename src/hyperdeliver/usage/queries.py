@@ -1,0 +1,308 @@
+"""The dashboard's query API, served from the rollups (never a scan of raw events).
+
+Every function takes the hyperdeliver ``App``; datetimes are aware UTC; day windows are
+whole UTC days ending today. Distinct users are merged from day sketches (exact up to 512
+users, HyperLogLog beyond).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from . import tables as t
+from .events import UsageEvent, as_event
+from .histogram import COLUMNS, quantile
+from .sketch import UserSketch
+from .store import persist
+
+if TYPE_CHECKING:
+    from ..app import App
+
+__all__ = [
+    "feature_detail", "feature_table", "feature_users", "funnel", "ingest", "overview",
+    "rebuild_rollups", "record_release", "release_deltas", "releases",
+]
+
+
+def _today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def _since(days: int) -> date:
+    return _today() - timedelta(days=days - 1)
+
+
+def _hist_cols(table: sa.Table) -> list[Any]:
+    return [sa.func.sum(table.c[c]) for c in COLUMNS]
+
+
+def _counts(row: Sequence[Any], start: int) -> list[int]:
+    return [int(x or 0) for x in row[start:start + len(COLUMNS)]]
+
+
+def _rate(errors: int, calls: int) -> float:
+    return errors / calls if calls else 0.0
+
+
+def _as_date(v: Any) -> date:
+    return v if isinstance(v, date) and not isinstance(v, datetime) else date.fromisoformat(str(v)[:10])
+
+
+async def _fetch(app: App, q: Any) -> list[Any]:
+    async with app.database.engine.connect() as conn:
+        return list((await conn.execute(q)).all())
+
+
+async def _sketches(app: App, period: str, since: date, until: date | None = None, features: Iterable[str] | None = None) -> list[Any]:
+    u = t.users
+    q = sa.select(u.c.start, u.c.feature, u.c.users, u.c.sketch).where(u.c.period == period, u.c.start >= since)
+    if until is not None:
+        q = q.where(u.c.start <= until)
+    if features is not None:
+        q = q.where(u.c.feature.in_(list(features)))
+    return await _fetch(app, q)
+
+
+def _merged(rows: Iterable[Any]) -> dict[str, UserSketch]:
+    out: dict[str, UserSketch] = {}
+    for r in rows:
+        s = out.get(r[1])
+        if s is None:
+            out[r[1]] = UserSketch.from_bytes(r[3])
+        else:
+            s.merge(UserSketch.from_bytes(r[3]))
+    return out
+
+
+async def releases(app: App) -> list[dict[str, Any]]:
+    """Every recorded release, oldest first: ``{version, sha, recorded_at}``."""
+    r = t.releases
+    rows = await _fetch(app, sa.select(r.c.version, r.c.sha, r.c.recorded_at).order_by(r.c.recorded_at))
+    return [{"version": v, "sha": s, "recorded_at": at} for v, s, at in rows]
+
+
+async def record_release(app: App, version: str, sha: str = "", *, recorded_at: datetime | None = None, if_new: bool = False) -> bool:
+    """Record a deploy; returns False when that version was already recorded."""
+    if not version:
+        raise ValueError("a release needs a version")
+    at = recorded_at or datetime.now(timezone.utc)
+    r = t.releases
+    async with app.database.engine.begin() as conn:
+        found = (await conn.execute(sa.select(r.c.version).where(r.c.version == version))).first()
+        if found is not None:
+            if not if_new:
+                await conn.execute(r.update().where(r.c.version == version).values(sha=sha, recorded_at=at))
+            return False
+        await conn.execute(r.insert().values(version=version, sha=sha, recorded_at=at))
+    return True
+
+
+async def overview(app: App, days: int = 28) -> dict[str, Any]:
+    """Active users, calls, errors, error rate, p95 over ``days``; a daily series; releases."""
+    since = _since(days)
+    d = t.daily
+    rows = await _fetch(app, sa.select(d.c.day, sa.func.sum(d.c.calls), sa.func.sum(d.c.errors), *_hist_cols(d)).where(d.c.day >= since).group_by(d.c.day))
+    sk = await _sketches(app, "d", since, features=[t.ALL])
+    users_by_day = {_as_date(r[0]): int(r[2]) for r in sk}
+    total_hist = [0] * len(COLUMNS)
+    by_day: dict[date, tuple[int, int]] = {}
+    for r in rows:
+        by_day[_as_date(r[0])] = (int(r[1]), int(r[2]))
+        for i, n in enumerate(_counts(r, 3)):
+            total_hist[i] += n
+    calls = sum(c for c, _ in by_day.values())
+    errors = sum(e for _, e in by_day.values())
+    series = []
+    for i in range(days):
+        day = since + timedelta(days=i)
+        c, e = by_day.get(day, (0, 0))
+        series.append({"day": day, "calls": c, "errors": e, "users": users_by_day.get(day, 0)})
+    active = _merged(sk).get(t.ALL)
+    return {
+        "days": days, "active_users": active.count() if active else 0, "calls": calls, "errors": errors,
+        "error_rate": _rate(errors, calls), "p50_ms": quantile(total_hist, 0.5), "p95_ms": quantile(total_hist, 0.95),
+        "releases": await releases(app), "series": series,
+    }
+
+
+async def feature_table(app: App, days: int = 28) -> list[dict[str, Any]]:
+    """One row per feature of the app: users, adoption, calls, errors, p95, last use, trend."""
+    today = _today()
+    since = _since(days)
+    d = t.daily
+    rows = await _fetch(app, sa.select(d.c.feature, sa.func.sum(d.c.calls), sa.func.sum(d.c.errors), *_hist_cols(d)).where(d.c.day >= since).group_by(d.c.feature))
+    stats = {r[0]: r for r in rows}
+    half = min(14, days)
+    trend_since = today - timedelta(days=2 * half - 1)
+    sk = await _sketches(app, "d", min(since, trend_since))
+    window: dict[str, list[Any]] = defaultdict(list)
+    recent: dict[str, list[Any]] = defaultdict(list)
+    previous: dict[str, list[Any]] = defaultdict(list)
+    cut = today - timedelta(days=half - 1)
+    for r in sk:
+        day = _as_date(r[0])
+        if day >= since:
+            window[r[1]].append(r)
+        (recent if day >= cut else previous)[r[1]].append(r)
+    users = {f: s.count() for f, s in _merged(r for rs in window.values() for r in rs).items()}
+    rec = {f: s.count() for f, s in _merged(r for rs in recent.values() for r in rs).items()}
+    prev = {f: s.count() for f, s in _merged(r for rs in previous.values() for r in rs).items()}
+    monday = today - timedelta(days=today.weekday())
+    weeks = [monday - timedelta(weeks=i) for i in range(7, -1, -1)]
+    wk = {(_as_date(r[0]), r[1]): int(r[2]) for r in await _sketches(app, "w", weeks[0])}
+    fu = t.feature_users
+    last = dict(await _fetch(app, sa.select(fu.c.feature, sa.func.max(fu.c.last_used)).group_by(fu.c.feature)))
+    active = users.get(t.ALL, 0)
+    out = []
+    for name, f in app.features.items():
+        r = stats.get(name)
+        calls = int(r[1]) if r else 0
+        errors = int(r[2]) if r else 0
+        n = users.get(name, 0)
+        a, b = rec.get(name, 0), prev.get(name, 0)
+        lu = last.get(name)
+        if isinstance(lu, datetime) and lu.tzinfo is None:
+            lu = lu.replace(tzinfo=timezone.utc)
+        out.append({
+            "feature": name, "owner": f.owner, "summary": f.summary, "lifecycle": getattr(f, "lifecycle", None),
+            "users": n, "adoption": n / active if active else 0.0, "calls": calls, "errors": errors,
+            "error_rate": _rate(errors, calls), "p95_ms": quantile(_counts(r, 3), 0.95) if r else None,
+            "last_used": lu, "trend": (a - b) / b if b else (None if not a else 1.0),
+            "users_recent": a, "users_previous": b,
+            "weekly_users": [wk.get((w, name), 0) for w in weeks],
+        })
+    return out
+
+
+async def feature_detail(app: App, feature: str, days: int = 30) -> dict[str, Any]:
+    """Daily series (calls, errors, p50, p95, users), per-operation totals, releases and deltas."""
+    since = _since(days)
+    d = t.daily
+    rows = await _fetch(app, sa.select(d.c.day, sa.func.sum(d.c.calls), sa.func.sum(d.c.errors), *_hist_cols(d)).where(d.c.day >= since, d.c.feature == feature).group_by(d.c.day))
+    by_day = {_as_date(r[0]): r for r in rows}
+    users = {_as_date(r[0]): int(r[2]) for r in await _sketches(app, "d", since, features=[feature])}
+    series = []
+    for i in range(days):
+        day = since + timedelta(days=i)
+        r = by_day.get(day)
+        h = _counts(r, 3) if r else []
+        series.append({"day": day, "calls": int(r[1]) if r else 0, "errors": int(r[2]) if r else 0,
+                       "p50_ms": quantile(h, 0.5) if r else None, "p95_ms": quantile(h, 0.95) if r else None,
+                       "users": users.get(day, 0)})
+    ops = await _fetch(app, sa.select(d.c.operation, d.c.interface, sa.func.sum(d.c.calls), sa.func.sum(d.c.errors), *_hist_cols(d))
+                       .where(d.c.day >= since, d.c.feature == feature).group_by(d.c.operation, d.c.interface))
+    operations = sorted(
+        ({"operation": r[0], "interface": r[1], "calls": int(r[2]), "errors": int(r[3]), "p95_ms": quantile(_counts(r, 4), 0.95)} for r in ops),
+        key=lambda o: -o["calls"],
+    )
+    rels = await releases(app)
+    start = datetime.combine(since, datetime.min.time(), timezone.utc)
+    deltas = []
+    for rel in rels:
+        if rel["recorded_at"] >= start:
+            for row in await release_deltas(app, rel["version"]):
+                if row["feature"] == feature:
+                    deltas.append({"version": rel["version"], "recorded_at": rel["recorded_at"], **row})
+    return {"feature": feature, "days": days, "series": series, "operations": operations, "releases": rels, "release_deltas": deltas}
+
+
+async def feature_users(app: App, feature: str, days: int = 14, limit: int = 100) -> list[dict[str, Any]]:
+    """Users who called the feature within ``days`` (latest first); ``calls`` counts since their first use."""
+    from ..auth.models import User
+
+    fu = t.feature_users
+    since = datetime.now(timezone.utc) - timedelta(days=days)
+    q = (
+        sa.select(fu.c.user_id, User.email, fu.c.calls, fu.c.last_used, fu.c.first_used)
+        .select_from(fu.outerjoin(User.__table__, User.__table__.c.id == fu.c.user_id))
+        .where(fu.c.feature == feature, fu.c.last_used >= since)
+        .order_by(fu.c.last_used.desc())
+        .limit(limit)
+    )
+    return [{"user_id": int(r[0]), "email": r[1], "calls": int(r[2]), "last_used": r[3], "first_used": r[4]} for r in await _fetch(app, q)]
+
+
+async def release_deltas(app: App, version: str, window_days: int = 7) -> list[dict[str, Any]]:
+    """Per feature: calls, error rate and p95 in ``window_days`` before vs after the release."""
+    r = t.releases
+    found = await _fetch(app, sa.select(r.c.recorded_at).where(r.c.version == version))
+    if not found:
+        return []
+    at: datetime = found[0][0]
+    at_hour = at.replace(minute=0, second=0, microsecond=0)
+    w = timedelta(days=window_days)
+    h = t.hourly
+    sides = {}
+    for side, lo, hi in (("before", at_hour - w, at_hour), ("after", at_hour, at_hour + w)):
+        rows = await _fetch(app, sa.select(h.c.feature, sa.func.sum(h.c.calls), sa.func.sum(h.c.errors), *_hist_cols(h))
+                            .where(h.c.hour >= lo, h.c.hour < hi).group_by(h.c.feature))
+        sides[side] = {row[0]: row for row in rows}
+    out = []
+    for feature in sorted(set(sides["before"]) | set(sides["after"])):
+        vals: dict[str, Any] = {"feature": feature}
+        for side in ("before", "after"):
+            row = sides[side].get(feature)
+            calls = int(row[1]) if row else 0
+            errors = int(row[2]) if row else 0
+            vals[f"calls_{side}"] = calls
+            vals[f"errors_{side}"] = errors
+            vals[f"error_rate_{side}"] = _rate(errors, calls)
+            vals[f"p95_{side}_ms"] = quantile(_counts(row, 3), 0.95) if row else None
+        vals["calls_delta"] = vals["calls_after"] - vals["calls_before"]
+        vals["error_rate_delta"] = vals["error_rate_after"] - vals["error_rate_before"]
+        pb, pa = vals["p95_before_ms"], vals["p95_after_ms"]
+        vals["p95_delta_ms"] = pa - pb if pa is not None and pb is not None else None
+        out.append(vals)
+    return out
+
+
+async def funnel(app: App, steps: list[str], days: int = 30) -> list[dict[str, Any]]:
+    """Users reaching each step in order (step n counts users who did steps 1..n in sequence)."""
+    if not steps:
+        return []
+    tr = t.track
+    since = datetime.now(timezone.utc) - timedelta(days=days)
+    rows = await _fetch(app, sa.select(tr.c.user_id, tr.c.event, tr.c.ts).where(tr.c.ts >= since, tr.c.event.in_(steps), tr.c.user_id.is_not(None)).order_by(tr.c.ts, tr.c.id))
+    progress: dict[int, int] = {}
+    for uid, event, _ in rows:
+        k = progress.get(uid, 0)
+        if k < len(steps) and event == steps[k]:
+            progress[uid] = k + 1
+    return [{"step": s, "users": sum(1 for v in progress.values() if v > i)} for i, s in enumerate(steps)]
+
+
+async def ingest(app: App, events: Iterable[UsageEvent | dict[str, Any]], *, chunk: int = 20_000, rollups: bool = True) -> int:
+    """Bulk-load historic events (raw rows plus rollups); returns how many."""
+    n = 0
+    batch: list[UsageEvent] = []
+    for item in events:
+        batch.append(as_event(item))
+        if len(batch) >= chunk:
+            await persist(app, batch, rollups=rollups)
+            n += len(batch)
+            batch = []
+    if batch:
+        await persist(app, batch, rollups=rollups)
+        n += len(batch)
+    return n
+
+
+async def rebuild_rollups(app: App, *, chunk: int = 50_000) -> int:
+    """Recompute every rollup from the raw events kept (after a bulk load or a repair)."""
+    async with app.database.engine.begin() as conn:
+        for table in (t.hourly, t.daily, t.users, t.feature_users):
+            await conn.execute(table.delete())
+    e = t.events
+    n = 0
+    async with app.database.engine.connect() as conn:
+        result = await conn.stream(sa.select(*e.columns).order_by(e.c.ts))
+        async for part in result.partitions(chunk):
+            batch = [UsageEvent(*r) for r in part]
+            await persist(app, batch, raw=False)
+            n += len(batch)
+    return n

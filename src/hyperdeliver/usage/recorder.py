@@ -1,0 +1,153 @@
+"""UsageRecorder: the front-controller observer that buffers one event per call, and the
+background flusher that writes the buffer in batches.
+
+The request path only appends a tuple to a list (O(1)); a background task flushes every
+``usage_flush_interval`` seconds or as soon as ``usage_flush_size`` events wait. Memory
+is bounded by ``usage_buffer_max``: beyond it events are dropped and counted. A batch the
+database refuses is counted as dropped too, so ``produced == persisted + dropped +
+pending`` always holds, and after shutdown (which flushes) ``pending == 0``.
+
+Example:
+    >>> from hyperdeliver import App, Settings
+    >>> app = App("x", settings=Settings(env="test", database_url="sqlite://"))
+    >>> rec = app.state["usage"]
+    >>> rec.counters()
+    {'produced': 0, 'persisted': 0, 'dropped': 0, 'pending': 0}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from .events import UsageEvent
+from .store import persist, purge, write_track
+
+if TYPE_CHECKING:
+    from ..app import App
+    from ..context import Context
+    from ..operations import Operation
+
+log = logging.getLogger("hyperdeliver.usage")
+PURGE_EVERY = 3600.0
+
+
+class UsageRecorder:
+    def __init__(self, app: App) -> None:
+        s = app.settings
+        self.app = app
+        self.flush_interval = s.usage_flush_interval
+        self.flush_size = s.usage_flush_size
+        self.buffer_max = s.usage_buffer_max
+        self.release = s.release
+        self.buffer: list[tuple[Any, ...]] = []
+        self.track_buffer: list[dict[str, Any]] = []
+        self.produced = 0
+        self.persisted = 0
+        self.dropped = 0
+        self.in_flight = 0
+        self.flushes = 0
+        self.last_flush_seconds = 0.0
+        self.flush_seconds_total = 0.0
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._lock: asyncio.Lock | None = None
+        self._last_purge = 0.0
+
+    # -- request path --------------------------------------------------------------
+
+    def observe(self, op: Operation, ctx: Context, status: int, seconds: float) -> None:
+        """The observer: one append (plus the call's product events when it succeeded)."""
+        self.produced += 1
+        buf = self.buffer
+        if len(buf) >= self.buffer_max:
+            self.dropped += 1
+        else:
+            buf.append((time.time(), op.feature.name, op.name, ctx.interface, ctx.principal.user_id, status, seconds * 1000.0))
+            if len(buf) >= self.flush_size and self._wake is not None:
+                self._wake.set()
+        if ctx.events and status < 400:
+            now = time.time()
+            for name, props in ctx.events:
+                self.track_buffer.append({"ts": now, "event": name, "user_id": ctx.principal.user_id, "feature": op.feature.name, "props": props})
+
+    def counters(self) -> dict[str, int]:
+        pending = len(self.buffer) + self.in_flight
+        return {"produced": self.produced, "persisted": self.persisted, "dropped": self.dropped, "pending": pending}
+
+    # -- background ----------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task = asyncio.create_task(self._loop(), name="hyperdeliver-usage-flusher")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        await self.flush()
+
+    async def _loop(self) -> None:
+        assert self._wake is not None
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.flush_interval)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+            await self.flush()
+            if time.monotonic() - self._last_purge > PURGE_EVERY:
+                self._last_purge = time.monotonic()
+                try:
+                    await purge(self.app)
+                except Exception:  # noqa: BLE001
+                    log.exception("usage retention purge failed")
+
+    async def flush(self) -> int:
+        """Write what is buffered now; returns the events persisted."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            raw, self.buffer = self.buffer, []
+            tracks, self.track_buffer = self.track_buffer, []
+            if not raw and not tracks:
+                return 0
+            self.in_flight = len(raw)
+            t0 = time.perf_counter()
+            release = self.release
+            batch = [
+                UsageEvent(datetime.fromtimestamp(r[0], timezone.utc), r[1], r[2], r[3], r[4], r[5], r[6], release) for r in raw
+            ]
+            try:
+                await persist(self.app, batch)
+                self.persisted += len(batch)
+            except Exception:  # noqa: BLE001
+                self.dropped += len(batch)
+                log.exception("usage flush failed: %d events dropped", len(batch))
+            finally:
+                self.in_flight = 0
+            if tracks:
+                for r in tracks:
+                    r["ts"] = datetime.fromtimestamp(r["ts"], timezone.utc)
+                try:
+                    await write_track(self.app, tracks)
+                except Exception:  # noqa: BLE001
+                    log.exception("track events flush failed: %d events dropped", len(tracks))
+            dt = time.perf_counter() - t0
+            self.flushes += 1
+            self.last_flush_seconds = dt
+            self.flush_seconds_total += dt
+            obs = self.app.state.get("flush_observer")
+            if obs is not None:
+                obs(dt)
+            return len(batch)
+
+

@@ -1,0 +1,168 @@
+"""Writing usage: one batch = raw rows (COPY on PostgreSQL, executemany on SQLite) plus
+incremental rollup updates, in one transaction.
+
+The rollups are aggregated in Python from the batch, then upserted (counters add up,
+sketches are read, merged and written back under ``FOR UPDATE`` on PostgreSQL), so a
+dashboard never scans the raw table.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from . import tables as t
+from .events import UsageEvent
+from .histogram import COLUMNS, NBUCKETS, bucket
+from .sketch import UserSketch, hash_user
+
+if TYPE_CHECKING:
+    from ..app import App
+
+
+def _insert(conn: AsyncConnection, table: sa.Table) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def period_starts(day: date) -> list[tuple[str, date]]:
+    """The (period, start) rows a day contributes to: the day, its ISO week, its month."""
+    return [("d", day), ("w", day - timedelta(days=day.weekday())), ("m", day.replace(day=1))]
+
+
+async def write_raw(conn: AsyncConnection, batch: Sequence[UsageEvent]) -> None:
+    if conn.dialect.name == "postgresql":
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+            "hd_usage_events", records=batch, columns=t.EVENT_COLUMNS
+        )
+    else:
+        await conn.execute(t.events.insert(), [e._asdict() for e in batch])
+
+
+async def update_rollups(conn: AsyncConnection, batch: Iterable[UsageEvent]) -> None:
+    """Fold a batch of events into every rollup table."""
+    hours: dict[tuple, list[Any]] = {}
+    days: dict[tuple, list[Any]] = {}
+    user_sets: dict[tuple[str, date, str], set[int]] = defaultdict(set)
+    fu: dict[tuple[str, int], list[Any]] = {}
+    for e in batch:
+        ts = e.ts
+        hour = ts.replace(minute=0, second=0, microsecond=0)
+        day = hour.date()
+        b = bucket(e.duration_ms)
+        err = 1 if e.status >= 500 else 0
+        for agg, k in ((hours, (hour, e.feature, e.operation, e.interface)), (days, (day, e.feature, e.operation, e.interface))):
+            row = agg.get(k)
+            if row is None:
+                row = agg[k] = [0, 0, 0.0, [0] * NBUCKETS]
+            row[0] += 1
+            row[1] += err
+            row[2] += e.duration_ms
+            row[3][b] += 1
+        uid = e.user_id
+        if uid is not None:
+            h = hash_user(uid)
+            user_sets[("d", day, e.feature)].add(h)
+            user_sets[("d", day, t.ALL)].add(h)
+            f = fu.get((e.feature, uid))
+            if f is None:
+                fu[(e.feature, uid)] = [ts, ts, 1]
+            else:
+                f[0] = min(f[0], ts)
+                f[1] = max(f[1], ts)
+                f[2] += 1
+    for table, agg, key in ((t.hourly, hours, "hour"), (t.daily, days, "day")):
+        if not agg:
+            continue
+        rows = []
+        for (k0, feature, operation, interface), (calls, errors, sum_ms, hist) in agg.items():
+            r = {key: k0, "feature": feature, "operation": operation, "interface": interface,
+                 "calls": calls, "errors": errors, "sum_ms": sum_ms}
+            r.update(zip(COLUMNS, hist))
+            rows.append(r)
+        ins = _insert(conn, table)
+        added = ("calls", "errors", "sum_ms", *COLUMNS)
+        stmt = ins.on_conflict_do_update(
+            index_elements=[key, "feature", "operation", "interface"],
+            set_={c: table.c[c] + ins.excluded[c] for c in added},
+        )
+        await conn.execute(stmt, rows)
+    if fu:
+        ins = _insert(conn, t.feature_users)
+        greatest = sa.func.greatest if conn.dialect.name == "postgresql" else sa.func.max
+        least = sa.func.least if conn.dialect.name == "postgresql" else sa.func.min
+        stmt = ins.on_conflict_do_update(
+            index_elements=["feature", "user_id"],
+            set_={
+                "calls": t.feature_users.c.calls + ins.excluded.calls,
+                "last_used": greatest(t.feature_users.c.last_used, ins.excluded.last_used),
+                "first_used": least(t.feature_users.c.first_used, ins.excluded.first_used),
+            },
+        )
+        await conn.execute(stmt, [{"feature": f, "user_id": u, "first_used": a, "last_used": b, "calls": n} for (f, u), (a, b, n) in fu.items()])
+    if user_sets:
+        # widen every day set to its week and month, then merge into the stored sketches
+        wide: dict[tuple[str, date, str], set[int]] = defaultdict(set)
+        for (_, day, feature), hs in user_sets.items():
+            for period, start in period_starts(day):
+                wide[(period, start, feature)] |= hs
+        await merge_sketches(conn, wide)
+
+
+async def merge_sketches(conn: AsyncConnection, wide: dict[tuple[str, date, str], set[int]]) -> None:
+    keys = sorted(wide)
+    u = t.users
+    cond = sa.tuple_(u.c.period, u.c.start, u.c.feature).in_(keys)
+    q = sa.select(u.c.period, u.c.start, u.c.feature, u.c.sketch).where(cond)
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    existing = {(r[0], r[1], r[2]): r[3] for r in (await conn.execute(q)).all()}
+    inserts, updates = [], []
+    for k in keys:
+        s = UserSketch.from_bytes(existing.get(k))
+        s.add_hashes(wide[k])
+        row = {"period": k[0], "start": k[1], "feature": k[2], "users": s.count(), "sketch": s.to_bytes()}
+        (updates if k in existing else inserts).append(row)
+    if inserts:
+        await conn.execute(u.insert(), inserts)
+    if updates:
+        stmt = (
+            u.update()
+            .where(u.c.period == sa.bindparam("k_period"), u.c.start == sa.bindparam("k_start"), u.c.feature == sa.bindparam("k_feature"))
+            .values(users=sa.bindparam("users"), sketch=sa.bindparam("sketch"))
+        )
+        await conn.execute(stmt, [{"k_period": r["period"], "k_start": r["start"], "k_feature": r["feature"], "users": r["users"], "sketch": r["sketch"]} for r in updates])
+
+
+async def persist(app: App, batch: Sequence[UsageEvent], *, raw: bool = True, rollups: bool = True) -> None:
+    """Write one batch in one transaction (raw rows and rollups together, or neither)."""
+    if not batch:
+        return
+    async with app.database.engine.begin() as conn:
+        if rollups:
+            await update_rollups(conn, batch)
+        if raw:
+            if conn.dialect.name == "postgresql" and not rollups:
+                await conn.execute(sa.text("SELECT 1"))  # open the transaction COPY joins
+            await write_raw(conn, batch)
+
+
+async def write_track(app: App, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        async with app.database.engine.begin() as conn:
+            await conn.execute(t.track.insert(), list(rows))
+
+
+async def purge(app: App, now: datetime | None = None) -> int:
+    """Delete raw events older than ``usage_retention_days``; returns the rows deleted."""
+    now = now or datetime.now(timezone.utc)
+    cutoff = now - timedelta(days=app.settings.usage_retention_days)
+    async with app.database.engine.begin() as conn:
+        res = await conn.execute(t.events.delete().where(t.events.c.ts < cutoff))
+    return int(res.rowcount or 0)

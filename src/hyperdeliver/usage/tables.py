@@ -1,0 +1,91 @@
+"""The usage tables (SQLAlchemy Core; created by migration ``hd_usage_0001``).
+
+- ``hd_usage_events``: raw calls, kept ``usage_retention_days``.
+- ``hd_usage_hourly`` / ``hd_usage_daily``: calls, errors, sum_ms and duration buckets
+  ``h0..h31`` per (hour|day, feature, operation, interface), updated by every flush.
+- ``hd_usage_users``: distinct users per (period d|w|m, start day, feature) as a
+  :class:`~hyperdeliver.usage.sketch.UserSketch`; feature ``*`` = all features.
+- ``hd_usage_feature_users``: per (feature, user) first/last use and calls.
+- ``hd_track_events``: ``ctx.track`` product events. ``hd_releases``: deploys.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ..db.model import UTCDateTime
+from .histogram import COLUMNS
+
+meta = sa.MetaData()
+ALL = "*"
+
+
+def _buckets() -> list[sa.Column]:
+    return [sa.Column(c, sa.BigInteger(), nullable=False, server_default="0") for c in COLUMNS]
+
+
+events = sa.Table(
+    "hd_usage_events", meta,
+    sa.Column("ts", UTCDateTime(), nullable=False),
+    sa.Column("feature", sa.String(100), nullable=False),
+    sa.Column("operation", sa.String(100), nullable=False),
+    sa.Column("interface", sa.String(16), nullable=False),
+    sa.Column("user_id", sa.BigInteger(), nullable=True),
+    sa.Column("status", sa.SmallInteger(), nullable=False),
+    sa.Column("duration_ms", sa.Float(), nullable=False),
+    sa.Column("release", sa.String(64), nullable=False),
+)
+EVENT_COLUMNS = [c.name for c in events.columns]
+
+
+def _rollup(name: str, key: str, key_type: sa.types.TypeEngine) -> sa.Table:
+    return sa.Table(
+        name, meta,
+        sa.Column(key, key_type, primary_key=True),
+        sa.Column("feature", sa.String(100), primary_key=True),
+        sa.Column("operation", sa.String(100), primary_key=True),
+        sa.Column("interface", sa.String(16), primary_key=True),
+        sa.Column("calls", sa.BigInteger(), nullable=False),
+        sa.Column("errors", sa.BigInteger(), nullable=False),
+        sa.Column("sum_ms", sa.Float(), nullable=False),
+        *_buckets(),
+    )
+
+
+hourly = _rollup("hd_usage_hourly", "hour", UTCDateTime())
+daily = _rollup("hd_usage_daily", "day", sa.Date())
+
+users = sa.Table(
+    "hd_usage_users", meta,
+    sa.Column("period", sa.String(1), primary_key=True),
+    sa.Column("start", sa.Date(), primary_key=True),
+    sa.Column("feature", sa.String(100), primary_key=True),
+    sa.Column("users", sa.Integer(), nullable=False),
+    sa.Column("sketch", sa.LargeBinary(), nullable=False),
+)
+
+feature_users = sa.Table(
+    "hd_usage_feature_users", meta,
+    sa.Column("feature", sa.String(100), primary_key=True),
+    sa.Column("user_id", sa.BigInteger(), primary_key=True),
+    sa.Column("first_used", UTCDateTime(), nullable=False),
+    sa.Column("last_used", UTCDateTime(), nullable=False),
+    sa.Column("calls", sa.BigInteger(), nullable=False),
+)
+
+track = sa.Table(
+    "hd_track_events", meta,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("ts", UTCDateTime(), nullable=False),
+    sa.Column("event", sa.String(200), nullable=False),
+    sa.Column("user_id", sa.BigInteger(), nullable=True),
+    sa.Column("feature", sa.String(100), nullable=True),
+    sa.Column("props", sa.JSON(), nullable=False),
+)
+
+releases = sa.Table(
+    "hd_releases", meta,
+    sa.Column("version", sa.String(64), primary_key=True),
+    sa.Column("sha", sa.String(64), nullable=False),
+    sa.Column("recorded_at", UTCDateTime(), nullable=False),
+)
