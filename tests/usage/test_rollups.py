@@ -1,0 +1,129 @@
+"""Rollups and the dashboard query API against known events (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from hyperdeliver import App
+from hyperdeliver.usage import UsageEvent, queries
+from hyperdeliver.usage import tables as t
+from hyperdeliver.usage.histogram import RATIO
+from hyperdeliver.usage.sketch import UserSketch
+from hyperdeliver.usage.store import purge, write_track
+
+NOW = datetime.now(timezone.utc)
+
+
+def ev(hours_ago: float, user: int | None, status: int = 200, ms: float = 10.0, feature: str = "probe", op: str = "probe_ok") -> UsageEvent:
+    return UsageEvent(NOW - timedelta(hours=hours_ago), feature, op, "rest", user, status, ms)
+
+
+def exact_p95(values: list[float]) -> float:
+    s = sorted(values)
+    return s[int(0.95 * (len(s) - 1))]
+
+
+async def test_calls_errors_p95_and_users(usage_app: App) -> None:
+    rnd = random.Random(1)
+    durations = [rnd.lognormvariate(3, 0.8) for _ in range(2_000)]
+    events = [ev(rnd.uniform(0, 20), 1 + i % 37, 500 if i % 50 == 0 else 200, d) for i, d in enumerate(durations)]
+    assert await queries.ingest(usage_app, events, chunk=300) == 2_000
+    ov = await queries.overview(usage_app, days=7)
+    assert ov["calls"] == 2_000 and ov["errors"] == 40 and ov["error_rate"] == pytest.approx(0.02)
+    assert ov["active_users"] == 37
+    assert exact_p95(durations) / RATIO <= ov["p95_ms"] <= exact_p95(durations) * RATIO
+    assert sum(p["calls"] for p in ov["series"]) == 2_000 and len(ov["series"]) == 7
+    table = {r["feature"]: r for r in await queries.feature_table(usage_app, days=28)}
+    row = table["probe"]
+    assert row["users"] == 37 and row["adoption"] == 1.0 and row["calls"] == 2_000 and row["errors"] == 40
+    assert row["owner"] == "qa@example.com" and row["lifecycle"] is not None
+    assert row["last_used"] is not None and row["last_used"] <= datetime.now(timezone.utc)
+    assert row["weekly_users"][-1] >= 1 and len(row["weekly_users"]) == 8
+    assert table["auth"]["calls"] == 0 and table["auth"]["p95_ms"] is None
+    detail = await queries.feature_detail(usage_app, "probe", days=3)
+    assert sum(p["calls"] for p in detail["series"]) == 2_000
+    assert detail["operations"][0]["operation"] == "probe_ok" and detail["operations"][0]["calls"] == 2_000
+    users = await queries.feature_users(usage_app, "probe", days=14)
+    assert len(users) == 37 and sum(u["calls"] for u in users) == 2_000
+    # rebuilding from the raw events gives the same answers
+    assert await queries.rebuild_rollups(usage_app) == 2_000
+    assert await queries.overview(usage_app, days=7) == ov
+
+
+async def test_weekly_trend_and_distinct_users_merge(usage_app: App) -> None:
+    # users 1..20 in the previous 14 days, users 1..5 in the last 14 days: falling
+    events = [ev(24 * 20, u) for u in range(1, 21)] + [ev(24 * 2, u) for u in range(1, 6)]
+    await queries.ingest(usage_app, events)
+    row = {r["feature"]: r for r in await queries.feature_table(usage_app, days=28)}["probe"]
+    assert row["users"] == 20 and row["users_recent"] == 5 and row["users_previous"] == 20
+    assert row["trend"] == pytest.approx(-0.75)
+
+
+async def test_hll_within_a_few_percent_for_10k_users(usage_app: App) -> None:
+    n = 10_000
+    await queries.ingest(usage_app, (ev(1 + (u % 5), u) for u in range(n)), chunk=2_500)
+    ov = await queries.overview(usage_app, days=2)
+    assert abs(ov["active_users"] - n) / n < 0.03
+    async with usage_app.database.engine.connect() as conn:
+        blob = (await conn.execute(sa.select(t.users.c.sketch).where(t.users.c.period == "d", t.users.c.feature == "*"))).scalars().all()
+    merged = UserSketch()
+    for b in blob:
+        merged.merge(UserSketch.from_bytes(b))
+    assert merged.registers is not None  # beyond 512 users the sketch is HyperLogLog
+
+
+def test_sketch_exact_small_and_mergeable() -> None:
+    a, b = UserSketch(), UserSketch()
+    a.add_many(range(0, 300))
+    b.add_many(range(200, 500))
+    a.merge(b)
+    assert a.count() == 500 and a.exact is not None
+    c = UserSketch.from_bytes(a.to_bytes())
+    c.add_many(range(500, 5_000))
+    assert c.exact is None and abs(c.count() - 5_000) < 250
+
+
+async def test_release_deltas(usage_app: App) -> None:
+    at = NOW - timedelta(days=2)
+    await queries.record_release(usage_app, "1.4.0", "deadbee", recorded_at=at)
+    before = [UsageEvent(at - timedelta(hours=h), "probe", "probe_ok", "rest", 1, 200, 5.0) for h in range(1, 11)]
+    after = [UsageEvent(at + timedelta(hours=h), "probe", "probe_ok", "rest", 1, 500 if h % 2 else 200, 50.0) for h in range(1, 21)]
+    await queries.ingest(usage_app, before + after)
+    rels = await queries.releases(usage_app)
+    assert [r["version"] for r in rels] == ["1.0.0", "1.4.0"] or [r["version"] for r in rels] == ["1.4.0"]
+    (d,) = await queries.release_deltas(usage_app, "1.4.0", window_days=7)
+    assert d["calls_before"] == 10 and d["calls_after"] == 20 and d["calls_delta"] == 10
+    assert d["error_rate_before"] == 0 and d["error_rate_after"] == pytest.approx(0.5)
+    assert d["p95_after_ms"] > 5 * d["p95_before_ms"]
+    detail = await queries.feature_detail(usage_app, "probe", days=7)
+    assert [x["version"] for x in detail["release_deltas"]] == ["1.4.0"]
+    assert await queries.release_deltas(usage_app, "nope") == []
+
+
+async def test_funnel_orders_steps(usage_app: App) -> None:
+    ts = NOW - timedelta(hours=1)
+
+    def row(u: int, event: str, minutes: int) -> dict[str, Any]:
+        return {"ts": ts + timedelta(minutes=minutes), "event": event, "user_id": u, "feature": "probe", "props": {}}
+
+    await write_track(usage_app, [
+        row(1, "visit", 0), row(1, "signup", 1), row(1, "pay", 2),
+        row(2, "visit", 0), row(2, "signup", 1),
+        row(3, "signup", 0), row(3, "visit", 1),  # signed up before visiting: stops at step 1
+        row(4, "pay", 0),
+    ])
+    assert await queries.funnel(usage_app, ["visit", "signup", "pay"]) == [
+        {"step": "visit", "users": 3}, {"step": "signup", "users": 2}, {"step": "pay", "users": 1},
+    ]
+
+
+async def test_retention_purge(usage_app: App) -> None:
+    await queries.ingest(usage_app, [ev(24 * 100, 1), ev(24 * 89, 2), ev(1, 3)])
+    assert await purge(usage_app) == 1
+    async with usage_app.database.engine.connect() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(t.events))).scalar() == 2
