@@ -81,13 +81,28 @@ def fmt_trend(value: Any) -> str:
     return str(value)
 
 
+def fmt_cell(value: Any, key: str = "") -> str:
+    """A table cell of unknown shape: rates as percentages, times as UTC, numbers grouped."""
+    if value is None:
+        return "–"
+    if isinstance(value, (datetime, date)):
+        return fmt_when(value)
+    if isinstance(value, float) and "rate" in key:
+        return f"{value:+.1%}" if key.endswith("delta") else f"{value:.1%}"
+    if isinstance(value, float):
+        return f"{value:+,.1f}" if key.endswith("delta") or key.endswith("delta_ms") else f"{value:,.1f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:+,}" if key.endswith("delta") else f"{value:,}"
+    return str(value)
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("hyperdeliver.dashboard", "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
     )
-    env.filters.update(pct=fmt_pct, num=fmt_num, ms=fmt_ms, when=fmt_when, trend=fmt_trend)
+    env.filters.update(pct=fmt_pct, num=fmt_num, ms=fmt_ms, when=fmt_when, trend=fmt_trend, cell=fmt_cell)
     env.filters["json"] = lambda v: orjson.dumps(v, default=str).decode().replace("</", "<\\/")
     return env
 
