@@ -1,0 +1,50 @@
+"""The dashboard on 30 simulated days (the demo's story), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+
+from hyperdeliver import App
+from hyperdeliver.demo.simulate import simulate
+from hyperdeliver.testing import TestClient
+
+
+def chart_data(html: str) -> dict:
+    m = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', html, re.S)
+    assert m, "no chart data on the page"
+    return json.loads(m.group(1))
+
+
+async def test_the_dashboard_tells_the_demo_story(teamboard: App) -> None:
+    summary = await simulate(teamboard, 30)
+    assert summary["users"] == 100 and summary["events"] > 2000
+    async with TestClient(teamboard) as admin:
+        await admin.login("admin@teamboard.dev", "admin-password")
+
+        overview = (await admin.get("/_hyper/")).text
+        active = int(re.search(r'<b id="active-users">([\d,]+)</b>', overview).group(1).replace(",", ""))
+        assert 90 <= active <= 101
+        data = chart_data(overview)
+        assert len(data["series"]) == 28 and [r["version"] for r in data["releases"]] == ["v1.2.0", "v1.3.0", "v1.4.0"]
+        assert sum(p["calls"] for p in data["series"]) > 2000
+
+        table = (await admin.get("/_hyper/features")).text
+        row = re.search(r'<tr data-feature="legacy_export">(.*?)</tr>', table, re.S).group(1)
+        assert "deprecated" in row and "adoption" in row and ">70" in row.replace(" ", "").replace("\n", "")
+
+        # the broken release shows in the comments feature's errors and in its release deltas
+        detail = (await admin.get("/_hyper/features/comments")).text
+        series = chart_data(detail)["series"]
+        release_day = (datetime.now(timezone.utc) - timedelta(days=10)).date().isoformat()
+        before = [p for p in series if p["day"] < release_day and p["calls"]]
+        after = [p for p in series if p["day"] > release_day and p["calls"]]
+        rate = lambda ps: sum(p["errors"] for p in ps) / sum(p["calls"] for p in ps)  # noqa: E731
+        assert rate(before) < 0.05 < 0.10 < rate(after)
+        assert 'id="release-deltas"' in detail and "v1.4.0" in detail
+
+        sunset = (await admin.get("/_hyper/sunset")).text
+        card = re.search(r'<section class="card candidate" data-feature="legacy_export">(.*?)</section>', sunset, re.S).group(1)
+        assert "low adoption" in card and "deprecated in use" in card and "users still calling it" in card
+        assert 'data-feature="tasks"' not in sunset and 'data-feature="projects"' not in sunset
