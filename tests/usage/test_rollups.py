@@ -127,3 +127,16 @@ async def test_retention_purge(usage_app: App) -> None:
     assert await purge(usage_app) == 1
     async with usage_app.database.engine.connect() as conn:
         assert (await conn.execute(sa.select(sa.func.count()).select_from(t.events))).scalar() == 2
+
+
+async def test_purge_runs_as_a_daily_cron(usage_app: App) -> None:
+    task = usage_app.jobs.crons["hd_usage.purge_usage_events"]
+    assert task.schedule == "23 3 * * *"
+    assert usage_app.state["usage"].purge_in_flusher is False
+    await queries.ingest(usage_app, [ev(24 * 100, 1), ev(1, 3)])
+    from hyperdeliver.context import Context
+    from hyperdeliver import ANONYMOUS
+
+    await task.fn(Context(usage_app, "r", ANONYMOUS, "job"))
+    async with usage_app.database.engine.connect() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(t.events))).scalar() == 1

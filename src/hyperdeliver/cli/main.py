@@ -19,6 +19,7 @@ from .graphql import graphql_cli
 from .features import features_cli
 from .jobs import jobs_cli
 from .loader import app_spec, load_app
+from .release import release_cli
 
 cli = typer.Typer(
     name="hyper",
@@ -34,6 +35,7 @@ cli.add_typer(users_cli, name="users")
 cli.add_typer(graphql_cli, name="graphql")
 cli.add_typer(jobs_cli)
 cli.add_typer(features_cli, name="features")
+cli.add_typer(release_cli, name="release")
 console = Console()
 AppOpt = Annotated[Optional[str], typer.Option("--app", envvar="HYPER_APP", help="module:attribute of the app [env: HYPER_APP]")]
 

@@ -20,7 +20,10 @@ class UsagePlugin:
     def setup(self, app: App) -> None:
         if not app.settings.usage_enabled:
             return
+        from .retention import register_purge_cron
+
         rec = UsageRecorder(app)
+        rec.purge_in_flusher = not register_purge_cron(app)
         app.state["usage"] = rec
         app.controller.observers.append(rec.observe)
 

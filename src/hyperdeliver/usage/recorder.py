@@ -56,6 +56,8 @@ class UsageRecorder:
         self._task: asyncio.Task[None] | None = None
         self._lock: asyncio.Lock | None = None
         self._last_purge = 0.0
+        self.purge_in_flusher = True
+        """False when a daily cron purges (the jobs subsystem is present)."""
 
     # -- request path --------------------------------------------------------------
 
@@ -104,7 +106,7 @@ class UsageRecorder:
                 pass
             self._wake.clear()
             await self.flush()
-            if time.monotonic() - self._last_purge > PURGE_EVERY:
+            if self.purge_in_flusher and time.monotonic() - self._last_purge > PURGE_EVERY:
                 self._last_purge = time.monotonic()
                 try:
                     await purge(self.app)
