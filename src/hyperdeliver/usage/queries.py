@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from . import tables as t
 from .events import UsageEvent, as_event
 from .histogram import COLUMNS, quantile
-from .sketch import UserSketch
+from .sketch import UserSketch, union
 from .store import persist
 
 if TYPE_CHECKING:
@@ -69,14 +69,11 @@ async def _sketches(app: App, period: str, since: date, until: date | None = Non
 
 
 def _merged(rows: Iterable[Any]) -> dict[str, UserSketch]:
-    out: dict[str, UserSketch] = {}
+    """Rows (start, feature, users, sketch) → one merged sketch per feature."""
+    by_feature: dict[str, list[bytes]] = defaultdict(list)
     for r in rows:
-        s = out.get(r[1])
-        if s is None:
-            out[r[1]] = UserSketch.from_bytes(r[3])
-        else:
-            s.merge(UserSketch.from_bytes(r[3]))
-    return out
+        by_feature[r[1]].append(r[3])
+    return {f: union(blobs) for f, blobs in by_feature.items()}
 
 
 async def releases(app: App) -> list[dict[str, Any]]:
@@ -149,9 +146,15 @@ async def feature_table(app: App, days: int = 28) -> list[dict[str, Any]]:
         if day >= since:
             window[r[1]].append(r)
         (recent if day >= cut else previous)[r[1]].append(r)
-    users = {f: s.count() for f, s in _merged(r for rs in window.values() for r in rs).items()}
-    rec = {f: s.count() for f, s in _merged(r for rs in recent.values() for r in rs).items()}
-    prev = {f: s.count() for f, s in _merged(r for rs in previous.values() for r in rs).items()}
+    rec_sk = _merged(r for rs in recent.values() for r in rs)
+    prev_sk = _merged(r for rs in previous.values() for r in rs)
+    if since == trend_since:  # the window is exactly the two halves: one more union each
+        win_sk = {f: union([rec_sk.get(f), prev_sk.get(f)]) for f in set(rec_sk) | set(prev_sk)}
+    else:
+        win_sk = _merged(r for rs in window.values() for r in rs)
+    users = {f: s.count() for f, s in win_sk.items()}
+    rec = {f: s.count() for f, s in rec_sk.items()}
+    prev = {f: s.count() for f, s in prev_sk.items()}
     monday = today - timedelta(days=today.weekday())
     weeks = [monday - timedelta(weeks=i) for i in range(7, -1, -1)]
     wk = {(_as_date(r[0]), r[1]): int(r[2]) for r in await _sketches(app, "w", weeks[0])}
