@@ -50,6 +50,7 @@ async def test_calls_errors_p95_and_users(usage_app: App) -> None:
     assert detail["operations"][0]["operation"] == "probe_ok" and detail["operations"][0]["calls"] == 2_000
     users = await queries.feature_users(usage_app, "probe", days=14)
     assert len(users) == 37 and sum(u["calls"] for u in users) == 2_000
+    assert all(u["last_used"] <= datetime.now(timezone.utc) for u in users)
     # rebuilding from the raw events gives the same answers
     assert await queries.rebuild_rollups(usage_app) == 2_000
     assert await queries.overview(usage_app, days=7) == ov
@@ -74,18 +75,18 @@ async def test_hll_within_a_few_percent_for_10k_users(usage_app: App) -> None:
     merged = UserSketch()
     for b in blob:
         merged.merge(UserSketch.from_bytes(b))
-    assert merged.registers is not None  # beyond 512 users the sketch is HyperLogLog
+    assert merged.registers is not None  # beyond 64 users the sketch is HyperLogLog
 
 
 def test_sketch_exact_small_and_mergeable() -> None:
     a, b = UserSketch(), UserSketch()
-    a.add_many(range(0, 300))
-    b.add_many(range(200, 500))
+    a.add_many(range(0, 40))
+    b.add_many(range(30, 60))
     a.merge(b)
-    assert a.count() == 500 and a.exact is not None
+    assert a.count() == 60 and a.exact is not None
     c = UserSketch.from_bytes(a.to_bytes())
     c.add_many(range(500, 5_000))
-    assert c.exact is None and abs(c.count() - 5_000) < 250
+    assert c.exact is None and abs(c.count() - 4_560) < 0.05 * 4_560
 
 
 async def test_release_deltas(usage_app: App) -> None:

@@ -158,8 +158,7 @@ async def feature_table(app: App, days: int = 28) -> list[dict[str, Any]]:
     monday = today - timedelta(days=today.weekday())
     weeks = [monday - timedelta(weeks=i) for i in range(7, -1, -1)]
     wk = {(_as_date(r[0]), r[1]): int(r[2]) for r in await _sketches(app, "w", weeks[0])}
-    fu = t.feature_users
-    last = dict(await _fetch(app, sa.select(fu.c.feature, sa.func.max(fu.c.last_used)).group_by(fu.c.feature)))
+    last = await last_used(app, list(app.features))
     active = users.get(t.ALL, 0)
     out = []
     for name, f in app.features.items():
@@ -214,20 +213,84 @@ async def feature_detail(app: App, feature: str, days: int = 30) -> dict[str, An
     return {"feature": feature, "days": days, "series": series, "operations": operations, "releases": rels, "release_deltas": deltas}
 
 
+async def last_used(app: App, features: list[str]) -> dict[str, datetime | None]:
+    """The last hour each feature was called in (one index probe per feature, one query)."""
+    if not features:
+        return {}
+    h = t.hourly
+    parts = [sa.select(sa.literal(f).label("feature"), sa.select(sa.func.max(h.c.hour)).where(h.c.feature == f).scalar_subquery().label("last"))
+             for f in features]
+    rows = await _fetch(app, sa.union_all(*parts))
+    out: dict[str, datetime | None] = {}
+    for f, v in rows:
+        if isinstance(v, str):
+            v = datetime.fromisoformat(v)
+        if isinstance(v, datetime) and v.tzinfo is None:
+            v = v.replace(tzinfo=timezone.utc)
+        out[f] = v
+    return out
+
+
 async def feature_users(app: App, feature: str, days: int = 14, limit: int = 100) -> list[dict[str, Any]]:
-    """Users who called the feature within ``days`` (latest first); ``calls`` counts since their first use."""
+    """Users who called the feature within ``days``, latest first: calls and last use in the window.
+
+    Read from the raw events (index on feature, ts), so it is exact and cheap for the
+    rarely used features sunset rules look at, and bounded by ``limit`` for busy ones.
+    """
     from ..auth.models import User
 
-    fu = t.feature_users
+    e = t.events
     since = datetime.now(timezone.utc) - timedelta(days=days)
+    agg = (
+        sa.select(e.c.user_id, sa.func.count().label("calls"), sa.func.max(e.c.ts).label("last_used"))
+        .where(e.c.feature == feature, e.c.ts >= since, e.c.user_id.is_not(None))
+        .group_by(e.c.user_id)
+        .subquery()
+    )
+    users = User.__table__
     q = (
-        sa.select(fu.c.user_id, User.email, fu.c.calls, fu.c.last_used, fu.c.first_used)
-        .select_from(fu.outerjoin(User.__table__, User.__table__.c.id == fu.c.user_id))
-        .where(fu.c.feature == feature, fu.c.last_used >= since)
-        .order_by(fu.c.last_used.desc())
+        sa.select(agg.c.user_id, users.c.email, agg.c.calls, agg.c.last_used)
+        .select_from(agg.outerjoin(users, users.c.id == agg.c.user_id))
+        .order_by(agg.c.last_used.desc())
         .limit(limit)
     )
-    return [{"user_id": int(r[0]), "email": r[1], "calls": int(r[2]), "last_used": r[3], "first_used": r[4]} for r in await _fetch(app, q)]
+    out = []
+    for uid, email, calls, lu in await _fetch(app, q):
+        if isinstance(lu, str):
+            lu = datetime.fromisoformat(lu)
+        if lu is not None and lu.tzinfo is None:
+            lu = lu.replace(tzinfo=timezone.utc)
+        out.append({"user_id": int(uid), "email": email, "calls": int(calls), "last_used": lu})
+    return out
+
+
+async def _range_sums(app: App, lo: datetime, hi: datetime) -> dict[str, list[Any]]:
+    """Per feature [feature, calls, errors, h0..] over [lo, hi): whole days from the daily
+    rollup, the partial days at both ends from the hourly one."""
+    h, d = t.hourly, t.daily
+    first_day = (lo + timedelta(days=1)).date() if lo.time() != datetime.min.time() else lo.date()
+    last_day = hi.date()  # exclusive
+    queries = []
+    if first_day < last_day:
+        d_lo = datetime.combine(first_day, datetime.min.time(), timezone.utc)
+        d_hi = datetime.combine(last_day, datetime.min.time(), timezone.utc)
+        queries.append(sa.select(d.c.feature, sa.func.sum(d.c.calls), sa.func.sum(d.c.errors), *_hist_cols(d))
+                       .where(d.c.day >= first_day, d.c.day < last_day).group_by(d.c.feature))
+        edge = sa.or_(sa.and_(h.c.hour >= lo, h.c.hour < d_lo), sa.and_(h.c.hour >= d_hi, h.c.hour < hi))
+    else:
+        edge = sa.and_(h.c.hour >= lo, h.c.hour < hi)
+    queries.append(sa.select(h.c.feature, sa.func.sum(h.c.calls), sa.func.sum(h.c.errors), *_hist_cols(h)).where(edge).group_by(h.c.feature))
+    out: dict[str, list[Any]] = {}
+    for q in queries:
+        for row in await _fetch(app, q):
+            acc = out.get(row[0])
+            vals = [int(x or 0) for x in row[1:]]
+            if acc is None:
+                out[row[0]] = [row[0], *vals]
+            else:
+                for i, v in enumerate(vals, 1):
+                    acc[i] += v
+    return out
 
 
 async def release_deltas(app: App, version: str, window_days: int = 7) -> list[dict[str, Any]]:
@@ -239,12 +302,9 @@ async def release_deltas(app: App, version: str, window_days: int = 7) -> list[d
     at: datetime = found[0][0]
     at_hour = at.replace(minute=0, second=0, microsecond=0)
     w = timedelta(days=window_days)
-    h = t.hourly
     sides = {}
     for side, lo, hi in (("before", at_hour - w, at_hour), ("after", at_hour, at_hour + w)):
-        rows = await _fetch(app, sa.select(h.c.feature, sa.func.sum(h.c.calls), sa.func.sum(h.c.errors), *_hist_cols(h))
-                            .where(h.c.hour >= lo, h.c.hour < hi).group_by(h.c.feature))
-        sides[side] = {row[0]: row for row in rows}
+        sides[side] = await _range_sums(app, lo, hi)
     out = []
     for feature in sorted(set(sides["before"]) | set(sides["after"])):
         vals: dict[str, Any] = {"feature": feature}
@@ -268,15 +328,20 @@ async def funnel(app: App, steps: list[str], days: int = 30) -> list[dict[str, A
     """Users reaching each step in order (step n counts users who did steps 1..n in sequence)."""
     if not steps:
         return []
-    tr = t.track
     since = datetime.now(timezone.utc) - timedelta(days=days)
-    rows = await _fetch(app, sa.select(tr.c.user_id, tr.c.event, tr.c.ts).where(tr.c.ts >= since, tr.c.event.in_(steps), tr.c.user_id.is_not(None)).order_by(tr.c.ts, tr.c.id))
-    progress: dict[int, int] = {}
-    for uid, event, _ in rows:
-        k = progress.get(uid, 0)
-        if k < len(steps) and event == steps[k]:
-            progress[uid] = k + 1
-    return [{"step": s, "users": sum(1 for v in progress.values() if v > i)} for i, s in enumerate(steps)]
+    # step k: each user's first time doing step k after their time of step k-1
+    ctes = ["s0 AS (SELECT user_id, min(ts) AS t FROM hd_track_events WHERE event = :e0 AND ts >= :since AND user_id IS NOT NULL GROUP BY user_id)"]
+    for k in range(1, len(steps)):
+        ctes.append(
+            f"s{k} AS (SELECT e.user_id, min(e.ts) AS t FROM hd_track_events e JOIN s{k - 1} p ON p.user_id = e.user_id "
+            f"AND e.ts > p.t WHERE e.event = :e{k} GROUP BY e.user_id)"
+        )
+    counts = ", ".join(f"(SELECT count(*) FROM s{k})" for k in range(len(steps)))
+    sql = sa.text(f"WITH {', '.join(ctes)} SELECT {counts}").bindparams(
+        sa.bindparam("since", since, type_=t.track.c.ts.type), **{f"e{k}": s for k, s in enumerate(steps)}
+    )
+    (row,) = await _fetch(app, sql)
+    return [{"step": s, "users": int(row[k])} for k, s in enumerate(steps)]
 
 
 async def ingest(app: App, events: Iterable[UsageEvent | dict[str, Any]], *, chunk: int = 20_000, rollups: bool = True) -> int:
@@ -298,8 +363,16 @@ async def ingest(app: App, events: Iterable[UsageEvent | dict[str, Any]], *, chu
 async def rebuild_rollups(app: App, *, chunk: int = 50_000) -> int:
     """Recompute every rollup from the raw events kept (after a bulk load or a repair)."""
     async with app.database.engine.begin() as conn:
-        for table in (t.hourly, t.daily, t.users, t.feature_users):
+        for table in (t.hourly, t.daily, t.users):
             await conn.execute(table.delete())
+        if conn.dialect.name == "postgresql":
+            from .store import rebuild_counters_pg
+
+            await rebuild_counters_pg(conn)
+    if app.database.dialect == "postgresql":
+        from .store import rebuild_sketches
+
+        return await rebuild_sketches(app)
     e = t.events
     n = 0
     async with app.database.engine.connect() as conn:

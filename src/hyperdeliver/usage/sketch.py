@@ -1,6 +1,6 @@
 """UserSketch: distinct users, exact for small sets, HyperLogLog (p=12) beyond; mergeable.
 
-Serialized as bytes: ``b"E"`` + sorted 8-byte hashes (exact, up to 512 users), or
+Serialized as bytes: ``b"E"`` + sorted 8-byte hashes (exact, up to 64 users), or
 ``b"H"`` + 4,096 one-byte registers (standard error ≈ 1.6 %). Merging two sketches is
 the union (exact) or the register-wise max (HLL), so week and month counts are merged
 from day sketches, in Python, on SQLite and PostgreSQL alike.
@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 P = 12
 M = 1 << P
-EXACT_MAX = 512
+EXACT_MAX = 64
 _MASK = (1 << 64) - 1
 _ALPHA = 0.7213 / (1 + 1.079 / M)
 

@@ -31,8 +31,8 @@ def _insert(conn: AsyncConnection, table: sa.Table) -> Any:
 
 
 def period_starts(day: date) -> list[tuple[str, date]]:
-    """The (period, start) rows a day contributes to: the day, its ISO week, its month."""
-    return [("d", day), ("w", day - timedelta(days=day.weekday())), ("m", day.replace(day=1))]
+    """The (period, start) rows a day contributes to: the day and its ISO week."""
+    return [("d", day), ("w", day - timedelta(days=day.weekday()))]
 
 
 async def write_raw(conn: AsyncConnection, batch: Sequence[UsageEvent]) -> None:
@@ -50,7 +50,6 @@ async def update_rollups(conn: AsyncConnection, batch: Iterable[UsageEvent]) -> 
     hours: dict[tuple, list[Any]] = {}
     days: dict[tuple, list[Any]] = {}
     user_sets: dict[tuple[str, date, str], set[int]] = defaultdict(set)
-    fu: dict[tuple[str, int], list[Any]] = {}
     for e in batch:
         ts = e.ts
         hour = ts.replace(minute=0, second=0, microsecond=0)
@@ -70,13 +69,6 @@ async def update_rollups(conn: AsyncConnection, batch: Iterable[UsageEvent]) -> 
             h = hash_user(uid)
             user_sets[("d", day, e.feature)].add(h)
             user_sets[("d", day, t.ALL)].add(h)
-            f = fu.get((e.feature, uid))
-            if f is None:
-                fu[(e.feature, uid)] = [ts, ts, 1]
-            else:
-                f[0] = min(f[0], ts)
-                f[1] = max(f[1], ts)
-                f[2] += 1
     for table, agg, key in ((t.hourly, hours, "hour"), (t.daily, days, "day")):
         if not agg:
             continue
@@ -93,19 +85,6 @@ async def update_rollups(conn: AsyncConnection, batch: Iterable[UsageEvent]) -> 
             set_={c: table.c[c] + ins.excluded[c] for c in added},
         )
         await conn.execute(stmt, rows)
-    if fu:
-        ins = _insert(conn, t.feature_users)
-        greatest = sa.func.greatest if conn.dialect.name == "postgresql" else sa.func.max
-        least = sa.func.least if conn.dialect.name == "postgresql" else sa.func.min
-        stmt = ins.on_conflict_do_update(
-            index_elements=["feature", "user_id"],
-            set_={
-                "calls": t.feature_users.c.calls + ins.excluded.calls,
-                "last_used": greatest(t.feature_users.c.last_used, ins.excluded.last_used),
-                "first_used": least(t.feature_users.c.first_used, ins.excluded.first_used),
-            },
-        )
-        await conn.execute(stmt, [{"feature": f, "user_id": u, "first_used": a, "last_used": b, "calls": n} for (f, u), (a, b, n) in fu.items()])
     if user_sets:
         # widen every day set to its week and month, then merge into the stored sketches
         wide: dict[tuple[str, date, str], set[int]] = defaultdict(set)
@@ -166,3 +145,59 @@ async def purge(app: App, now: datetime | None = None) -> int:
     async with app.database.engine.begin() as conn:
         res = await conn.execute(t.events.delete().where(t.events.c.ts < cutoff))
     return int(res.rowcount or 0)
+
+
+def _bucket_sql() -> str:
+    from .histogram import BASE_MS, NBUCKETS, RATIO
+
+    return (f"CASE WHEN duration_ms < {BASE_MS} THEN 0 ELSE "
+            f"least({NBUCKETS - 1}, floor(ln(duration_ms / {BASE_MS}) / ln({RATIO}))::int + 1) END")
+
+
+async def rebuild_counters_pg(conn: AsyncConnection) -> None:
+    """PostgreSQL: the hourly and daily counters recomputed in SQL from the raw events
+    (same buckets as :func:`hyperdeliver.usage.histogram.bucket`)."""
+    hist = ", ".join(f"count(*) FILTER (WHERE b = {i})" for i in range(NBUCKETS))
+    cols = ", ".join(COLUMNS)
+    await conn.execute(sa.text(
+        f"INSERT INTO hd_usage_hourly (hour, feature, operation, interface, calls, errors, sum_ms, {cols}) "
+        f"SELECT date_trunc('hour', ts), feature, operation, interface, count(*), count(*) FILTER (WHERE status >= 500), "
+        f"sum(duration_ms), {hist} FROM (SELECT ts, feature, operation, interface, status, duration_ms, {_bucket_sql()} AS b "
+        f"FROM hd_usage_events) e GROUP BY 1, 2, 3, 4"
+    ))
+    sums = ", ".join(f"sum({c})" for c in COLUMNS)
+    await conn.execute(sa.text(
+        f"INSERT INTO hd_usage_daily (day, feature, operation, interface, calls, errors, sum_ms, {cols}) "
+        f"SELECT (hour AT TIME ZONE 'UTC')::date, feature, operation, interface, sum(calls), sum(errors), sum(sum_ms), {sums} "
+        f"FROM hd_usage_hourly GROUP BY 1, 2, 3, 4"
+    ))
+
+
+async def rebuild_sketches(app: App) -> int:
+    """PostgreSQL: day and week user sketches from the distinct (day, feature, user) of the
+    raw events, streamed; returns the number of raw events."""
+    sets: dict[tuple[str, date, str], set[int]] = defaultdict(set)
+    async with app.database.engine.connect() as conn:
+        n = int((await conn.execute(sa.text("SELECT count(*) FROM hd_usage_events"))).scalar() or 0)
+        result = await conn.stream(sa.text(
+            "SELECT DISTINCT (ts AT TIME ZONE 'UTC')::date AS day, feature, user_id FROM hd_usage_events WHERE user_id IS NOT NULL"
+        ))
+        async for part in result.partitions(100_000):
+            for day, feature, uid in part:
+                h = hash_user(uid)
+                sets[("d", day, feature)].add(h)
+                sets[("d", day, t.ALL)].add(h)
+    wide: dict[tuple[str, date, str], set[int]] = defaultdict(set)
+    for (_, day, feature), hs in sets.items():
+        for period, start in period_starts(day):
+            wide[(period, start, feature)] |= hs
+    sets.clear()
+    rows = []
+    for (period, start, feature), hs in wide.items():
+        s = UserSketch()
+        s.add_hashes(hs)
+        rows.append({"period": period, "start": start, "feature": feature, "users": s.count(), "sketch": s.to_bytes()})
+    async with app.database.engine.begin() as conn:
+        for i in range(0, len(rows), 1000):
+            await conn.execute(t.users.insert(), rows[i:i + 1000])
+    return n

@@ -3,9 +3,8 @@
 - ``hd_usage_events``: raw calls, kept ``usage_retention_days``.
 - ``hd_usage_hourly`` / ``hd_usage_daily``: calls, errors, sum_ms and duration buckets
   ``h0..h31`` per (hour|day, feature, operation, interface), updated by every flush.
-- ``hd_usage_users``: distinct users per (period d|w|m, start day, feature) as a
+- ``hd_usage_users``: distinct users per (period d|w, start day, feature) as a
   :class:`~hyperdeliver.usage.sketch.UserSketch`; feature ``*`` = all features.
-- ``hd_usage_feature_users``: per (feature, user) first/last use and calls.
 - ``hd_track_events``: ``ctx.track`` product events. ``hd_releases``: deploys.
 """
 
@@ -62,15 +61,6 @@ users = sa.Table(
     sa.Column("feature", sa.String(100), primary_key=True),
     sa.Column("users", sa.Integer(), nullable=False),
     sa.Column("sketch", sa.LargeBinary(), nullable=False),
-)
-
-feature_users = sa.Table(
-    "hd_usage_feature_users", meta,
-    sa.Column("feature", sa.String(100), primary_key=True),
-    sa.Column("user_id", sa.BigInteger(), primary_key=True),
-    sa.Column("first_used", UTCDateTime(), nullable=False),
-    sa.Column("last_used", UTCDateTime(), nullable=False),
-    sa.Column("calls", sa.BigInteger(), nullable=False),
 )
 
 track = sa.Table(

@@ -48,7 +48,9 @@ def upgrade() -> None:
         sa.Column("release", sa.String(64), nullable=False),
     )
     op.create_index("ix_hd_usage_events_ts", "hd_usage_events", ["ts"])
+    op.create_index("ix_hd_usage_events_feature_ts", "hd_usage_events", ["feature", "ts"])
     _rollup("hd_usage_hourly", "hour", UTCDateTime())
+    op.create_index("ix_hd_usage_hourly_feature_hour", "hd_usage_hourly", ["feature", "hour"])
     _rollup("hd_usage_daily", "day", sa.Date())
     op.create_table(
         "hd_usage_users",
@@ -59,16 +61,6 @@ def upgrade() -> None:
         sa.Column("sketch", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("period", "start", "feature", name="pk_hd_usage_users"),
     )
-    op.create_table(
-        "hd_usage_feature_users",
-        sa.Column("feature", sa.String(100), nullable=False),
-        sa.Column("user_id", sa.BigInteger(), nullable=False),
-        sa.Column("first_used", UTCDateTime(), nullable=False),
-        sa.Column("last_used", UTCDateTime(), nullable=False),
-        sa.Column("calls", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("feature", "user_id", name="pk_hd_usage_feature_users"),
-    )
-    op.create_index("ix_hd_usage_feature_users_feature_last", "hd_usage_feature_users", ["feature", "last_used"])
     op.create_table(
         "hd_track_events",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -90,5 +82,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for t in ("hd_releases", "hd_track_events", "hd_usage_feature_users", "hd_usage_users", "hd_usage_daily", "hd_usage_hourly", "hd_usage_events"):
+    for t in ("hd_releases", "hd_track_events", "hd_usage_users", "hd_usage_daily", "hd_usage_hourly", "hd_usage_events"):
         op.drop_table(t)
