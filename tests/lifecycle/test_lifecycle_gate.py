@@ -139,3 +139,31 @@ async def test_a_removed_features_job_does_not_run(lc_app: App) -> None:
     await lc_app.state["lifecycle"].set_flag("gone", enabled=False, by="test")
     await lc_app.controller.call(task, Context(lc_app, "job-2", Principal(user_id=None, via="job"), "job", task), lambda: {})
     assert RAN == ["gone_job"]
+
+
+async def test_a_process_without_startup_loads_the_states_on_first_call(lc_app: App, settings_for: Any, database_url: str) -> None:
+    """``hyper worker`` runs jobs without the app's start-up: the gate loads the stored states itself."""
+    import asyncio
+
+    from lcapp import build, gone
+
+    from hyperdeliver.auth.principal import Principal
+    from hyperdeliver.errors import Gone
+
+    await lc_app.state["lifecycle"].set_lifecycle("gone", "active", by="test")
+    worker_app = build(settings_for(database_url))
+    try:
+        task = gone.tasks["gone_job"]
+        store = worker_app.state["lifecycle"]
+        assert store.rules["gone"].lifecycle == "removed"  # the declaration, until loaded
+        with pytest.raises(Gone):
+            await worker_app.controller.call(task, Context(worker_app, "j1", Principal(user_id=None, via="job"), "job", task), lambda: {})
+        for _ in range(100):
+            if store.loaded:
+                break
+            await asyncio.sleep(0.02)
+        assert store.loaded and "gone" not in store.rules
+        await worker_app.controller.call(task, Context(worker_app, "j2", Principal(user_id=None, via="job"), "job", task), lambda: {})
+    finally:
+        await worker_app.state["lifecycle"].stop()
+        await worker_app.database.dispose()

@@ -31,6 +31,8 @@ class LifecycleGate:
         self.store = store
 
     def __call__(self, op: Operation, ctx: Context) -> None:
+        if not self.store.started:  # a process that skipped the app's start-up
+            self.store.start_late()
         state = self.store.rules.get(op.feature.name)
         if state is None:  # the common case: active, no flag
             return

@@ -73,6 +73,8 @@ class LifecycleStore:
         self.rules: dict[str, FeatureState] = {}
         """Only the states the gate acts on (deprecated, removed, flagged)."""
         self.loaded = False
+        self.started = False
+        """True once :meth:`start` (app start-up) or :meth:`start_late` ran."""
         self._task: asyncio.Task[None] | None = None
         self._compute({}, {})
 
@@ -238,8 +240,20 @@ class LifecycleStore:
     # -- background refresh ---------------------------------------------------------
 
     def start(self, interval: float) -> None:
+        self.started = True
         if interval > 0 and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._refresh_loop(interval), name="hd-lifecycle-refresh")
+
+    def start_late(self) -> None:
+        """For processes that run calls without the app's start-up (``hyper worker``): load
+        in the background now, then refresh; the calls until then see the declarations."""
+        self.started = True
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        interval = float(getattr(self.app.settings, "lifecycle_refresh_interval", 5.0))
+        self._task = loop.create_task(self._refresh_loop(interval, first=0.0), name="hd-lifecycle-refresh")
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -250,12 +264,16 @@ class LifecycleStore:
             except asyncio.CancelledError:
                 pass
 
-    async def _refresh_loop(self, interval: float) -> None:
+    async def _refresh_loop(self, interval: float, first: float | None = None) -> None:
+        delay = interval if first is None else first
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(delay)
             try:
                 await self.load()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database is away: keep the last snapshot
                 log.warning("lifecycle refresh failed (%s: %s); keeping the last known states", type(exc).__name__, exc)
+            if interval <= 0:
+                return
+            delay = interval
