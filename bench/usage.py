@@ -6,7 +6,8 @@
     .venv/bin/python bench/usage.py --reuse               # keep the loaded 10 M rows from a previous run
 
 1. Request-path cost: ``UsageRecorder.observe`` (what every call pays) per event, and the
-   flusher's amortized cost per event (raw rows + incremental rollups, 1,000-event batches)
+   flusher's amortized cost per event (raw rows + incremental rollups, 1,000-event batches,
+   user sketches merged every 10 batches as the recorder does every 10 s)
    on SQLite and on PostgreSQL (COPY). Targets: ≤ 10 µs per event.
 2. Throughput: a minimal app (GET /hello, PUBLIC) called in-process as ASGI, usage on
    (recorder + flush of everything recorded, included in the time) vs off
@@ -39,7 +40,7 @@ from hyperdeliver.auth.principal import ANONYMOUS  # noqa: E402
 from hyperdeliver.context import Context  # noqa: E402
 from hyperdeliver.db.migrate import upgrade_async  # noqa: E402
 from hyperdeliver.usage import UsageEvent, queries  # noqa: E402
-from hyperdeliver.usage.store import persist  # noqa: E402
+from hyperdeliver.usage.store import flush_users, persist  # noqa: E402
 
 PG_ADMIN = os.environ.get("HYPER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_DB = "hd_usage_bench"
@@ -104,8 +105,13 @@ async def flush_cost(url: str, batches: int = 50, size: int = 1000) -> tuple[flo
     events = sample_events(batches * size)
     await persist(app, events[:size])  # warm the pool and the statements
     t0, c0 = time.perf_counter(), time.process_time()
+    pending: dict = {}
     for i in range(1, batches):
-        await persist(app, events[i * size:(i + 1) * size])
+        # as the recorder does: counters every batch, user sketches merged every 10 batches
+        await persist(app, events[i * size:(i + 1) * size], pending_users=pending)
+        if i % 10 == 0:
+            await flush_users(app, pending)
+    await flush_users(app, pending)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     await app.database.dispose()
     return wall / ((batches - 1) * size) * 1e6, cpu / ((batches - 1) * size) * 1e6

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .events import UsageEvent
-from .store import persist, purge, write_track
+from .store import UserSets, flush_users, persist, purge, write_track
 
 if TYPE_CHECKING:
     from ..app import App
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hyperdeliver.usage")
 PURGE_EVERY = 3600.0
+SKETCH_INTERVAL = 10.0
+"""Seconds between merges of new users into the stored sketches (the other rollups follow every flush)."""
 
 
 class UsageRecorder:
@@ -56,6 +58,8 @@ class UsageRecorder:
         self._task: asyncio.Task[None] | None = None
         self._lock: asyncio.Lock | None = None
         self._last_purge = 0.0
+        self.pending_users: UserSets = {}
+        self._last_sketch = time.monotonic()
         self.purge_in_flusher = True
         """False when a daily cron purges (the jobs subsystem is present)."""
 
@@ -95,7 +99,14 @@ class UsageRecorder:
                 await task
             except asyncio.CancelledError:
                 pass
-        await self.flush()
+        await self.flush(users=True)
+
+    async def _flush_users(self) -> None:
+        try:
+            await flush_users(self.app, self.pending_users)
+        except Exception:  # noqa: BLE001  (rebuild_rollups recomputes them from raw events)
+            self.pending_users.clear()
+            log.exception("usage: merging user sketches failed")
 
     async def _loop(self) -> None:
         assert self._wake is not None
@@ -113,14 +124,20 @@ class UsageRecorder:
                 except Exception:  # noqa: BLE001
                     log.exception("usage retention purge failed")
 
-    async def flush(self) -> int:
-        """Write what is buffered now; returns the events persisted."""
+    async def flush(self, *, users: bool = False) -> int:
+        """Write what is buffered now; returns the events persisted. User sketches are
+        merged when ``users`` or every ``SKETCH_INTERVAL`` seconds."""
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
             raw, self.buffer = self.buffer, []
             tracks, self.track_buffer = self.track_buffer, []
+            if users or time.monotonic() - self._last_sketch >= SKETCH_INTERVAL:
+                self._last_sketch = time.monotonic()
+                users = True
             if not raw and not tracks:
+                if users:
+                    await self._flush_users()
                 return 0
             self.in_flight = len(raw)
             t0 = time.perf_counter()
@@ -129,7 +146,7 @@ class UsageRecorder:
                 UsageEvent(datetime.fromtimestamp(r[0], timezone.utc), r[1], r[2], r[3], r[4], r[5], r[6], release) for r in raw
             ]
             try:
-                await persist(self.app, batch)
+                await persist(self.app, batch, pending_users=self.pending_users)
                 self.persisted += len(batch)
             except Exception:  # noqa: BLE001
                 self.dropped += len(batch)
@@ -143,6 +160,8 @@ class UsageRecorder:
                     await write_track(self.app, tracks)
                 except Exception:  # noqa: BLE001
                     log.exception("track events flush failed: %d events dropped", len(tracks))
+            if users:
+                await self._flush_users()
             dt = time.perf_counter() - t0
             self.flushes += 1
             self.last_flush_seconds = dt

@@ -35,6 +35,25 @@ def period_starts(day: date) -> list[tuple[str, date]]:
     return [("d", day), ("w", day - timedelta(days=day.weekday()))]
 
 
+SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"
+"""How SQLAlchemy stores a DateTime on SQLite (UTC, zone dropped): driver-level writes match it."""
+
+
+def _sqlite_ts(ts: datetime) -> str:
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(timezone.utc)
+    return ts.strftime(SQLITE_TS)
+
+
+async def _driver_executemany(conn: AsyncConnection, sql_pg: str, sql_sqlite: str, rows: list[tuple[Any, ...]]) -> None:
+    """executemany on the DBAPI driver, below SQLAlchemy's per-row parameter processing."""
+    if conn.dialect.name == "postgresql":
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.executemany(sql_pg, rows)  # type: ignore[union-attr]
+    else:
+        await conn.exec_driver_sql(sql_sqlite, rows)  # type: ignore[arg-type]
+
+
 async def write_raw(conn: AsyncConnection, batch: Sequence[UsageEvent]) -> None:
     if conn.dialect.name == "postgresql":
         raw = await conn.get_raw_connection()
@@ -42,11 +61,38 @@ async def write_raw(conn: AsyncConnection, batch: Sequence[UsageEvent]) -> None:
             "hd_usage_events", records=batch, columns=t.EVENT_COLUMNS
         )
     else:
-        await conn.execute(t.events.insert(), [e._asdict() for e in batch])
+        cols = ", ".join(t.EVENT_COLUMNS)
+        await conn.exec_driver_sql(
+            f"INSERT INTO hd_usage_events ({cols}) VALUES ({', '.join('?' * len(t.EVENT_COLUMNS))})",
+            [(_sqlite_ts(e[0]), *e[1:]) for e in batch],  # type: ignore[arg-type]
+        )
 
 
-async def update_rollups(conn: AsyncConnection, batch: Iterable[UsageEvent]) -> None:
-    """Fold a batch of events into every rollup table."""
+def _upsert_sql(table: str, key: str, placeholder: Any) -> str:
+    cols = [key, "feature", "operation", "interface", "calls", "errors", "sum_ms", *COLUMNS]
+    added = ["calls", "errors", "sum_ms", *COLUMNS]
+    values = ", ".join(placeholder(i) for i in range(1, len(cols) + 1))
+    sets = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in added)
+    return (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({values}) "
+            f"ON CONFLICT ({key}, feature, operation, interface) DO UPDATE SET {sets}")
+
+
+UPSERT = {
+    (name, dialect): _upsert_sql(name, key, (lambda i: f"${i}") if dialect == "postgresql" else (lambda i: "?"))
+    for name, key in (("hd_usage_hourly", "hour"), ("hd_usage_daily", "day"))
+    for dialect in ("postgresql", "sqlite")
+}
+
+
+UserSets = dict[tuple[str, date, str], set[int]]
+
+
+async def update_rollups(conn: AsyncConnection, batch: Iterable[UsageEvent], pending_users: UserSets | None = None) -> None:
+    """Fold a batch of events into every rollup table.
+
+    With ``pending_users`` the batch's user hashes are added there instead of being merged
+    into the stored sketches now (the recorder merges them every ``SKETCH_INTERVAL``).
+    """
     hours: dict[tuple, list[Any]] = {}
     days: dict[tuple, list[Any]] = {}
     user_sets: dict[tuple[str, date, str], set[int]] = defaultdict(set)
@@ -69,32 +115,33 @@ async def update_rollups(conn: AsyncConnection, batch: Iterable[UsageEvent]) -> 
             h = hash_user(uid)
             user_sets[("d", day, e.feature)].add(h)
             user_sets[("d", day, t.ALL)].add(h)
-    for table, agg, key in ((t.hourly, hours, "hour"), (t.daily, days, "day")):
+    pg = conn.dialect.name == "postgresql"
+    for name, agg in (("hd_usage_hourly", hours), ("hd_usage_daily", days)):
         if not agg:
             continue
         rows = []
         for (k0, feature, operation, interface), (calls, errors, sum_ms, hist) in agg.items():
-            r = {key: k0, "feature": feature, "operation": operation, "interface": interface,
-                 "calls": calls, "errors": errors, "sum_ms": sum_ms}
-            r.update(zip(COLUMNS, hist))
-            rows.append(r)
-        ins = _insert(conn, table)
-        added = ("calls", "errors", "sum_ms", *COLUMNS)
-        stmt = ins.on_conflict_do_update(
-            index_elements=[key, "feature", "operation", "interface"],
-            set_={c: table.c[c] + ins.excluded[c] for c in added},
-        )
-        await conn.execute(stmt, rows)
-    if user_sets:
-        # widen every day set to its week and month, then merge into the stored sketches
-        wide: dict[tuple[str, date, str], set[int]] = defaultdict(set)
-        for (_, day, feature), hs in user_sets.items():
-            for period, start in period_starts(day):
-                wide[(period, start, feature)] |= hs
-        await merge_sketches(conn, wide)
+            if not pg:
+                k0 = _sqlite_ts(k0) if isinstance(k0, datetime) else k0.isoformat()
+            rows.append((k0, feature, operation, interface, calls, errors, sum_ms, *hist))
+        sql = UPSERT[(name, "postgresql" if pg else "sqlite")]
+        await _driver_executemany(conn, sql, sql, rows)
+    if pending_users is not None:
+        for k, hs in user_sets.items():
+            if k in pending_users:
+                pending_users[k] |= hs
+            else:
+                pending_users[k] = hs
+    elif user_sets:
+        await merge_sketches(conn, user_sets)
 
 
-async def merge_sketches(conn: AsyncConnection, wide: dict[tuple[str, date, str], set[int]]) -> None:
+async def merge_sketches(conn: AsyncConnection, user_sets: UserSets) -> None:
+    """Merge day sets of user hashes into the stored day and week sketches."""
+    wide: UserSets = defaultdict(set)
+    for (_, day, feature), hs in user_sets.items():
+        for period, start in period_starts(day):
+            wide[(period, start, feature)] |= hs
     keys = sorted(wide)
     u = t.users
     cond = sa.tuple_(u.c.period, u.c.start, u.c.feature).in_(keys)
@@ -119,17 +166,27 @@ async def merge_sketches(conn: AsyncConnection, wide: dict[tuple[str, date, str]
         await conn.execute(stmt, [{"k_period": r["period"], "k_start": r["start"], "k_feature": r["feature"], "users": r["users"], "sketch": r["sketch"]} for r in updates])
 
 
-async def persist(app: App, batch: Sequence[UsageEvent], *, raw: bool = True, rollups: bool = True) -> None:
+async def persist(
+    app: App, batch: Sequence[UsageEvent], *, raw: bool = True, rollups: bool = True, pending_users: UserSets | None = None
+) -> None:
     """Write one batch in one transaction (raw rows and rollups together, or neither)."""
     if not batch:
         return
     async with app.database.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(sa.text("SELECT 1"))  # opens the transaction the driver-level writes join
         if rollups:
-            await update_rollups(conn, batch)
+            await update_rollups(conn, batch, pending_users)
         if raw:
-            if conn.dialect.name == "postgresql" and not rollups:
-                await conn.execute(sa.text("SELECT 1"))  # open the transaction COPY joins
             await write_raw(conn, batch)
+
+
+async def flush_users(app: App, pending_users: UserSets) -> None:
+    """Merge accumulated user hashes into the stored sketches (then clear them)."""
+    if pending_users:
+        async with app.database.engine.begin() as conn:
+            await merge_sketches(conn, pending_users)
+        pending_users.clear()
 
 
 async def write_track(app: App, rows: Sequence[dict[str, Any]]) -> None:
