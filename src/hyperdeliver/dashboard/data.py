@@ -7,11 +7,14 @@ the usage subsystem the pages still render the lifecycle and job panels and say 
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from ..lifecycle.sunset import Candidate, SunsetRules, evaluate
 
@@ -19,6 +22,8 @@ if TYPE_CHECKING:
     from ..app import App
 
 log = logging.getLogger("hyperdeliver.dashboard")
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def usage_queries() -> Any | None:
@@ -30,6 +35,20 @@ def usage_queries() -> Any | None:
     return queries
 
 
+def tolerant(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T | None]]:
+    """A panel whose tables are missing (not migrated) shows "no data" instead of a 500."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T | None:
+        try:
+            return await fn(*args, **kwargs)
+        except DBAPIError as exc:
+            log.warning("dashboard: %s failed (%s); run 'hyper db upgrade'?", fn.__name__, str(exc).splitlines()[0])
+            return None
+
+    return wrapper
+
+
 def day_label(value: Any) -> str:
     """``2026-11-25`` for a date, a datetime or an ISO string."""
     if isinstance(value, datetime):
@@ -39,6 +58,7 @@ def day_label(value: Any) -> str:
     return str(value)[:10]
 
 
+@tolerant
 async def releases(app: App) -> list[dict[str, Any]]:
     q = usage_queries()
     if q is None:
@@ -47,6 +67,7 @@ async def releases(app: App) -> list[dict[str, Any]]:
     return [{**r, "day": day_label(r.get("recorded_at"))} for r in rows]
 
 
+@tolerant
 async def overview(app: App, days: int = 28) -> dict[str, Any] | None:
     q = usage_queries()
     if q is None:
@@ -66,7 +87,11 @@ async def feature_rows(app: App, days: int = 28) -> tuple[list[dict[str, Any]], 
     q = usage_queries()
     usage: dict[str, dict[str, Any]] = {}
     if q is not None:
-        usage = {r["feature"]: dict(r) for r in await q.feature_table(app, days=days)}
+        try:
+            usage = {r["feature"]: dict(r) for r in await q.feature_table(app, days=days)}
+        except DBAPIError as exc:
+            log.warning("dashboard: feature_table failed (%s); run 'hyper db upgrade'?", str(exc).splitlines()[0])
+            q = None
     states = _states(app)
     rows: list[dict[str, Any]] = []
     for name, f in app.features.items():
@@ -89,6 +114,7 @@ async def feature_rows(app: App, days: int = 28) -> tuple[list[dict[str, Any]], 
     return rows, q is not None
 
 
+@tolerant
 async def candidates(app: App) -> list[dict[str, Any]] | None:
     q = usage_queries()
     if q is None:
@@ -98,6 +124,7 @@ async def candidates(app: App) -> list[dict[str, Any]] | None:
     return [c.as_dict() for c in await sunset_candidates(app)]
 
 
+@tolerant
 async def feature_detail(app: App, name: str, days: int = 30) -> dict[str, Any] | None:
     q = usage_queries()
     if q is None:

@@ -192,7 +192,7 @@ class Dashboard:
         if isinstance(principal, Response):
             return principal
         ov = await data.overview(self.app)
-        rel = await data.releases(self.app)
+        rel = await data.releases(self.app) or []
         return self.render("overview.html", principal=principal, page="overview", overview=ov, releases=rel)
 
     async def features_page(self, request: Request) -> Response:
@@ -213,7 +213,7 @@ class Dashboard:
         store = self.app.state.get("lifecycle")
         state = store.states.get(name) if store is not None else None
         detail = await data.feature_detail(self.app, name)
-        rel = await data.releases(self.app)
+        rel = await data.releases(self.app) or []
         return self.render(
             "feature.html",
             status=status,
