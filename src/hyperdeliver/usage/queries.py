@@ -58,9 +58,12 @@ async def _fetch(app: App, q: Any) -> list[Any]:
         return list((await conn.execute(q)).all())
 
 
-async def _sketches(app: App, period: str, since: date, until: date | None = None, features: Iterable[str] | None = None) -> list[Any]:
+async def _sketches(
+    app: App, period: str, since: date, until: date | None = None, features: Iterable[str] | None = None, *, blobs: bool = True
+) -> list[Any]:
     u = t.users
-    q = sa.select(u.c.start, u.c.feature, u.c.users, u.c.sketch).where(u.c.period == period, u.c.start >= since)
+    cols = [u.c.start, u.c.feature, u.c.users] + ([u.c.sketch] if blobs else [])
+    q = sa.select(*cols).where(u.c.period == period, u.c.start >= since)
     if until is not None:
         q = q.where(u.c.start <= until)
     if features is not None:
@@ -157,7 +160,7 @@ async def feature_table(app: App, days: int = 28) -> list[dict[str, Any]]:
     prev = {f: s.count() for f, s in prev_sk.items()}
     monday = today - timedelta(days=today.weekday())
     weeks = [monday - timedelta(weeks=i) for i in range(7, -1, -1)]
-    wk = {(_as_date(r[0]), r[1]): int(r[2]) for r in await _sketches(app, "w", weeks[0])}
+    wk = {(_as_date(r[0]), r[1]): int(r[2]) for r in await _sketches(app, "w", weeks[0], blobs=False)}
     last = await last_used(app, list(app.features))
     active = users.get(t.ALL, 0)
     out = []

@@ -6,8 +6,8 @@ the union (exact) or the register-wise max (HLL), so week and month counts are m
 from day sketches, in Python, on SQLite and PostgreSQL alike.
 
 Example:
-    >>> s = UserSketch(); s.add_many(range(100)); s.count()
-    100
+    >>> s = UserSketch(); s.add_many(range(50)); s.count()
+    50
     >>> big = UserSketch(); big.add_many(range(20_000)); abs(big.count() - 20_000) < 1_000
     True
 """
@@ -140,12 +140,17 @@ def union(blobs: Iterable[bytes | UserSketch | None]) -> UserSketch:
     for item in blobs:
         if item is None:
             continue
-        sk = item if isinstance(item, UserSketch) else UserSketch.from_bytes(item)
-        if sk.exact is not None:
-            exact |= sk.exact
+        if isinstance(item, UserSketch):
+            if item.exact is not None:
+                exact |= item.exact
+                continue
+            assert item.registers is not None
+            y = int.from_bytes(item.registers, "little")
+        elif item[:1] == b"E":
+            exact |= UserSketch.from_bytes(item).exact or set()
             continue
-        assert sk.registers is not None
-        y = int.from_bytes(sk.registers, "little")
+        else:  # serialized registers: straight into an int, no intermediate copy
+            y = int.from_bytes(memoryview(item)[1:], "little")
         if acc is None:
             acc = y
         else:
