@@ -52,16 +52,19 @@ ITEMS_BODY = b'{"name":"widget","price":9.99,"tags":["a","b","c"]}'
 
 APPS = {
     "hyperdeliver": ("hyper_app:app", TARGETS),
+    "hyperdeliver-no-usage": ("hyper_app:app", TARGETS),
     "raw": ("apps.raw_asgi:app", PEERS_DIR),
     "starlette": ("apps.starlette_app:app", PEERS_DIR),
     "fastapi": ("apps.fastapi_app:app", PEERS_DIR),
     "litestar": ("apps.litestar_app:app", PEERS_DIR),
 }
+APP_ENV = {"hyperdeliver-no-usage": {"HYPER_USAGE_ENABLED": "false"}}
+"""hyperdeliver records usage by default; this entry measures the same app without it."""
 ENDPOINTS = {"hello": ("GET", "/hello", 200), "items": ("POST", "/items", 201)}
 
 
 def token_for(name: str, hyper_token: str) -> str:
-    return hyper_token if name == "hyperdeliver" else "editor-token"
+    return hyper_token if name.startswith("hyperdeliver") else "editor-token"
 
 
 # ----------------------------------------------------------------------- in-process
@@ -139,8 +142,9 @@ def inproc_child(name: str, n: int, token: str, db: str) -> None:
 
     target, folder = APPS[name]
     sys.path.insert(0, str(folder))
-    if name == "hyperdeliver":
+    if name.startswith("hyperdeliver"):
         os.environ["HYPER_DATABASE_URL"] = f"sqlite:///{db}"
+        os.environ.update(APP_ENV.get(name, {}))
     module, _, attr = target.partition(":")
     app = getattr(importlib.import_module(module), attr)
 
@@ -201,7 +205,7 @@ class Server:
         cmd = [sys.executable, "-m", "uvicorn", target, "--app-dir", str(folder), "--host", HOST, "--port", str(port),
                "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
         self.cmd = (["taskset", "-c", cpu] if cpu else []) + cmd
-        self.env = {**os.environ, "HYPER_DATABASE_URL": f"sqlite:///{db}", "PYTHONPATH": str(folder)}
+        self.env = {**os.environ, "HYPER_DATABASE_URL": f"sqlite:///{db}", "PYTHONPATH": str(folder), **APP_ENV.get(name, {})}
         self.name, self.port, self.log = name, port, log
 
     def __enter__(self) -> Server:
