@@ -8,11 +8,12 @@ Example:
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -31,21 +32,48 @@ class UsageCollector(Collector):
         yield GaugeMetricFamily("hd_usage_events_pending", "usage events buffered, not yet written", value=c["pending"])
 
 
+class CallCollector(Collector):
+    """Calls and their latency per feature and operation: plain dict updates on the request
+    path (no locks; one event loop thread), turned into Prometheus families at scrape time."""
+
+    def __init__(self) -> None:
+        self.calls: dict[tuple[str, str, int], int] = {}
+        self.latency: dict[tuple[str, str], list[Any]] = {}
+
+    def observe(self, feature: str, operation: str, status: int, seconds: float) -> None:
+        key = (feature, operation, status)
+        self.calls[key] = self.calls.get(key, 0) + 1
+        lat = self.latency.get((feature, operation))
+        if lat is None:
+            lat = self.latency[(feature, operation)] = [[0] * (len(BUCKETS) + 1), 0.0]
+        lat[0][bisect_left(BUCKETS, seconds)] += 1
+        lat[1] += seconds
+
+    def collect(self) -> Iterator[Any]:
+        calls = CounterMetricFamily("hd_requests", "calls by feature, operation and status", labels=["feature", "operation", "status"])
+        for (f, o, st), n in list(self.calls.items()):
+            calls.add_metric([f, o, str(st)], n)
+        yield calls
+        hist = HistogramMetricFamily("hd_request_duration_seconds", "call latency", labels=["feature", "operation"])
+        for (f, o), (counts, total) in list(self.latency.items()):
+            running, buckets = 0, []
+            for le, n in zip(BUCKETS, counts):
+                running += n
+                buckets.append((str(le), running))
+            buckets.append(("+Inf", running + counts[-1]))
+            hist.add_metric([f, o], buckets, total)
+        yield hist
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("hd_requests", "calls by feature, operation and status", ["feature", "operation", "status"], registry=self.registry)
-        self.latency = Histogram("hd_request_duration_seconds", "call latency", ["feature", "operation"], buckets=BUCKETS, registry=self.registry)
+        self.calls = CallCollector()
+        self.registry.register(self.calls)
         self.flush = Histogram("hd_usage_flush_seconds", "usage flush latency", buckets=BUCKETS, registry=self.registry)
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe_call(self, feature: str, operation: str, status: int, seconds: float) -> None:
-        key = (feature, operation, status)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = (self.requests.labels(feature, operation, str(status)), self.latency.labels(feature, operation))
-        child[0].inc()
-        child[1].observe(seconds)
+        self.calls.observe(feature, operation, status, seconds)
 
     def add_usage(self, counters: Callable[[], dict[str, Any]]) -> None:
         self.registry.register(UsageCollector(counters))

@@ -41,8 +41,10 @@ SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"
 
 def _sqlite_ts(ts: datetime) -> str:
     if ts.tzinfo is not None:
-        ts = ts.astimezone(timezone.utc)
-    return ts.strftime(SQLITE_TS)
+        if ts.tzinfo is not timezone.utc:
+            ts = ts.astimezone(timezone.utc)
+        ts = ts.replace(tzinfo=None)
+    return ts.isoformat(" ", "microseconds")  # == strftime(SQLITE_TS), about 5x cheaper
 
 
 async def _driver_executemany(conn: AsyncConnection, sql_pg: str, sql_sqlite: str, rows: list[tuple[Any, ...]]) -> None:
