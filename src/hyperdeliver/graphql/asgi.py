@@ -13,7 +13,6 @@ for other methods; 415 for a body that is not JSON or GraphQL.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from inspect import isawaitable
 from types import CoroutineType
@@ -25,6 +24,7 @@ from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationType, 
 from ..auth.request import authenticate_request
 from ..errors import HyperError, NotFound
 from ..rest.http import ClientDisconnected, parse_query, read_body, send_bytes, send_problem
+from ..rest.http import request_id as new_request_id
 from ..types import Receive, Scope, Send
 from . import graphiql
 from .fastpath import Plan, compile_plan
@@ -92,7 +92,7 @@ class GraphQLEndpoint:
                 content_type = value
             elif name == b"accept":
                 accept = value
-        rid = request_id.decode("latin-1")[:200] if request_id else secrets.token_hex(8)
+        rid = new_request_id(request_id)
         client = scope.get("client")
         state = RequestState(app, rid, client[0] if client else "")
         base_headers = [(b"x-request-id", rid.encode("latin-1"))]

@@ -6,9 +6,7 @@ route, and one pass through :class:`~hyperdeliver.controller.FrontController`.
 
 from __future__ import annotations
 
-import itertools
 import logging
-import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +18,7 @@ from ..context import Context
 from ..errors import HyperError, MethodNotAllowed, NotFound, UnsupportedMediaType
 from ..types import ASGIApp, Receive, Scope, Send
 from .http import ClientDisconnected, JSON, parse_query, read_body, send_bytes, send_problem, server_error
+from .http import request_id as new_request_id
 from .router import Router
 
 if TYPE_CHECKING:
@@ -28,9 +27,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("hyperdeliver.access")
 errlog = logging.getLogger("hyperdeliver.error")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Request ids: a random per-process prefix and a counter (unique, cheap; not secrets).
-_RID_PREFIX = secrets.token_hex(4)
-_rid_counter = itertools.count(1)
 
 
 class RestAdapter:
@@ -82,7 +78,7 @@ class RestAdapter:
                 request_id = value
             elif name == b"content-type":
                 content_type = value
-        rid = request_id.decode("latin-1")[:200] if request_id else f"{_RID_PREFIX}{next(_rid_counter):x}"
+        rid = new_request_id(request_id)
         client = scope.get("client")
         ctx = Context(app, rid, ANONYMOUS, "rest", op, client[0] if client else "")
         status = 500

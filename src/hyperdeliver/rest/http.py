@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import secrets
 import traceback
 from typing import Any
 from urllib.parse import parse_qs
@@ -13,6 +15,18 @@ from ..types import Receive, Send
 
 JSON = b"application/json"
 PROBLEM = b"application/problem+json"
+
+
+# Request ids: a random per-process prefix and a counter (unique, cheap; not secrets).
+_RID_PREFIX = secrets.token_hex(4)
+_rid_counter = itertools.count(1)
+
+
+def request_id(header: bytes | None) -> str:
+    """The caller's ``X-Request-ID`` (at most 200 characters), else a new unique id."""
+    if header:
+        return header.decode("latin-1")[:200]
+    return f"{_RID_PREFIX}{next(_rid_counter):x}"
 
 
 class ClientDisconnected(Exception):
