@@ -13,21 +13,19 @@ Example:
 
 from __future__ import annotations
 
-import math
+from bisect import bisect_right
 from collections.abc import Sequence
 
 NBUCKETS = 32
 BASE_MS = 0.1
 RATIO = 1.5
-_LOG_RATIO = math.log(RATIO)
 COLUMNS = [f"h{i}" for i in range(NBUCKETS)]
+EDGES = [BASE_MS * RATIO**k for k in range(NBUCKETS - 1)]
+"""EDGES[k] is where bucket k + 1 starts: ``bisect_right(EDGES, ms)`` is the bucket."""
 
 
 def bucket(ms: float) -> int:
-    if ms < BASE_MS:
-        return 0
-    k = int(math.log(ms / BASE_MS) / _LOG_RATIO) + 1
-    return k if k < NBUCKETS else NBUCKETS - 1
+    return bisect_right(EDGES, ms)
 
 
 def bounds(k: int) -> tuple[float, float]:

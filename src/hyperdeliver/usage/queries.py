@@ -235,27 +235,45 @@ async def last_used(app: App, features: list[str]) -> dict[str, datetime | None]
 
 
 async def feature_users(app: App, feature: str, days: int = 14, limit: int = 100) -> list[dict[str, Any]]:
-    """Users who called the feature within ``days``, latest first: calls and last use in the window.
+    """The ``limit`` users who called the feature most recently within ``days``, latest
+    first, each with their calls and last use in the window.
 
-    Read from the raw events (index on feature, ts), so it is exact and cheap for the
-    rarely used features sunset rules look at, and bounded by ``limit`` for busy ones.
+    Read from ``hd_usage_user_days``: first the most recent users, day by day backwards
+    (one index range per widening step, so a busy feature stops at today), then their
+    window totals by primary key.
     """
     from ..auth.models import User
 
-    e = t.events
-    since = datetime.now(timezone.utc) - timedelta(days=days)
+    ud = t.user_days
+    since = _since(days)
+    today = _today()
+    latest: dict[int, Any] = {}
+    span = 1
+    while True:
+        lo = max(since, today - timedelta(days=span - 1))
+        q = (sa.select(ud.c.user_id, ud.c.last_used).where(ud.c.feature == feature, ud.c.day >= lo)
+             .order_by(ud.c.last_used.desc()).limit(limit * span))
+        latest.clear()
+        for uid, lu in await _fetch(app, q):
+            if uid not in latest:
+                latest[uid] = lu
+        if len(latest) >= limit or lo == since:
+            break
+        span *= 4
+    ids = sorted(latest, key=lambda u: latest[u], reverse=True)[:limit]
+    if not ids:
+        return []
+    users = User.__table__
     agg = (
-        sa.select(e.c.user_id, sa.func.count().label("calls"), sa.func.max(e.c.ts).label("last_used"))
-        .where(e.c.feature == feature, e.c.ts >= since, e.c.user_id.is_not(None))
-        .group_by(e.c.user_id)
+        sa.select(ud.c.user_id, sa.func.sum(ud.c.calls).label("calls"), sa.func.max(ud.c.last_used).label("last_used"))
+        .where(ud.c.feature == feature, ud.c.user_id.in_(ids), ud.c.day >= since)
+        .group_by(ud.c.user_id)
         .subquery()
     )
-    users = User.__table__
     q = (
         sa.select(agg.c.user_id, users.c.email, agg.c.calls, agg.c.last_used)
         .select_from(agg.outerjoin(users, users.c.id == agg.c.user_id))
         .order_by(agg.c.last_used.desc())
-        .limit(limit)
     )
     out = []
     for uid, email, calls, lu in await _fetch(app, q):
@@ -366,12 +384,13 @@ async def ingest(app: App, events: Iterable[UsageEvent | dict[str, Any]], *, chu
 async def rebuild_rollups(app: App, *, chunk: int = 50_000) -> int:
     """Recompute every rollup from the raw events kept (after a bulk load or a repair)."""
     async with app.database.engine.begin() as conn:
-        for table in (t.hourly, t.daily, t.users):
+        for table in (t.hourly, t.daily, t.users, t.user_days):
             await conn.execute(table.delete())
         if conn.dialect.name == "postgresql":
-            from .store import rebuild_counters_pg
+            from .store import rebuild_counters_pg, rebuild_user_days_pg
 
             await rebuild_counters_pg(conn)
+            await rebuild_user_days_pg(conn)
     if app.database.dialect == "postgresql":
         from .store import rebuild_sketches
 

@@ -23,8 +23,7 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .events import UsageEvent
-from .store import UserSets, flush_users, persist, purge, write_track
+from .store import UserDays, flush_users, persist_rows, purge, write_track
 
 if TYPE_CHECKING:
     from ..app import App
@@ -33,8 +32,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hyperdeliver.usage")
 PURGE_EVERY = 3600.0
-SKETCH_INTERVAL = 10.0
-"""Seconds between merges of new users into the stored sketches (the other rollups follow every flush)."""
+SKETCH_INTERVAL = 300.0
+"""Seconds between writes of the per-user rollups (user days and distinct-user sketches);
+the call counters and raw rows follow every flush. Users are gathered in memory meanwhile,
+so an active user costs one row per feature per interval, not one per call."""
+PENDING_USERS_MAX = 100_000
+"""Per-user entries gathered before they are written early (bounds the memory)."""
 
 
 class UsageRecorder:
@@ -58,7 +61,7 @@ class UsageRecorder:
         self._task: asyncio.Task[None] | None = None
         self._lock: asyncio.Lock | None = None
         self._last_purge = 0.0
-        self.pending_users: UserSets = {}
+        self.pending_users: UserDays = {}
         self._last_sketch = time.monotonic()
         self.purge_in_flusher = True
         """False when a daily cron purges (the jobs subsystem is present)."""
@@ -72,7 +75,7 @@ class UsageRecorder:
         if len(buf) >= self.buffer_max:
             self.dropped += 1
         else:
-            buf.append((time.time(), op.feature.name, op.name, ctx.interface, ctx.principal.user_id, status, seconds * 1000.0))
+            buf.append((time.time(), op.feature.name, op.name, ctx.interface, ctx.principal.user_id, status, seconds * 1000.0, self.release))
             if len(buf) >= self.flush_size and self._wake is not None:
                 self._wake.set()
         if ctx.events and status < 400:
@@ -132,7 +135,7 @@ class UsageRecorder:
         async with self._lock:
             raw, self.buffer = self.buffer, []
             tracks, self.track_buffer = self.track_buffer, []
-            if users or time.monotonic() - self._last_sketch >= SKETCH_INTERVAL:
+            if users or len(self.pending_users) >= PENDING_USERS_MAX or time.monotonic() - self._last_sketch >= SKETCH_INTERVAL:
                 self._last_sketch = time.monotonic()
                 users = True
             if not raw and not tracks:
@@ -141,16 +144,12 @@ class UsageRecorder:
                 return 0
             self.in_flight = len(raw)
             t0 = time.perf_counter()
-            release = self.release
-            batch = [
-                UsageEvent(datetime.fromtimestamp(r[0], timezone.utc), r[1], r[2], r[3], r[4], r[5], r[6], release) for r in raw
-            ]
             try:
-                await persist(self.app, batch, pending_users=self.pending_users)
-                self.persisted += len(batch)
+                await persist_rows(self.app, raw, pending_users=self.pending_users)
+                self.persisted += len(raw)
             except Exception:  # noqa: BLE001
-                self.dropped += len(batch)
-                log.exception("usage flush failed: %d events dropped", len(batch))
+                self.dropped += len(raw)
+                log.exception("usage flush failed: %d events dropped", len(raw))
             finally:
                 self.in_flight = 0
             if tracks:
@@ -169,6 +168,6 @@ class UsageRecorder:
             obs = self.app.state.get("flush_observer")
             if obs is not None:
                 obs(dt)
-            return len(batch)
+            return len(raw)
 
 

@@ -8,8 +8,9 @@ dashboard never scans the raw table.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import tables as t
 from .events import UsageEvent
-from .histogram import COLUMNS, NBUCKETS, bucket
+from .fold import Folded, Row, UserDayKey, as_row, day_of, fold, hour_of, merge_user_days
+from .histogram import COLUMNS, EDGES, NBUCKETS
 from .sketch import UserSketch, hash_user
 
 if TYPE_CHECKING:
@@ -47,6 +49,25 @@ def _sqlite_ts(ts: datetime) -> str:
     return ts.isoformat(" ", "microseconds")  # == strftime(SQLITE_TS), about 5x cheaper
 
 
+class SqliteStamps:
+    """Epoch seconds → SQLITE_TS text, the second's prefix formatted once per second."""
+
+    __slots__ = ("prefixes",)
+
+    def __init__(self) -> None:
+        self.prefixes: dict[int, str] = {}
+
+    def __call__(self, epoch: float) -> str:
+        sec = int(epoch)
+        us = round((epoch - sec) * 1_000_000)
+        if us >= 1_000_000:
+            sec, us = sec + 1, us - 1_000_000
+        prefix = self.prefixes.get(sec)
+        if prefix is None:
+            prefix = self.prefixes[sec] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(sec))
+        return f"{prefix}.{us:06d}"
+
+
 async def _driver_executemany(conn: AsyncConnection, sql_pg: str, sql_sqlite: str, rows: list[tuple[Any, ...]]) -> None:
     """executemany on the DBAPI driver, below SQLAlchemy's per-row parameter processing."""
     if conn.dialect.name == "postgresql":
@@ -56,18 +77,22 @@ async def _driver_executemany(conn: AsyncConnection, sql_pg: str, sql_sqlite: st
         await conn.exec_driver_sql(sql_sqlite, rows)  # type: ignore[arg-type]
 
 
-async def write_raw(conn: AsyncConnection, batch: Sequence[UsageEvent]) -> None:
+_RAW_SQLITE = f"INSERT INTO hd_usage_events ({', '.join(t.EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(t.EVENT_COLUMNS))})"
+
+
+async def write_raw(conn: AsyncConnection, rows: Sequence[Row]) -> None:
+    """Raw rows: COPY on PostgreSQL, executemany on SQLite."""
     if conn.dialect.name == "postgresql":
+        utc = timezone.utc
+        stamp = datetime.fromtimestamp
         raw = await conn.get_raw_connection()
         await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-            "hd_usage_events", records=batch, columns=t.EVENT_COLUMNS
+            "hd_usage_events", columns=t.EVENT_COLUMNS,
+            records=[(stamp(r[0], utc), r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows],
         )
     else:
-        cols = ", ".join(t.EVENT_COLUMNS)
-        await conn.exec_driver_sql(
-            f"INSERT INTO hd_usage_events ({cols}) VALUES ({', '.join('?' * len(t.EVENT_COLUMNS))})",
-            [(_sqlite_ts(e[0]), *e[1:]) for e in batch],  # type: ignore[arg-type]
-        )
+        fmt = SqliteStamps()
+        await conn.exec_driver_sql(_RAW_SQLITE, [(fmt(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows])  # type: ignore[arg-type]
 
 
 def _upsert_sql(table: str, key: str, placeholder: Any) -> str:
@@ -79,63 +104,82 @@ def _upsert_sql(table: str, key: str, placeholder: Any) -> str:
             f"ON CONFLICT ({key}, feature, operation, interface) DO UPDATE SET {sets}")
 
 
+def _pg(i: int) -> str:
+    return f"${i}"
+
+
+def _lite(i: int) -> str:
+    return "?"
+
+
 UPSERT = {
-    (name, dialect): _upsert_sql(name, key, (lambda i: f"${i}") if dialect == "postgresql" else (lambda i: "?"))
+    (name, dialect): _upsert_sql(name, key, _pg if dialect == "postgresql" else _lite)
     for name, key in (("hd_usage_hourly", "hour"), ("hd_usage_daily", "day"))
     for dialect in ("postgresql", "sqlite")
 }
+UPSERT_USER_DAYS_SQLITE = (
+    "INSERT INTO hd_usage_user_days (feature, user_id, day, calls, last_used) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (feature, user_id, day) DO UPDATE SET calls = hd_usage_user_days.calls + excluded.calls, "
+    "last_used = max(hd_usage_user_days.last_used, excluded.last_used)"
+)
+UPSERT_USER_DAYS_PG = (
+    "INSERT INTO hd_usage_user_days (feature, user_id, day, calls, last_used) "
+    "SELECT * FROM unnest($1::text[], $2::bigint[], $3::date[], $4::bigint[], $5::timestamptz[]) "
+    "ON CONFLICT (feature, user_id, day) DO UPDATE SET calls = hd_usage_user_days.calls + excluded.calls, "
+    "last_used = greatest(hd_usage_user_days.last_used, excluded.last_used)"
+)
+"""PostgreSQL upserts every row in one statement from five arrays (encoded by the driver in C)."""
 
 
 UserSets = dict[tuple[str, date, str], set[int]]
+UserDays = dict[UserDayKey, list[Any]]
 
 
-async def update_rollups(conn: AsyncConnection, batch: Iterable[UsageEvent], pending_users: UserSets | None = None) -> None:
-    """Fold a batch of events into every rollup table.
-
-    With ``pending_users`` the batch's user hashes are added there instead of being merged
-    into the stored sketches now (the recorder merges them every ``SKETCH_INTERVAL``).
-    """
-    hours: dict[tuple, list[Any]] = {}
-    days: dict[tuple, list[Any]] = {}
-    user_sets: dict[tuple[str, date, str], set[int]] = defaultdict(set)
-    for e in batch:
-        ts = e.ts
-        hour = ts.replace(minute=0, second=0, microsecond=0)
-        day = hour.date()
-        b = bucket(e.duration_ms)
-        err = 1 if e.status >= 500 else 0
-        for agg, k in ((hours, (hour, e.feature, e.operation, e.interface)), (days, (day, e.feature, e.operation, e.interface))):
-            row = agg.get(k)
-            if row is None:
-                row = agg[k] = [0, 0, 0.0, [0] * NBUCKETS]
-            row[0] += 1
-            row[1] += err
-            row[2] += e.duration_ms
-            row[3][b] += 1
-        uid = e.user_id
-        if uid is not None:
-            h = hash_user(uid)
-            user_sets[("d", day, e.feature)].add(h)
-            user_sets[("d", day, t.ALL)].add(h)
+async def write_counters(conn: AsyncConnection, folded: Folded) -> None:
+    """Add the folded calls into the hourly and daily rollups (one upsert per key)."""
     pg = conn.dialect.name == "postgresql"
-    for name, agg in (("hd_usage_hourly", hours), ("hd_usage_daily", days)):
+    for name, agg, to_key in (("hd_usage_hourly", folded.hours, hour_of), ("hd_usage_daily", folded.days(), day_of)):
         if not agg:
             continue
         rows = []
-        for (k0, feature, operation, interface), (calls, errors, sum_ms, hist) in agg.items():
+        for (k0, feature, operation, interface), vals in agg.items():
+            key: Any = to_key(k0)
             if not pg:
-                k0 = _sqlite_ts(k0) if isinstance(k0, datetime) else k0.isoformat()
-            rows.append((k0, feature, operation, interface, calls, errors, sum_ms, *hist))
+                key = _sqlite_ts(key) if isinstance(key, datetime) else key.isoformat()
+            rows.append((key, feature, operation, interface, *vals))
         sql = UPSERT[(name, "postgresql" if pg else "sqlite")]
         await _driver_executemany(conn, sql, sql, rows)
-    if pending_users is not None:
-        for k, hs in user_sets.items():
-            if k in pending_users:
-                pending_users[k] |= hs
-            else:
-                pending_users[k] = hs
-    elif user_sets:
-        await merge_sketches(conn, user_sets)
+
+
+async def write_user_days(conn: AsyncConnection, user_days: UserDays) -> None:
+    """Upsert per-(feature, user, day) calls and last use, and merge the users into the
+    day and week sketches of each feature and of ``*`` (all features)."""
+    if not user_days:
+        return
+    pg = conn.dialect.name == "postgresql"
+    sets: UserSets = defaultdict(set)
+    days: dict[int, date] = {}
+    keys = sorted(user_days)  # one lock order for concurrent flushers (PostgreSQL)
+    for day_n, feature, uid in keys:
+        day = days.get(day_n)
+        if day is None:
+            day = days[day_n] = day_of(day_n)
+        h = hash_user(uid)
+        sets[("d", day, feature)].add(h)
+        sets[("d", day, t.ALL)].add(h)
+    if pg:
+        stamp, utc = datetime.fromtimestamp, timezone.utc
+        cols = (
+            [k[1] for k in keys], [k[2] for k in keys], [days[k[0]] for k in keys],
+            [user_days[k][0] for k in keys], [stamp(user_days[k][1], utc) for k in keys],
+        )
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.execute(UPSERT_USER_DAYS_PG, *cols)  # type: ignore[union-attr]
+    else:
+        fmt = SqliteStamps()
+        rows = [(k[1], k[2], days[k[0]].isoformat(), user_days[k][0], fmt(user_days[k][1])) for k in keys]
+        await conn.exec_driver_sql(UPSERT_USER_DAYS_SQLITE, rows)  # type: ignore[arg-type]
+    await merge_sketches(conn, sets)
 
 
 async def merge_sketches(conn: AsyncConnection, user_sets: UserSets) -> None:
@@ -168,26 +212,40 @@ async def merge_sketches(conn: AsyncConnection, user_sets: UserSets) -> None:
         await conn.execute(stmt, [{"k_period": r["period"], "k_start": r["start"], "k_feature": r["feature"], "users": r["users"], "sketch": r["sketch"]} for r in updates])
 
 
-async def persist(
-    app: App, batch: Sequence[UsageEvent], *, raw: bool = True, rollups: bool = True, pending_users: UserSets | None = None
+async def persist_rows(
+    app: App, rows: Sequence[Row], *, raw: bool = True, rollups: bool = True, pending_users: UserDays | None = None
 ) -> None:
-    """Write one batch in one transaction (raw rows and rollups together, or neither)."""
-    if not batch:
+    """Write one batch of recorded calls in one transaction: raw rows and counters
+    together, or neither. Per-user rollups go to ``pending_users`` when given (the
+    recorder writes them every few seconds with :func:`flush_users`), else now."""
+    if not rows:
         return
+    folded = fold(rows) if rollups else None
     async with app.database.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execute(sa.text("SELECT 1"))  # opens the transaction the driver-level writes join
-        if rollups:
-            await update_rollups(conn, batch, pending_users)
+        if folded is not None:
+            await write_counters(conn, folded)
+            if pending_users is None:
+                await write_user_days(conn, folded.user_days)
         if raw:
-            await write_raw(conn, batch)
+            await write_raw(conn, rows)
+    if folded is not None and pending_users is not None:
+        merge_user_days(pending_users, folded.user_days)
 
 
-async def flush_users(app: App, pending_users: UserSets) -> None:
-    """Merge accumulated user hashes into the stored sketches (then clear them)."""
+async def persist(
+    app: App, batch: Sequence[UsageEvent], *, raw: bool = True, rollups: bool = True, pending_users: UserDays | None = None
+) -> None:
+    """:func:`persist_rows` for :class:`UsageEvent` objects (bulk loads, tests)."""
+    await persist_rows(app, [as_row(e) for e in batch], raw=raw, rollups=rollups, pending_users=pending_users)
+
+
+async def flush_users(app: App, pending_users: UserDays) -> None:
+    """Write accumulated per-user rollups and sketches (then clear them)."""
     if pending_users:
         async with app.database.engine.begin() as conn:
-            await merge_sketches(conn, pending_users)
+            await write_user_days(conn, pending_users)
         pending_users.clear()
 
 
@@ -198,19 +256,19 @@ async def write_track(app: App, rows: Sequence[dict[str, Any]]) -> None:
 
 
 async def purge(app: App, now: datetime | None = None) -> int:
-    """Delete raw events older than ``usage_retention_days``; returns the rows deleted."""
+    """Delete raw events (and per-user day rollups) older than ``usage_retention_days``;
+    returns the raw rows deleted. The counters and sketches are kept."""
     now = now or datetime.now(timezone.utc)
     cutoff = now - timedelta(days=app.settings.usage_retention_days)
     async with app.database.engine.begin() as conn:
         res = await conn.execute(t.events.delete().where(t.events.c.ts < cutoff))
+        await conn.execute(t.user_days.delete().where(t.user_days.c.day < cutoff.date()))
     return int(res.rowcount or 0)
 
 
 def _bucket_sql() -> str:
-    from .histogram import BASE_MS, NBUCKETS, RATIO
-
-    return (f"CASE WHEN duration_ms < {BASE_MS} THEN 0 ELSE "
-            f"least({NBUCKETS - 1}, floor(ln(duration_ms / {BASE_MS}) / ln({RATIO}))::int + 1) END")
+    """:func:`hyperdeliver.usage.histogram.bucket` in SQL: ``width_bucket`` on the same edges."""
+    return f"width_bucket(duration_ms, ARRAY[{', '.join(repr(e) for e in EDGES)}]::float8[])"
 
 
 async def rebuild_counters_pg(conn: AsyncConnection) -> None:
@@ -232,15 +290,22 @@ async def rebuild_counters_pg(conn: AsyncConnection) -> None:
     ))
 
 
+async def rebuild_user_days_pg(conn: AsyncConnection) -> None:
+    """PostgreSQL: the per-(feature, user, day) rollup recomputed in SQL from the raw events."""
+    await conn.execute(sa.text(
+        "INSERT INTO hd_usage_user_days (feature, user_id, day, calls, last_used) "
+        "SELECT feature, user_id, (ts AT TIME ZONE 'UTC')::date, count(*), max(ts) FROM hd_usage_events "
+        "WHERE user_id IS NOT NULL GROUP BY 1, 2, 3"
+    ))
+
+
 async def rebuild_sketches(app: App) -> int:
-    """PostgreSQL: day and week user sketches from the distinct (day, feature, user) of the
-    raw events, streamed; returns the number of raw events."""
+    """PostgreSQL: day and week user sketches from the per-user day rollup, streamed;
+    returns the number of raw events."""
     sets: dict[tuple[str, date, str], set[int]] = defaultdict(set)
     async with app.database.engine.connect() as conn:
         n = int((await conn.execute(sa.text("SELECT count(*) FROM hd_usage_events"))).scalar() or 0)
-        result = await conn.stream(sa.text(
-            "SELECT DISTINCT (ts AT TIME ZONE 'UTC')::date AS day, feature, user_id FROM hd_usage_events WHERE user_id IS NOT NULL"
-        ))
+        result = await conn.stream(sa.text("SELECT day, feature, user_id FROM hd_usage_user_days"))
         async for part in result.partitions(100_000):
             for day, feature, uid in part:
                 h = hash_user(uid)

@@ -1,10 +1,12 @@
-"""The usage tables (SQLAlchemy Core; created by migration ``hd_usage_0001``).
+"""The usage tables (SQLAlchemy Core; created by migrations ``hd_usage_0001`` and ``hd_usage_0002``).
 
 - ``hd_usage_events``: raw calls, kept ``usage_retention_days``.
 - ``hd_usage_hourly`` / ``hd_usage_daily``: calls, errors, sum_ms and duration buckets
   ``h0..h31`` per (hour|day, feature, operation, interface), updated by every flush.
 - ``hd_usage_users``: distinct users per (period d|w, start day, feature) as a
   :class:`~hyperdeliver.usage.sketch.UserSketch`; feature ``*`` = all features.
+- ``hd_usage_user_days``: calls and last call per (feature, user, day), kept as long as
+  the raw events; who still uses a feature is read from here.
 - ``hd_track_events``: ``ctx.track`` product events. ``hd_releases``: deploys.
 """
 
@@ -61,6 +63,16 @@ users = sa.Table(
     sa.Column("feature", sa.String(100), primary_key=True),
     sa.Column("users", sa.Integer(), nullable=False),
     sa.Column("sketch", sa.LargeBinary(), nullable=False),
+)
+
+user_days = sa.Table(
+    "hd_usage_user_days", meta,
+    sa.Column("feature", sa.String(100), primary_key=True),
+    sa.Column("user_id", sa.BigInteger(), primary_key=True),
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("calls", sa.BigInteger(), nullable=False),
+    sa.Column("last_used", UTCDateTime(), nullable=False),
+    sa.Index("ix_hd_usage_user_days_feature_day_last", "feature", "day", "last_used"),
 )
 
 track = sa.Table(
