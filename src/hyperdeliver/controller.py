@@ -88,8 +88,8 @@ class FrontController:
         start = time.perf_counter()
         status = 500
         try:
-            if self.gates:
-                self.gate(op, ctx)
+            for g in self.gates:
+                g(op, ctx)
             self.authorize(op, ctx)
             kwargs = validate()
             result = await self.run(op, ctx, kwargs)

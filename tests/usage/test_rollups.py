@@ -141,3 +141,47 @@ async def test_purge_runs_as_a_daily_cron(usage_app: App) -> None:
     await task.fn(Context(usage_app, "r", ANONYMOUS, "job"))
     async with usage_app.database.engine.connect() as conn:
         assert (await conn.execute(sa.select(sa.func.count()).select_from(t.events))).scalar() == 1
+
+
+async def _user_day_rows(app: App) -> list[tuple[Any, ...]]:
+    ud = t.user_days
+    async with app.database.engine.connect() as conn:
+        res = await conn.execute(sa.select(ud.c.feature, ud.c.user_id, ud.c.day, ud.c.calls).order_by(ud.c.user_id, ud.c.day))
+        return [tuple(r) for r in res]
+
+
+async def test_feature_users_latest_first_with_window_calls_and_limit(usage_app: App) -> None:
+    # user 1: 3 calls 30 h ago and 2 calls 2 h ago; user 2: 1 call 1 h ago; user 3: 4 calls 50 h ago
+    events = [ev(30, 1)] * 3 + [ev(2, 1)] * 2 + [ev(1, 2)] + [ev(50, 3)] * 4 + [ev(24 * 20, 4)]
+    await queries.ingest(usage_app, events)
+    users = await queries.feature_users(usage_app, "probe", days=14)
+    assert [(u["user_id"], u["calls"]) for u in users] == [(2, 1), (1, 5), (3, 4)]  # user 4 is outside the window
+    assert users[1]["last_used"] == pytest.approx(NOW - timedelta(hours=2), abs=timedelta(milliseconds=1))
+    assert [u["user_id"] for u in await queries.feature_users(usage_app, "probe", days=14, limit=2)] == [2, 1]
+    assert await queries.feature_users(usage_app, "nobody_calls_this", days=14) == []
+    # one row per (feature, user, day): user 1's five calls fall on one or two UTC days
+    rows = await _user_day_rows(usage_app)
+    assert sum(r[3] for r in rows if r[1] == 1) == 5 and len({r[2] for r in rows if r[1] == 1}) in (1, 2)
+
+
+async def test_recorder_gathers_users_and_writes_them_on_the_users_flush(usage_app: App) -> None:
+    from hyperdeliver.auth.principal import Principal
+    from hyperdeliver.context import Context
+
+    rec = usage_app.state["usage"]
+    op = usage_app.operation("probe.probe_ok")
+    for uid in (7, 7, 8):
+        rec.observe(op, Context(usage_app, "r", Principal(user_id=uid), "rest", op), 200, 0.002)
+    await rec.flush()
+    assert rec.counters()["persisted"] == 3
+    assert await _user_day_rows(usage_app) == []  # gathered in memory until the users interval
+    await rec.flush(users=True)
+    assert [(r[1], r[3]) for r in await _user_day_rows(usage_app)] == [(7, 2), (8, 1)]
+    ov = await queries.overview(usage_app, days=1)
+    assert ov["active_users"] == 2 and ov["calls"] == 3
+
+
+async def test_purge_drops_old_user_days_too(usage_app: App) -> None:
+    await queries.ingest(usage_app, [ev(24 * 100, 1), ev(1, 3)])
+    await purge(usage_app)
+    assert [r[1] for r in await _user_day_rows(usage_app)] == [3]

@@ -37,31 +37,34 @@ class CallCollector(Collector):
     path (no locks; one event loop thread), turned into Prometheus families at scrape time."""
 
     def __init__(self) -> None:
-        self.calls: dict[tuple[str, str, int], int] = {}
-        self.latency: dict[tuple[str, str], list[Any]] = {}
+        self.calls: dict[tuple[Any, int], int] = {}
+        self.latency: dict[Any, list[Any]] = {}
 
-    def observe(self, feature: str, operation: str, status: int, seconds: float) -> None:
-        key = (feature, operation, status)
-        self.calls[key] = self.calls.get(key, 0) + 1
-        lat = self.latency.get((feature, operation))
+    def observe(self, op: Any, ctx: Any, status: int, seconds: float) -> None:
+        """A front-controller observer: counts keyed by the operation object itself,
+        its feature and name looked up only at scrape time."""
+        key = (op, status)
+        calls = self.calls
+        calls[key] = calls.get(key, 0) + 1
+        lat = self.latency.get(op)
         if lat is None:
-            lat = self.latency[(feature, operation)] = [[0] * (len(BUCKETS) + 1), 0.0]
+            lat = self.latency[op] = [[0] * (len(BUCKETS) + 1), 0.0]
         lat[0][bisect_left(BUCKETS, seconds)] += 1
         lat[1] += seconds
 
     def collect(self) -> Iterator[Any]:
         calls = CounterMetricFamily("hd_requests", "calls by feature, operation and status", labels=["feature", "operation", "status"])
-        for (f, o, st), n in list(self.calls.items()):
-            calls.add_metric([f, o, str(st)], n)
+        for (op, st), n in list(self.calls.items()):
+            calls.add_metric([op.feature.name, op.name, str(st)], n)
         yield calls
         hist = HistogramMetricFamily("hd_request_duration_seconds", "call latency", labels=["feature", "operation"])
-        for (f, o), (counts, total) in list(self.latency.items()):
+        for op, (counts, total) in list(self.latency.items()):
             running, buckets = 0, []
             for le, n in zip(BUCKETS, counts):
                 running += n
                 buckets.append((str(le), running))
             buckets.append(("+Inf", running + counts[-1]))
-            hist.add_metric([f, o], buckets, total)
+            hist.add_metric([op.feature.name, op.name], buckets, total)
         yield hist
 
 
@@ -71,9 +74,6 @@ class Metrics:
         self.calls = CallCollector()
         self.registry.register(self.calls)
         self.flush = Histogram("hd_usage_flush_seconds", "usage flush latency", buckets=BUCKETS, registry=self.registry)
-
-    def observe_call(self, feature: str, operation: str, status: int, seconds: float) -> None:
-        self.calls.observe(feature, operation, status, seconds)
 
     def add_usage(self, counters: Callable[[], dict[str, Any]]) -> None:
         self.registry.register(UsageCollector(counters))

@@ -30,11 +30,7 @@ class OpsPlugin:
         self.metrics = Metrics()
         app.state["metrics"] = self.metrics
         m = self.metrics
-
-        def observe(op: Any, ctx: Any, status: int, seconds: float) -> None:
-            m.observe_call(op.feature.name, op.name, status, seconds)
-
-        app.controller.observers.append(observe)
+        app.controller.observers.append(m.calls.observe)
         app.rest.mount("/healthz", self.healthz)
         app.rest.mount("/readyz", self.readyz)
         app.rest.mount("/metrics", self.metrics_endpoint)

@@ -35,6 +35,7 @@ events = sa.Table(
     sa.Column("status", sa.SmallInteger(), nullable=False),
     sa.Column("duration_ms", sa.Float(), nullable=False),
     sa.Column("release", sa.String(64), nullable=False),
+    sa.Index("ix_hd_usage_events_ts", "ts"),
 )
 EVENT_COLUMNS = [c.name for c in events.columns]
 
