@@ -1,8 +1,10 @@
 """Prometheus metrics of one app, in the app's own registry (prometheus-client).
 
 Example:
-    >>> m = Metrics(); m.observe_call("tasks", "list_tasks", 200, 0.003)
-    >>> b"hd_requests_total" in m.render()
+    >>> from types import SimpleNamespace as NS
+    >>> op = NS(name="list_tasks", feature=NS(name="tasks"))
+    >>> m = Metrics(); m.calls.observe(op, None, 200, 0.003)
+    >>> b'hd_requests_total{feature="tasks",operation="list_tasks",status="200"} 1.0' in m.render()
     True
 """
 
