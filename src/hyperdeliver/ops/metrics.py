@@ -1,8 +1,8 @@
 """Prometheus metrics of one app, in the app's own registry (prometheus-client).
 
 Example:
-    >>> from types import SimpleNamespace as NS
-    >>> op = NS(name="list_tasks", feature=NS(name="tasks"))
+    >>> class Op: name = "list_tasks"; feature = type("F", (), {"name": "tasks"})
+    >>> op = Op()
     >>> m = Metrics(); m.calls.observe(op, None, 200, 0.003)
     >>> b'hd_requests_total{feature="tasks",operation="list_tasks",status="200"} 1.0' in m.render()
     True
