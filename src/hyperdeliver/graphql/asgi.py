@@ -23,7 +23,7 @@ from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationType, 
 
 from ..auth.request import authenticate_request
 from ..errors import HyperError, NotFound
-from ..rest.http import ClientDisconnected, parse_query, read_body, send_bytes, send_problem
+from ..rest.http import ClientDisconnected, parse_query, read_body, scan_headers, send_bytes, send_problem
 from ..rest.http import request_id as new_request_id
 from ..types import Receive, Scope, Send
 from . import graphiql
@@ -78,20 +78,7 @@ class GraphQLEndpoint:
         app = self.plugin.app
         start = time.perf_counter()
         method: str = scope["method"]
-        authorization = cookie = csrf_header = request_id = content_type = accept = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                authorization = value
-            elif name == b"cookie":
-                cookie = value
-            elif name == b"x-csrf-token":
-                csrf_header = value
-            elif name == b"x-request-id":
-                request_id = value
-            elif name == b"content-type":
-                content_type = value
-            elif name == b"accept":
-                accept = value
+        authorization, cookie, csrf_header, request_id, content_type, accept = scan_headers(scope["headers"])
         rid = new_request_id(request_id)
         client = scope.get("client")
         state = RequestState(app, rid, client[0] if client else "")

@@ -17,7 +17,7 @@ from ..auth.request import authenticate_request
 from ..context import Context
 from ..errors import HyperError, MethodNotAllowed, NotFound, UnsupportedMediaType
 from ..types import ASGIApp, Receive, Scope, Send
-from .http import ClientDisconnected, JSON, parse_query, read_body, send_bytes, send_problem, server_error
+from .http import ClientDisconnected, JSON, parse_query, read_body, scan_headers, send_bytes, send_problem, server_error
 from .http import request_id as new_request_id
 from .router import Router
 
@@ -66,18 +66,7 @@ class RestAdapter:
         app = self.app
         start = time.perf_counter()
         method: str = scope["method"]
-        authorization = cookie = csrf_header = request_id = content_type = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                authorization = value
-            elif name == b"cookie":
-                cookie = value
-            elif name == b"x-csrf-token":
-                csrf_header = value
-            elif name == b"x-request-id":
-                request_id = value
-            elif name == b"content-type":
-                content_type = value
+        authorization, cookie, csrf_header, request_id, content_type, _accept = scan_headers(scope["headers"])
         rid = new_request_id(request_id)
         client = scope.get("client")
         ctx = Context(app, rid, ANONYMOUS, "rest", op, client[0] if client else "")

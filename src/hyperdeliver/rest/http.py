@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import secrets
 import traceback
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -27,6 +28,37 @@ def request_id(header: bytes | None) -> str:
     if header:
         return header.decode("latin-1")[:200]
     return f"{_RID_PREFIX}{next(_rid_counter):x}"
+
+
+Header = bytes | None
+"""One request header's raw value, ``None`` when the request does not send it."""
+
+
+def scan_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[Header, Header, Header, Header, Header, Header]:
+    """The headers the REST and GraphQL adapters read, found in one pass over the request's.
+
+    Returns ``(authorization, cookie, x-csrf-token, x-request-id, content-type, accept)``;
+    a repeated header keeps its last value. A plain tuple, not a NamedTuple: this runs
+    once per request, and a NamedTuple costs a Python-level ``__new__`` call.
+
+    >>> scan_headers([(b"host", b"x"), (b"authorization", b"Bearer t"), (b"accept", b"text/html")])
+    (b'Bearer t', None, None, None, None, b'text/html')
+    """
+    authorization = cookie = csrf = request_id = content_type = accept = None
+    for name, value in headers:
+        if name == b"authorization":
+            authorization = value
+        elif name == b"cookie":
+            cookie = value
+        elif name == b"x-csrf-token":
+            csrf = value
+        elif name == b"x-request-id":
+            request_id = value
+        elif name == b"content-type":
+            content_type = value
+        elif name == b"accept":
+            accept = value
+    return authorization, cookie, csrf, request_id, content_type, accept
 
 
 class ClientDisconnected(Exception):
