@@ -1,8 +1,9 @@
-"""Shared fixtures: databases (SQLite and a real PostgreSQL), apps, clients.
+"""Shared fixtures: databases (SQLite and a real PostgreSQL), apps, clients, servers, a browser.
 
 PostgreSQL: the server on 127.0.0.1:5432 (database ``test``), else a throwaway one
 started from the installed binaries, else the PostgreSQL tests skip with the reason,
-except under ``CI=true`` where they must run and a missing server fails them.
+except under ``CI=true`` where they must run and a missing server fails them. The
+``chromium`` fixture follows the same rule for the browser.
 """
 
 from __future__ import annotations
@@ -14,18 +15,25 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from hyperdeliver import App, Settings
 from hyperdeliver.db.migrate import upgrade_async
 from hyperdeliver.testing import TestClient
+from hyperdeliver.types import ASGIApp
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_URL = os.environ.get("HYPER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -171,3 +179,60 @@ async def teamboard(database_url: str, tmp_path: Path) -> AsyncIterator[App]:
 async def client(teamboard: App) -> AsyncIterator[TestClient]:
     async with TestClient(teamboard) as c:
         yield c
+
+
+# -- real servers and a real browser ------------------------------------------------
+
+
+@pytest.fixture
+def serve_app(unused_tcp_port_factory: Callable[[], int]) -> Iterator[Callable[[ASGIApp], str]]:
+    """``serve_app(app)``: serve an ASGI app with uvicorn in a thread on a free port; its URL.
+
+    The app runs only on the server thread's event loop, so build it for that (not
+    started, no open connections). Every server started stops at teardown.
+    """
+    import uvicorn
+
+    running: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def serve(app: ASGIApp) -> str:
+        port = unused_tcp_port_factory()
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="none", http="h11", loop="asyncio"
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return f"http://127.0.0.1:{port}"
+
+    yield serve
+    for server, _thread in running:
+        server.should_exit = True
+    for _server, thread in running:
+        thread.join(timeout=20)
+
+
+@pytest.fixture
+def chromium() -> Iterator[Browser]:
+    """The installed (Debian) Chromium, headless, launched through Playwright.
+
+    Without one the test skips, except under ``CI=true`` where it fails.
+    """
+    if not Path(CHROMIUM).exists():
+        if CI:
+            pytest.fail("Chromium is required under CI=true")
+        pytest.skip("no Chromium installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()

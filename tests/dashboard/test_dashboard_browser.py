@@ -12,34 +12,29 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
 HYPER = str(Path(sys.executable).parent / "hyper")
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def demo_server(tmp_path: Path) -> Iterator[str]:
+def demo_server(tmp_path: Path, unused_tcp_port: int) -> Iterator[str]:
     """``hyper demo --simulate 30d`` serving on a free port; its URL."""
-    port = _free_port()
+    port = unused_tcp_port
     env = {**os.environ, "HYPER_VAR_DIR": str(tmp_path / "var"), "HYPER_ENV": "dev", "NO_COLOR": "1", "COLUMNS": "200"}
     env.pop("HYPER_DATABASE_URL", None)
     env.pop("HYPER_APP", None)
@@ -74,67 +69,56 @@ def demo_server(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-def test_dashboard_shows_the_dying_feature_and_flips_a_flag(demo_server: str, tmp_path: Path) -> None:
-    if not Path(CHROMIUM).exists():
-        if CI:
-            pytest.fail("Chromium is required under CI=true")
-        pytest.skip("no Chromium installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
+def test_dashboard_shows_the_dying_feature_and_flips_a_flag(demo_server: str, chromium: Browser, tmp_path: Path) -> None:
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    outside: list[str] = []
+    page.on("request", lambda req: None if req.url.startswith(demo_server) else outside.append(req.url))
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            outside: list[str] = []
-            page.on("request", lambda req: None if req.url.startswith(demo_server) else outside.append(req.url))
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # anonymous: the login page, which posts to /auth/login and comes back
+    page.goto(f"{demo_server}/_hyper/sunset")
+    page.wait_for_selector("form#login")
+    page.fill("input[name=email]", "admin@teamboard.dev")
+    page.fill("input[name=password]", "admin-password")
+    page.click("form#login button")
+    page.wait_for_url(f"{demo_server}/_hyper/sunset")
 
-            # anonymous: the login page, which posts to /auth/login and comes back
-            page.goto(f"{demo_server}/_hyper/sunset")
-            page.wait_for_selector("form#login")
-            page.fill("input[name=email]", "admin@teamboard.dev")
-            page.fill("input[name=password]", "admin-password")
-            page.click("form#login button")
-            page.wait_for_url(f"{demo_server}/_hyper/sunset")
+    # the dying feature is a sunset candidate, with its reasons and remaining users
+    card = page.locator('.candidate[data-feature="legacy_export"]')
+    card.wait_for()
+    text = card.inner_text()
+    assert "deprecated" in text and "adoption" in text, text
+    assert "users still calling it" in text, text
 
-            # the dying feature is a sunset candidate, with its reasons and remaining users
-            card = page.locator('.candidate[data-feature="legacy_export"]')
-            card.wait_for()
-            text = card.inner_text()
-            assert "deprecated" in text and "adoption" in text, text
-            assert "users still calling it" in text, text
+    # the overview and a feature page draw their charts (vendored Chart.js, release markers)
+    page.goto(f"{demo_server}/_hyper/")
+    assert int(page.inner_text("#active-users").replace(",", "")) > 50
+    page.goto(f"{demo_server}/_hyper/features/comments")
+    page.wait_for_function("() => window.hyperCharts && Object.keys(window.hyperCharts).length === 4")
+    releases = page.evaluate("() => window.hyperCharts['chart-errors'].options.plugins.releaseMarkers.releases.map(r => r.version)")
+    assert releases == ["v1.2.0", "v1.3.0", "v1.4.0"]
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(tmp_path / "feature.png"), full_page=True)
+    shutil.copy(tmp_path / "feature.png", OUTPUT / "dashboard-feature.png")
 
-            # the overview and a feature page draw their charts (vendored Chart.js, release markers)
-            page.goto(f"{demo_server}/_hyper/")
-            assert int(page.inner_text("#active-users").replace(",", "")) > 50
-            page.goto(f"{demo_server}/_hyper/features/comments")
-            page.wait_for_function("() => window.hyperCharts && Object.keys(window.hyperCharts).length === 4")
-            releases = page.evaluate("() => window.hyperCharts['chart-errors'].options.plugins.releaseMarkers.releases.map(r => r.version)")
-            assert releases == ["v1.2.0", "v1.3.0", "v1.4.0"]
-            OUTPUT.mkdir(exist_ok=True)
-            page.screenshot(path=str(tmp_path / "feature.png"), full_page=True)
-            shutil.copy(tmp_path / "feature.png", OUTPUT / "dashboard-feature.png")
+    # flip the flag from the UI: the endpoint now answers 404 for everyone
+    def comments_status() -> int:
+        return int(page.evaluate("async () => (await fetch('/tasks/1/comments')).status"))
 
-            # flip the flag from the UI: the endpoint now answers 404 for everyone
-            def comments_status() -> int:
-                return int(page.evaluate("async () => (await fetch('/tasks/1/comments')).status"))
+    assert comments_status() == 200
+    page.select_option("#flag-mode", "off")
+    page.click("#flag-form button")
+    page.wait_for_selector("#saved")
+    assert page.inner_text("#flag-state") == "off"
+    assert comments_status() == 404
 
-            assert comments_status() == 200
-            page.select_option("#flag-mode", "off")
-            page.click("#flag-form button")
-            page.wait_for_selector("#saved")
-            assert page.inner_text("#flag-state") == "off"
-            assert comments_status() == 404
-
-            page.goto(f"{demo_server}/_hyper/features")
-            row = page.locator('#features tr[data-feature="legacy_export"]')
-            assert "deprecated" in row.inner_text()
-            shot = tmp_path / "dashboard.png"
-            page.screenshot(path=str(shot), full_page=True)
-            OUTPUT.mkdir(exist_ok=True)
-            shutil.copy(shot, OUTPUT / "dashboard.png")
-            assert shot.stat().st_size > 10_000
-            assert outside == [] and errors == []
-        finally:
-            browser.close()
+    page.goto(f"{demo_server}/_hyper/features")
+    row = page.locator('#features tr[data-feature="legacy_export"]')
+    assert "deprecated" in row.inner_text()
+    shot = tmp_path / "dashboard.png"
+    page.screenshot(path=str(shot), full_page=True)
+    OUTPUT.mkdir(exist_ok=True)
+    shutil.copy(shot, OUTPUT / "dashboard.png")
+    assert shot.stat().st_size > 10_000
+    assert outside == [] and errors == []

@@ -8,26 +8,17 @@ with an API token in the ``Authorization: Bearer`` header.
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import uvicorn
 from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.httpx import HTTPXAsyncTransport
 
 from hyperdeliver import Settings
 from hyperdeliver.db.migrate import upgrade_async
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from hyperdeliver.types import ASGIApp
 
 
 async def _prepare(settings: Settings) -> str:
@@ -50,28 +41,14 @@ async def _prepare(settings: Settings) -> str:
 
 
 @pytest.fixture
-def served_demo(database_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+def served_demo(database_url: str, tmp_path: Path, serve_app: Callable[[ASGIApp], str]) -> tuple[str, str]:
     """(url of /graphql, member API token) of the demo served over HTTP."""
     from teamboard.app import create_app
 
     settings = Settings(env="test", database_url=database_url, var_dir=tmp_path / "var", access_log=False)
     token = asyncio.run(_prepare(settings))
-    port = _free_port()
     # The served app is built here and used only on the server thread's event loop.
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="none", http="h11", loop="asyncio"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}/graphql", token
-    server.should_exit = True
-    thread.join(timeout=20)
+    return f"{serve_app(create_app(settings))}/graphql", token
 
 
 async def test_gql_client_runs_queries_and_mutations_over_http(served_demo: tuple[str, str]) -> None:

@@ -4,34 +4,25 @@ cookie-authenticated mutation (the page sends the CSRF token) against a dev-mode
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
-import uvicorn
 
 from hyperdeliver import Settings
+from hyperdeliver.types import ASGIApp
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def dev_server(sqlite_url: str, tmp_path: Path, probe_factory: Any, probe_builder: Any) -> Iterator[str]:
+def dev_server(
+    sqlite_url: str, tmp_path: Path, probe_factory: Any, probe_builder: Any, serve_app: Callable[[ASGIApp], str]
+) -> str:
     """The probe app in dev mode, migrated and seeded, served by uvicorn in a thread."""
     settings = Settings(env="dev", database_url=sqlite_url, var_dir=tmp_path / "var", access_log=False)
 
@@ -40,66 +31,41 @@ def dev_server(sqlite_url: str, tmp_path: Path, probe_factory: Any, probe_builde
         await app.database.dispose()
 
     asyncio.run(prepare())
-    port = _free_port()
-    config = uvicorn.Config(
-        probe_builder(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="none", http="h11", loop="asyncio"
+    return serve_app(probe_builder(settings))
+
+
+def test_graphiql_runs_queries_and_csrf_protected_mutations(dev_server: str, chromium: Browser) -> None:
+    page = chromium.new_page()
+    outside: list[str] = []
+    page.on("request", lambda req: None if req.url.startswith(dev_server) else outside.append(req.url))
+    page.goto(f"{dev_server}/graphql")
+    page.wait_for_selector(".graphiql-container", timeout=20_000)
+
+    def run(document: str) -> str:
+        page.evaluate(
+            "doc => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(doc)", document
+        )
+        page.click(".graphiql-execute-button")
+        page.wait_for_function(
+            "() => { const r = document.querySelector('.result-window .CodeMirror'); "
+            "return r && r.CodeMirror.getValue().includes('\"data\"') || r && r.CodeMirror.getValue().includes('errors'); }",
+            timeout=20_000,
+        )
+        value: str = page.evaluate("() => document.querySelector('.result-window .CodeMirror').CodeMirror.getValue()")
+        page.evaluate("() => document.querySelector('.result-window .CodeMirror').CodeMirror.setValue('')")
+        return value
+
+    assert '"ping": "pong"' in run("{ ping }")
+    # Log in with the session cookie, as the app's own pages would.
+    status = page.evaluate(
+        """async () => (await fetch('/auth/login', {method: 'POST', headers: {'Content-Type': 'application/json'},
+           body: JSON.stringify({email: 'member@teamboard.dev', password: 'member-password'})})).status"""
     )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=20)
-
-
-def test_graphiql_runs_queries_and_csrf_protected_mutations(dev_server: str) -> None:
-    if not Path(CHROMIUM).exists():
-        if CI:
-            pytest.fail("Chromium is required under CI=true")
-        pytest.skip("no Chromium installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            outside: list[str] = []
-            page.on("request", lambda req: None if req.url.startswith(dev_server) else outside.append(req.url))
-            page.goto(f"{dev_server}/graphql")
-            page.wait_for_selector(".graphiql-container", timeout=20_000)
-
-            def run(document: str) -> str:
-                page.evaluate(
-                    "doc => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(doc)", document
-                )
-                page.click(".graphiql-execute-button")
-                page.wait_for_function(
-                    "() => { const r = document.querySelector('.result-window .CodeMirror'); "
-                    "return r && r.CodeMirror.getValue().includes('\"data\"') || r && r.CodeMirror.getValue().includes('errors'); }",
-                    timeout=20_000,
-                )
-                value: str = page.evaluate("() => document.querySelector('.result-window .CodeMirror').CodeMirror.getValue()")
-                page.evaluate("() => document.querySelector('.result-window .CodeMirror').CodeMirror.setValue('')")
-                return value
-
-            assert '"ping": "pong"' in run("{ ping }")
-            # Log in with the session cookie, as the app's own pages would.
-            status = page.evaluate(
-                """async () => (await fetch('/auth/login', {method: 'POST', headers: {'Content-Type': 'application/json'},
-                   body: JSON.stringify({email: 'member@teamboard.dev', password: 'member-password'})})).status"""
-            )
-            assert status == 200
-            # The probe counts every handler call: ping was the first, bump the second.
-            assert '"bump": 2' in run("mutation { bump }")
-            # Without the CSRF cookie the page cannot send the header: the mutation is refused.
-            page.context.clear_cookies(name="hd_csrf")
-            refused = run("mutation { bump }")
-            assert "FORBIDDEN" in refused and "CSRF" in refused
-            assert outside == []
-        finally:
-            browser.close()
+    assert status == 200
+    # The probe counts every handler call: ping was the first, bump the second.
+    assert '"bump": 2' in run("mutation { bump }")
+    # Without the CSRF cookie the page cannot send the header: the mutation is refused.
+    page.context.clear_cookies(name="hd_csrf")
+    refused = run("mutation { bump }")
+    assert "FORBIDDEN" in refused and "CSRF" in refused
+    assert outside == []
