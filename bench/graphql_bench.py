@@ -31,9 +31,11 @@ import sys
 from pathlib import Path
 
 # Run as a script, this folder is sys.path[0]; other bench scripts here are named like
-# standard modules (queue.py), so take it off before importing anything else.
+# standard modules (queue.py), so take it off before importing anything else. The
+# peers' contract models come from targets/hyper_app.py (the HTTP benchmark's target).
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE / "targets"))
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
@@ -48,7 +50,7 @@ import time  # noqa: E402
 from typing import Any  # noqa: E402
 
 import orjson  # noqa: E402
-from pydantic import BaseModel, Field  # noqa: E402
+from hyper_app import ItemIn, ItemOut  # noqa: E402
 
 from hyperdeliver import App, Context, Feature, Settings  # noqa: E402
 
@@ -60,20 +62,6 @@ ITEM = {"name": "widget", "price": 9.5, "tags": ["a", "b"]}
 
 items = Feature("items", owner="bench@hyperdeliver.dev", summary="The peers' POST /items contract")
 _ids = itertools.count(1)
-
-
-class ItemIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
-    price: float = Field(ge=0)
-    tags: list[str]
-
-
-class ItemOut(BaseModel):
-    id: int
-    name: str
-    price: float
-    tags: list[str]
-    owner: int
 
 
 @items.mutation("POST /items", roles={"editor"})
