@@ -88,6 +88,10 @@ async def test_lifecycle_form_and_its_errors(teamboard: App) -> None:
         assert bad.status_code == 400 and "bad date" in bad.text
         bad = await admin.post("/_hyper/features/projects/flag", data={"csrf_token": token, "mode": "on", "percentage": "150"})
         assert bad.status_code == 400 and "bad percentage" in bad.text
+        bad = await admin.post("/_hyper/features/projects/flag", data={"csrf_token": token, "mode": "on", "percentage": "half"})
+        assert bad.status_code == 400 and "bad percentage" in bad.text
+        bad = await admin.post("/_hyper/features/projects/flag", data={"csrf_token": token, "mode": "maybe"})
+        assert bad.status_code == 400 and "unknown flag mode" in bad.text
         # without the CSRF token nothing changes
         r = await admin.post("/_hyper/features/projects/lifecycle", data={**form, "csrf_token": "forged", "lifecycle": "removed"})
         assert r.status_code == 403

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import math
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -29,6 +30,10 @@ from . import data
 
 if TYPE_CHECKING:
     from ..app import App
+    from ..lifecycle.store import LifecycleStore
+
+SaveForm = Callable[["LifecycleStore", str, dict[str, str], str], Awaitable[None]]
+"""Applies a feature page's posted form: ``(store, feature, fields, by)``; raises LifecycleError."""
 
 STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
@@ -232,27 +237,17 @@ class Dashboard:
         )
 
     async def lifecycle_post(self, request: Request) -> Response:
-        principal = await self.guard(request)
-        if isinstance(principal, Response):
-            return principal
-        fields = await self.form(request, principal)
-        if isinstance(fields, Response):
-            return fields
-        name = request.path_params["name"]
-        store = self.app.state["lifecycle"]
-        try:
-            await store.set_lifecycle(
-                name,
-                fields.get("lifecycle") or None,
-                sunset=fields.get("sunset", ""),
-                link=fields.get("link", ""),
-                by=principal.email or f"user {principal.user_id}",
-            )
-        except LifecycleError as exc:
-            return await self.feature_page(request, error=str(exc), status=400)
-        return RedirectResponse(f"{self.prefix}/features/{quote(name)}?saved=lifecycle", status_code=303)
+        return await self.feature_form(request, "lifecycle", _save_lifecycle)
 
     async def flag_post(self, request: Request) -> Response:
+        return await self.feature_form(request, "flag", _save_flag)
+
+    async def feature_form(self, request: Request, saved: str, save: SaveForm) -> Response:
+        """A form posted from a feature's page: admin and CSRF checks, ``save``, back to the page.
+
+        A :class:`LifecycleError` shows the page again with its message (400); otherwise
+        the answer redirects (303) to the page with ``?saved=<saved>``.
+        """
         principal = await self.guard(request)
         if isinstance(principal, Response):
             return principal
@@ -260,23 +255,11 @@ class Dashboard:
         if isinstance(fields, Response):
             return fields
         name = request.path_params["name"]
-        store = self.app.state["lifecycle"]
-        by = principal.email or f"user {principal.user_id}"
-        mode = fields.get("mode", "")
         try:
-            try:
-                pct = int(fields.get("percentage") or 100)
-            except ValueError:
-                raise LifecycleError(f"bad percentage {fields.get('percentage')!r}: use 0 to 100") from None
-            if mode == "none":
-                await store.clear_flag(name)
-            elif mode in ("on", "off"):
-                await store.set_flag(name, enabled=mode == "on", percentage=pct, roles=fields["_roles"], by=by)
-            else:
-                raise LifecycleError(f"unknown flag mode {mode!r}: none, on or off")
+            await save(self.app.state["lifecycle"], name, fields, principal.email or f"user {principal.user_id}")
         except LifecycleError as exc:
             return await self.feature_page(request, error=str(exc), status=400)
-        return RedirectResponse(f"{self.prefix}/features/{quote(name)}?saved=flag", status_code=303)
+        return RedirectResponse(f"{self.prefix}/features/{quote(name)}?saved={saved}", status_code=303)
 
     async def sunset_page(self, request: Request) -> Response:
         principal = await self.guard(request)
@@ -299,3 +282,26 @@ class Dashboard:
         if kind is None or "/" in name or name.startswith(".") or not path.is_file():
             return Response("not found", status_code=404, media_type="text/plain")
         return Response(path.read_bytes(), media_type=kind, headers={"Cache-Control": "public, max-age=3600"})
+
+
+# -- the feature page's forms: (store, feature, posted fields, who) -> the change ------------
+
+
+async def _save_lifecycle(store: LifecycleStore, name: str, fields: dict[str, str], by: str) -> None:
+    await store.set_lifecycle(
+        name, fields.get("lifecycle") or None, sunset=fields.get("sunset", ""), link=fields.get("link", ""), by=by
+    )
+
+
+async def _save_flag(store: LifecycleStore, name: str, fields: dict[str, str], by: str) -> None:
+    mode = fields.get("mode", "")
+    try:
+        pct = int(fields.get("percentage") or 100)
+    except ValueError:
+        raise LifecycleError(f"bad percentage {fields.get('percentage')!r}: use 0 to 100") from None
+    if mode == "none":
+        await store.clear_flag(name)
+    elif mode in ("on", "off"):
+        await store.set_flag(name, enabled=mode == "on", percentage=pct, roles=fields["_roles"], by=by)
+    else:
+        raise LifecycleError(f"unknown flag mode {mode!r}: none, on or off")
