@@ -56,10 +56,10 @@ async def test_usage_0002_backfills_user_days_and_matches_the_models(database_ur
         rows = (await conn.execute(sa.select(ud.c.feature, ud.c.user_id, ud.c.day, ud.c.calls, ud.c.last_used).order_by(ud.c.user_id))).all()
         insp = await conn.run_sync(lambda c: {
             name: ({col["name"] for col in inspect(c).get_columns(name)}, {tuple(i["column_names"]) for i in inspect(c).get_indexes(name)})
-            for name in ("hd_usage_events", "hd_usage_user_days")
+            for name in ("hd_usage_events", "hd_usage_user_days", "hd_track_events")
         })
     assert [tuple(r) for r in rows] == [("tasks", 1, at.date(), 2, at), ("tasks", 2, at.date(), 1, at)]
-    for table in (t.events, t.user_days):
+    for table in (t.events, t.user_days, t.track):
         cols, indexes = insp[table.name]
         assert cols == {c.name for c in table.columns}
         assert indexes == {tuple(c.name for c in ix.columns) for ix in table.indexes}

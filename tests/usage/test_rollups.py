@@ -185,3 +185,16 @@ async def test_purge_drops_old_user_days_too(usage_app: App) -> None:
     await queries.ingest(usage_app, [ev(24 * 100, 1), ev(1, 3)])
     await purge(usage_app)
     assert [r[1] for r in await _user_day_rows(usage_app)] == [3]
+
+
+async def test_feature_table_sees_late_data_for_past_days(usage_app: App) -> None:
+    """Unions of past days are cached per process; a late write to a past day shows up."""
+    await queries.ingest(usage_app, [ev(24 * 3, u) for u in range(1, 4)])
+    first = {r["feature"]: r for r in await queries.feature_table(usage_app, days=28)}["probe"]
+    again = {r["feature"]: r for r in await queries.feature_table(usage_app, days=28)}["probe"]
+    assert first["users"] == again["users"] == 3
+    await queries.ingest(usage_app, [ev(24 * 5, u) for u in range(10, 15)])  # five more users, on a past day
+    late = {r["feature"]: r for r in await queries.feature_table(usage_app, days=28)}["probe"]
+    assert late["users"] == 8 and late["users_recent"] == 8
+    await queries.ingest(usage_app, [ev(0.01, 99)])  # and today's users come on top of the cache
+    assert {r["feature"]: r for r in await queries.feature_table(usage_app, days=28)}["probe"]["users"] == 9

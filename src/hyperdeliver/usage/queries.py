@@ -8,11 +8,14 @@ users, HyperLogLog beyond).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import tables as t
 from .events import UsageEvent, as_event
@@ -53,9 +56,57 @@ def _as_date(v: Any) -> date:
     return v if isinstance(v, date) and not isinstance(v, datetime) else date.fromisoformat(str(v)[:10])
 
 
+_conn: ContextVar[AsyncConnection | None] = ContextVar("hyperdeliver_usage_conn", default=None)
+UNION_CACHE_MAX = 32
+
+
+@asynccontextmanager
+async def one_connection(app: App) -> AsyncIterator[None]:
+    """Run every query of a panel (or a page of panels) on one pooled connection."""
+    if _conn.get() is not None:
+        yield
+        return
+    async with app.database.engine.connect() as conn:
+        token = _conn.set(conn)
+        try:
+            yield
+        finally:
+            _conn.reset(token)
+
+
 async def _fetch(app: App, q: Any) -> list[Any]:
+    conn = _conn.get()
+    if conn is not None:
+        return list((await conn.execute(q)).all())
     async with app.database.engine.connect() as conn:
         return list((await conn.execute(q)).all())
+
+
+async def _closed_unions(app: App, ranges: list[tuple[date, date]]) -> list[dict[str, UserSketch]]:
+    """Per feature, the union of the day sketches in each range ``[lo, hi]`` of past days.
+
+    Past days change only when late data lands (the first flush after midnight, a bulk
+    load, a rebuild), so the unions are kept per process and re-used while a fingerprint
+    of those days' rows (count, summed users, per-row estimates) is unchanged: a dashboard
+    then fetches only today's sketches.
+    """
+    lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
+    u = t.users
+    span = sa.and_(u.c.period == "d", u.c.start >= lo, u.c.start <= hi)
+    (fingerprint,) = await _fetch(app, sa.select(sa.func.count(), sa.func.sum(u.c.users), sa.func.max(u.c.start)).where(span))
+    cache: dict[Any, Any] = app.state.setdefault("usage.closed_unions", {})
+    key = tuple(ranges)
+    hit = cache.get(key)
+    if hit is not None and hit[0] == tuple(fingerprint):
+        return hit[1]  # type: ignore[no-any-return]
+    rows = await _sketches(app, "d", lo, hi)
+    out = []
+    for a, b in ranges:
+        out.append(_merged(r for r in rows if a <= _as_date(r[0]) <= b))
+    if len(cache) >= UNION_CACHE_MAX:
+        cache.clear()
+    cache[key] = (tuple(fingerprint), out)
+    return out
 
 
 async def _sketches(
@@ -132,6 +183,11 @@ async def overview(app: App, days: int = 28) -> dict[str, Any]:
 
 async def feature_table(app: App, days: int = 28) -> list[dict[str, Any]]:
     """One row per feature of the app: users, adoption, calls, errors, p95, last use, trend."""
+    async with one_connection(app):
+        return await _feature_table(app, days)
+
+
+async def _feature_table(app: App, days: int) -> list[dict[str, Any]]:
     today = _today()
     since = _since(days)
     d = t.daily
@@ -139,22 +195,13 @@ async def feature_table(app: App, days: int = 28) -> list[dict[str, Any]]:
     stats = {r[0]: r for r in rows}
     half = min(14, days)
     trend_since = today - timedelta(days=2 * half - 1)
-    sk = await _sketches(app, "d", min(since, trend_since))
-    window: dict[str, list[Any]] = defaultdict(list)
-    recent: dict[str, list[Any]] = defaultdict(list)
-    previous: dict[str, list[Any]] = defaultdict(list)
     cut = today - timedelta(days=half - 1)
-    for r in sk:
-        day = _as_date(r[0])
-        if day >= since:
-            window[r[1]].append(r)
-        (recent if day >= cut else previous)[r[1]].append(r)
-    rec_sk = _merged(r for rs in recent.values() for r in rs)
-    prev_sk = _merged(r for rs in previous.values() for r in rs)
-    if since == trend_since:  # the window is exactly the two halves: one more union each
-        win_sk = {f: union([rec_sk.get(f), prev_sk.get(f)]) for f in set(rec_sk) | set(prev_sk)}
-    else:
-        win_sk = _merged(r for rs in window.values() for r in rs)
+    yesterday = today - timedelta(days=1)
+    # past days from the per-process unions, today's sketches added on top
+    win_past, rec_past, prev_sk = await _closed_unions(app, [(since, yesterday), (cut, yesterday), (trend_since, cut - timedelta(days=1))])
+    today_sk = _merged(await _sketches(app, "d", today))
+    win_sk = {f: union([win_past.get(f), today_sk.get(f)]) for f in set(win_past) | set(today_sk)}
+    rec_sk = {f: union([rec_past.get(f), today_sk.get(f)]) for f in set(rec_past) | set(today_sk)}
     users = {f: s.count() for f, s in win_sk.items()}
     rec = {f: s.count() for f, s in rec_sk.items()}
     prev = {f: s.count() for f, s in prev_sk.items()}
@@ -221,9 +268,9 @@ async def last_used(app: App, features: list[str]) -> dict[str, datetime | None]
     if not features:
         return {}
     h = t.hourly
-    parts = [sa.select(sa.literal(f).label("feature"), sa.select(sa.func.max(h.c.hour)).where(h.c.feature == f).scalar_subquery().label("last"))
-             for f in features]
-    rows = await _fetch(app, sa.union_all(*parts))
+    names = sa.union_all(*[sa.select(sa.literal(f).label("feature")) for f in features]).subquery("names")
+    last = sa.select(sa.func.max(h.c.hour)).where(h.c.feature == names.c.feature).scalar_subquery()
+    rows = await _fetch(app, sa.select(names.c.feature, last.label("last")))
     out: dict[str, datetime | None] = {}
     for f, v in rows:
         if isinstance(v, str):

@@ -84,6 +84,7 @@ track = sa.Table(
     sa.Column("user_id", sa.BigInteger(), nullable=True),
     sa.Column("feature", sa.String(100), nullable=True),
     sa.Column("props", sa.JSON(), nullable=False),
+    sa.Index("ix_hd_track_events_event_user_ts", "event", "user_id", "ts"),
 )
 
 releases = sa.Table(

@@ -1,4 +1,4 @@
-"""hyperdeliver usage: per-user day rollup; the raw events lose their (feature, ts) index
+"""hyperdeliver usage: per-user day rollup; the raw events lose their (feature, ts) index; track events indexed by (event, user_id, ts) for funnels
 
 Revision ID: hd_usage_0002
 Revises: hd_usage_0001
@@ -32,6 +32,10 @@ def upgrade() -> None:
     # Who uses a feature is now read from hd_usage_user_days: the raw events keep only
     # the ts index retention needs, which makes every flush cheaper.
     op.drop_index("ix_hd_usage_events_feature_ts", table_name="hd_usage_events")
+    # A funnel step is a per-user minimum over one event name: with the user in the index
+    # every step reads its rows already grouped (merge joins, no sorts).
+    op.drop_index("ix_hd_track_events_event_ts", table_name="hd_track_events")
+    op.create_index("ix_hd_track_events_event_user_ts", "hd_track_events", ["event", "user_id", "ts"])
     op.execute(
         "INSERT INTO hd_usage_user_days (feature, user_id, day, calls, last_used) "
         "SELECT feature, user_id, date(ts), count(*), max(ts) FROM hd_usage_events WHERE user_id IS NOT NULL GROUP BY 1, 2, 3"
@@ -43,6 +47,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_hd_track_events_event_user_ts", table_name="hd_track_events")
+    op.create_index("ix_hd_track_events_event_ts", "hd_track_events", ["event", "ts"])
     op.create_index("ix_hd_usage_events_feature_ts", "hd_usage_events", ["feature", "ts"])
     op.drop_index("ix_hd_usage_user_days_feature_day_last", table_name="hd_usage_user_days")
     op.drop_table("hd_usage_user_days")
