@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
-import orjson
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from ..errors import BadRequest
 from .loader import load_app
+from .output import print_json, table
 
 if TYPE_CHECKING:
     from ..app import App
@@ -106,14 +104,15 @@ def list_features(app: AppOpt = None, json: Annotated[bool, typer.Option("--json
     application, states = _run(app, read)
     rows = [_row(application, s) for s in states]
     if json:
-        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        print_json(rows)
         return
-    table = Table(title=f"{application.name}: {len(rows)} features")
-    for col in ("feature", "owner", "lifecycle", "sunset", "flag"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(r["feature"], r["owner"], r["lifecycle"], r["sunset"] or "", r["flag"] or "")
-    console.print(table)
+    console.print(
+        table(
+            f"{application.name}: {len(rows)} features",
+            ("feature", "owner", "lifecycle", "sunset", "flag"),
+            [(r["feature"], r["owner"], r["lifecycle"], r["sunset"] or "", r["flag"] or "") for r in rows],
+        )
+    )
 
 
 @features_cli.command("set")

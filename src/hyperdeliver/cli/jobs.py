@@ -9,13 +9,12 @@ import sys
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
-import orjson
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from ..errors import BadRequest, Conflict, NotFound
 from .loader import load_app
+from .output import print_json, table
 
 if TYPE_CHECKING:
     from ..app import App
@@ -127,14 +126,15 @@ def cron_list(app: AppOpt = None, json: Annotated[bool, typer.Option("--json", h
     application = _app_with_jobs(app, tables=False)
     rows = [describe(t) for t in sorted(application.jobs.crons.values(), key=lambda t: t.qualname)]
     if json:
-        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        print_json(rows)
         return
-    table = Table(title=f"{application.name}: {len(rows)} cron(s), times in UTC")
-    for col in ("name", "schedule", "next", "queue", "owner", "summary"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(r["name"], r["schedule"], r["next"], r["queue"], r["owner"], r["summary"])
-    console.print(table)
+    console.print(
+        table(
+            f"{application.name}: {len(rows)} cron(s), times in UTC",
+            ("name", "schedule", "next", "queue", "owner", "summary"),
+            [(r["name"], r["schedule"], r["next"], r["queue"], r["owner"], r["summary"]) for r in rows],
+        )
+    )
 
 
 @cron_cli.command("run")
@@ -243,18 +243,18 @@ def jobs_list(
 
     rows, counts = asyncio.run(go())
     if json:
-        sys.stdout.write(orjson.dumps({"counts": counts, "jobs": rows}, option=orjson.OPT_INDENT_2).decode() + "\n")
+        print_json({"counts": counts, "jobs": rows})
         return
     summary = ", ".join(f"{s} {counts.get(s, 0)}" for s in STATUSES)
-    table = Table(title=f"{application.name} jobs ({summary})")
-    for col in ("id", "task", "queue", "status", "attempts", "run_at", "finished_at", "last_error"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(
+    cells = [
+        (
             str(r["id"]), r["task"], r["queue"], r["status"], f"{r['attempts']}/{r['max_attempts']}",
             r["run_at"] or "", r["finished_at"] or "", (r["last_error"] or "")[:60],
         )
-    console.print(table)
+        for r in rows
+    ]
+    columns = ("id", "task", "queue", "status", "attempts", "run_at", "finished_at", "last_error")
+    console.print(table(f"{application.name} jobs ({summary})", columns, cells))
 
 
 async def _get_job(application: App, job_id: int) -> Any:
@@ -281,7 +281,7 @@ def jobs_show(job_id: Annotated[int, typer.Argument(help="the job's id")], app: 
     job = asyncio.run(go())
     data = _job_row(job) | {"args": job.args, "heartbeat_at": job.heartbeat_at.isoformat() if job.heartbeat_at else None}
     data["last_error"] = job.last_error
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+    print_json(data)
 
 
 @queue_cli.command("retry")

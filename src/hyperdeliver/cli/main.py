@@ -9,16 +9,15 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import orjson
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from ..errors import ConfigurationError, HyperError
 from .graphql import graphql_cli
 from .features import features_cli
 from .jobs import jobs_cli
 from .loader import app_spec, load_app
+from .output import print_json, table
 from .release import release_cli
 
 cli = typer.Typer(
@@ -114,14 +113,15 @@ def routes(app: AppOpt = None, json: Annotated[bool, typer.Option("--json", help
         for op in sorted(application.operations, key=lambda o: (o.path, o.method))
     ]
     if json:
-        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        print_json(rows)
         return
-    table = Table(title=f"{application.name}: {len(rows)} operations")
-    for col in ("method", "path", "feature", "owner", "roles", "lifecycle"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(r["method"], r["path"], r["feature"], r["owner"], ", ".join(r["roles"]), r["lifecycle"])
-    console.print(table)
+    console.print(
+        table(
+            f"{application.name}: {len(rows)} operations",
+            ("method", "path", "feature", "owner", "roles", "lifecycle"),
+            [(r["method"], r["path"], r["feature"], r["owner"], ", ".join(r["roles"]), r["lifecycle"]) for r in rows],
+        )
+    )
 
 
 # -- db ---------------------------------------------------------------------------
@@ -247,12 +247,7 @@ def demo(
         return logins
 
     logins = asyncio.run(go())
-    table = Table(title="teamboard demo logins")
-    for col in ("email", "password", "role"):
-        table.add_column(col)
-    for email, password, role in logins:
-        table.add_row(email, password, role)
-    console.print(table)
+    console.print(table("teamboard demo logins", ("email", "password", "role"), logins))
     console.print(f"database: {db_file}")
     console.print(f"API docs: http://{host}:{port}/docs   OpenAPI: http://{host}:{port}/openapi.json")
     console.print(f"GraphQL: http://{host}:{port}/graphql (GraphiQL in a browser)")

@@ -13,15 +13,13 @@ The running release is also recorded at start-up from ``HYPER_RELEASE`` /
 from __future__ import annotations
 
 import asyncio
-import sys
 from typing import Annotated, Any, Optional
 
-import orjson
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from .loader import load_app
+from .output import print_json, table
 
 release_cli = typer.Typer(help="Releases: deploy markers for the usage dashboard.", no_args_is_help=True)
 console = Console()
@@ -71,11 +69,7 @@ def list_(app: AppOpt = None, json: Annotated[bool, typer.Option("--json", help=
     application = load_app(app)
     rows = _run(application, releases(application))
     if json:
-        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        print_json(rows)
         return
-    table = Table(title="releases")
-    for col in ("version", "sha", "recorded_at"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(r["version"], r["sha"], r["recorded_at"].isoformat(timespec="seconds"))
-    console.print(table)
+    cells = [(r["version"], r["sha"], r["recorded_at"].isoformat(timespec="seconds")) for r in rows]
+    console.print(table("releases", ("version", "sha", "recorded_at"), cells))
