@@ -150,11 +150,15 @@ def postgres_url(pg_database: str) -> str:
 
 
 def make_settings(database_url: str, tmp_path: Path, **kw: Any) -> Settings:
-    return Settings(env="test", database_url=database_url, var_dir=tmp_path / "var", access_log=False, **kw)
+    """A test's settings: env ``test``, no access log, ``var`` under ``tmp_path``; ``kw`` overrides any."""
+    base: dict[str, Any] = {"env": "test", "database_url": database_url, "var_dir": tmp_path / "var", "access_log": False}
+    return Settings(**(base | kw))
 
 
 @pytest.fixture
 def settings_for(tmp_path: Path) -> Callable[..., Settings]:
+    """``settings_for(database_url, **overrides)``: :func:`make_settings` under this test's tmp_path."""
+
     def build(database_url: str, **kw: Any) -> Settings:
         return make_settings(database_url, tmp_path, **kw)
 

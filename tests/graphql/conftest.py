@@ -101,13 +101,11 @@ async def prepared(app: App) -> App:
 
 
 @pytest.fixture
-def probe_settings(database_url: str, tmp_path: Path) -> Callable[..., Settings]:
+def probe_settings(database_url: str, settings_for: Callable[..., Settings]) -> Callable[..., Settings]:
     """Settings for a probe app on this test's database (SQLite, then PostgreSQL)."""
 
     def build(**kw: Any) -> Settings:
-        base: dict[str, Any] = {"env": "test", "database_url": database_url, "var_dir": tmp_path / "var", "access_log": False}
-        base.update(kw)
-        return Settings(**base)
+        return settings_for(database_url, **kw)
 
     return build
 

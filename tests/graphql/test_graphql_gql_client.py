@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from gql import Client, GraphQLRequest
@@ -41,11 +40,11 @@ async def _prepare(settings: Settings) -> str:
 
 
 @pytest.fixture
-def served_demo(database_url: str, tmp_path: Path, serve_app: Callable[[ASGIApp], str]) -> tuple[str, str]:
+def served_demo(database_url: str, settings_for: Callable[..., Settings], serve_app: Callable[[ASGIApp], str]) -> tuple[str, str]:
     """(url of /graphql, member API token) of the demo served over HTTP."""
     from teamboard.app import create_app
 
-    settings = Settings(env="test", database_url=database_url, var_dir=tmp_path / "var", access_log=False)
+    settings = settings_for(database_url)
     token = asyncio.run(_prepare(settings))
     # The served app is built here and used only on the server thread's event loop.
     return f"{serve_app(create_app(settings))}/graphql", token

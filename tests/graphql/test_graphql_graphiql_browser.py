@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -21,10 +20,14 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def dev_server(
-    sqlite_url: str, tmp_path: Path, probe_factory: Any, probe_builder: Any, serve_app: Callable[[ASGIApp], str]
+    sqlite_url: str,
+    settings_for: Callable[..., Settings],
+    probe_factory: Any,
+    probe_builder: Any,
+    serve_app: Callable[[ASGIApp], str],
 ) -> str:
     """The probe app in dev mode, migrated and seeded, served by uvicorn in a thread."""
-    settings = Settings(env="dev", database_url=sqlite_url, var_dir=tmp_path / "var", access_log=False)
+    settings = settings_for(sqlite_url, env="dev")
 
     async def prepare() -> None:
         app = await probe_factory(settings)
