@@ -64,4 +64,10 @@ async def test_usage_0002_backfills_user_days_and_matches_the_models(database_ur
         assert cols == {c.name for c in table.columns}
         assert indexes == {tuple(c.name for c in ix.columns) for ix in table.indexes}
     assert ("feature", "ts") not in insp["hd_usage_events"][1]
+    if app.database.dialect == "postgresql":
+        async with app.database.engine.connect() as conn:
+            method = (await conn.execute(sa.text(
+                "SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam WHERE c.relname = 'ix_hd_usage_events_ts'"
+            ))).scalar()
+        assert method == "brin"
     await app.database.dispose()

@@ -35,7 +35,7 @@ events = sa.Table(
     sa.Column("status", sa.SmallInteger(), nullable=False),
     sa.Column("duration_ms", sa.Float(), nullable=False),
     sa.Column("release", sa.String(64), nullable=False),
-    sa.Index("ix_hd_usage_events_ts", "ts"),
+    sa.Index("ix_hd_usage_events_ts", "ts", postgresql_using="brin"),
 )
 EVENT_COLUMNS = [c.name for c in events.columns]
 

@@ -1,4 +1,4 @@
-"""hyperdeliver usage: per-user day rollup; the raw events lose their (feature, ts) index; track events indexed by (event, user_id, ts) for funnels
+"""hyperdeliver usage: per-user day rollup; the raw events lose their (feature, ts) index (and on PostgreSQL their ts index becomes BRIN); track events indexed by (event, user_id, ts) for funnels
 
 Revision ID: hd_usage_0002
 Revises: hd_usage_0001
@@ -34,6 +34,11 @@ def upgrade() -> None:
     op.drop_index("ix_hd_usage_events_feature_ts", table_name="hd_usage_events")
     # A funnel step is a per-user minimum over one event name: with the user in the index
     # every step reads its rows already grouped (merge joins, no sorts).
+    if op.get_bind().dialect.name == "postgresql":
+        # Raw events arrive in time order: a BRIN index (a few pages for millions of rows,
+        # nearly free to maintain) serves retention's range delete as well as a B-tree.
+        op.drop_index("ix_hd_usage_events_ts", table_name="hd_usage_events")
+        op.create_index("ix_hd_usage_events_ts", "hd_usage_events", ["ts"], postgresql_using="brin")
     op.drop_index("ix_hd_track_events_event_ts", table_name="hd_track_events")
     op.create_index("ix_hd_track_events_event_user_ts", "hd_track_events", ["event", "user_id", "ts"])
     op.execute(
@@ -47,6 +52,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_hd_usage_events_ts", table_name="hd_usage_events")
+        op.create_index("ix_hd_usage_events_ts", "hd_usage_events", ["ts"])
     op.drop_index("ix_hd_track_events_event_user_ts", table_name="hd_track_events")
     op.create_index("ix_hd_track_events_event_ts", "hd_track_events", ["event", "ts"])
     op.create_index("ix_hd_usage_events_feature_ts", "hd_usage_events", ["feature", "ts"])
