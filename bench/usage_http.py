@@ -1,0 +1,142 @@
+"""Throughput with usage recording on vs off, over HTTP, as a deployed app runs.
+
+    .venv/bin/python bench/usage_http.py                      # 3 rounds, SQLite and PostgreSQL
+    .venv/bin/python bench/usage_http.py --rounds 5 --duration 8
+
+One uvicorn worker (uvloop, httptools) pinned to CPU 1 serves ``bench/targets/usage_app.py``
+with ``HYPER_USAGE_ENABLED`` true or false; ``wrk -t1 -c64`` pinned to CPU 0 calls one
+endpoint: ``/hello`` (no I/O: the worst case for recording's share) or ``/people`` (one
+database read, as most calls do). Per run: requests per second and the server's CPU
+time per request (from /proc, all threads, so it includes the flusher and the SQLite
+driver's thread). On and off runs are interleaved within each round; medians reported,
+with recording's loss = 1 - on/off. PostgreSQL: 127.0.0.1:5432 (database
+``hd_usage_http``, dropped and created). Target: loss ≤ 3 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # bench/queue.py shadows queue
+TARGETS = HERE / "targets"
+HOST = "127.0.0.1"
+PG_ADMIN = os.environ.get("HYPER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_URL = PG_ADMIN.rsplit("/", 1)[0] + "/hd_usage_http"
+ENDPOINTS = ("/hello", "/people")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def serve(url: str, enabled: bool, port: int, log: Path) -> subprocess.Popen[bytes]:
+    pin = ["taskset", "-c", "1"] if shutil.which("taskset") and (os.cpu_count() or 1) >= 2 else []
+    cmd = pin + [sys.executable, "-m", "uvicorn", "usage_app:app", "--app-dir", str(TARGETS), "--host", HOST, "--port", str(port),
+                 "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    env = {**os.environ, "HYPER_DATABASE_URL": url, "HYPER_USAGE_ENABLED": "true" if enabled else "false", "PYTHONPATH": str(TARGETS)}
+    proc = subprocess.Popen(cmd, env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited ({proc.returncode}); see {log}")
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=1)
+            conn.request("GET", "/people")
+            ok = conn.getresponse().status == 200
+            conn.close()
+            if ok:
+                return proc
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"server not ready in 30 s; see {log}")
+
+
+def wrk(port: int, path: str, duration: int) -> tuple[float, int]:
+    pin = ["taskset", "-c", "0"] if shutil.which("taskset") and (os.cpu_count() or 1) >= 2 else []
+    res = subprocess.run(pin + ["wrk", "-t1", "-c64", f"-d{duration}s", f"http://{HOST}:{port}{path}"],
+                         capture_output=True, text=True, timeout=duration + 30)
+    if res.returncode != 0 or "Non-2xx" in res.stdout or "Socket errors" in res.stdout:
+        raise SystemExit(f"wrk run rejected (errors or non-2xx answers):\n{res.stdout}{res.stderr}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", res.stdout).group(1))  # type: ignore[union-attr]
+    n = int(re.search(r"(\d+) requests in", res.stdout).group(1))  # type: ignore[union-attr]
+    return rps, n
+
+
+def run(url: str, enabled: bool, path: str, duration: int, port: int, log: Path) -> tuple[float, float]:
+    """(req/s, server CPU µs per request) of one server run."""
+    proc = serve(url, enabled, port, log)
+    try:
+        wrk(port, path, 2)  # warm-up
+        c0 = cpu_seconds(proc.pid)
+        rps, n = wrk(port, path, duration)
+        return rps, (cpu_seconds(proc.pid) - c0) / n * 1e6
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=6)
+    ap.add_argument("--databases", default="sqlite,postgresql")
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("bench/usage_http.py needs wrk (Debian: apt-get install wrk)")
+    sys.path.insert(0, str(TARGETS))
+    import usage_app
+
+    work = Path(tempfile.mkdtemp(prefix="hd-usage-http-"))
+    urls = {}
+    for db in args.databases.split(","):
+        if db == "sqlite":
+            urls["SQLite"] = f"sqlite:///{work / 'usage.sqlite3'}"
+        else:
+            subprocess.run(["psql", PG_ADMIN, "-qc", "DROP DATABASE IF EXISTS hd_usage_http WITH (FORCE)"], check=True, capture_output=True)
+            subprocess.run(["psql", PG_ADMIN, "-qc", "CREATE DATABASE hd_usage_http"], check=True, capture_output=True)
+            urls["PostgreSQL"] = PG_URL
+    for url in urls.values():
+        usage_app.prepare(url)
+    samples: dict[tuple[str, str, bool], list[tuple[float, float]]] = {}
+    port = 8830
+    for r in range(args.rounds):
+        for label, url in urls.items():
+            for path in ENDPOINTS:
+                for enabled in ((False, True) if r % 2 == 0 else (True, False)):
+                    port += 1
+                    samples.setdefault((label, path, enabled), []).append(run(url, enabled, path, args.duration, port, work / "server.log"))
+        print(f"  round {r + 1}/{args.rounds} done", flush=True)
+    print("\nuvicorn + wrk -c64, recording off vs on (median of rounds)\n")
+    print("| database | endpoint | off req/s | on req/s | loss | off CPU µs/req | on CPU µs/req | recording µs/req |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for label in urls:
+        for path in ENDPOINTS:
+            off = samples[(label, path, False)]
+            on = samples[(label, path, True)]
+            off_rps, on_rps = statistics.median(s[0] for s in off), statistics.median(s[0] for s in on)
+            off_cpu, on_cpu = statistics.median(s[1] for s in off), statistics.median(s[1] for s in on)
+            print(f"| {label} | GET {path} | {off_rps:,.0f} | {on_rps:,.0f} | {100 * (1 - on_rps / off_rps):.1f} % | "
+                  f"{off_cpu:.1f} | {on_cpu:.1f} | {on_cpu - off_cpu:.1f} |")
+    print("\ntarget: loss ≤ 3 %")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
