@@ -23,6 +23,7 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from .buffer import CallBuffer
 from .store import UserDays, flush_users, persist_rows, purge, write_track
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ class UsageRecorder:
         self.flush_size = s.usage_flush_size
         self.buffer_max = s.usage_buffer_max
         self.release = s.release
-        self.buffer: list[tuple[Any, ...]] = []
+        self.buffer = CallBuffer()
         self.track_buffer: list[dict[str, Any]] = []
         self.produced = 0
         self.persisted = 0
@@ -72,11 +73,17 @@ class UsageRecorder:
         """The observer: one append (plus the call's product events when it succeeded)."""
         self.produced += 1
         buf = self.buffer
-        if len(buf) >= self.buffer_max:
+        ops = buf.ops
+        if len(ops) >= self.buffer_max:
             self.dropped += 1
         else:
-            buf.append((time.time(), op.feature.name, op.name, ctx.interface, ctx.principal.user_id, status, seconds * 1000.0, self.release))
-            if len(buf) >= self.flush_size and self._wake is not None:
+            buf.ts.append(time.time())
+            ops.append(op)
+            buf.interfaces.append(ctx.interface)
+            buf.users.append(ctx.principal.user_id)
+            buf.statuses.append(status)
+            buf.ms.append(seconds * 1000.0)
+            if len(ops) >= self.flush_size and self._wake is not None:
                 self._wake.set()
         if ctx.events and status < 400:
             now = time.time()
@@ -133,7 +140,8 @@ class UsageRecorder:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            raw, self.buffer = self.buffer, []
+            buffered, self.buffer = self.buffer, CallBuffer()
+            raw = buffered.rows(self.release)
             tracks, self.track_buffer = self.track_buffer, []
             if users or len(self.pending_users) >= PENDING_USERS_MAX or time.monotonic() - self._last_sketch >= SKETCH_INTERVAL:
                 self._last_sketch = time.monotonic()
