@@ -52,10 +52,15 @@ async def authenticate_request(
     if authorization is not None:
         assert app is not None
         scheme, _, token = authorization.decode("latin-1").partition(" ")
-        found = await app.auth.authenticate_token(token.strip()) if scheme.lower() == "bearer" else None
-        if found is None:
+        found: Principal | bool | None = None
+        if scheme.lower() == "bearer":
+            token = token.strip()
+            found = app.auth.cached_token(token)
+            if found is True:
+                found = await app.auth.authenticate_token(token)
+        if not found:
             return RequestAuth(ANONYMOUS, {}, INVALID_TOKEN, None)
-        return RequestAuth(found, {}, None, None)
+        return RequestAuth(found, {}, None, None)  # type: ignore[arg-type]
     if cookie is None:
         return _NOBODY
     assert app is not None

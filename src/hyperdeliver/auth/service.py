@@ -70,17 +70,24 @@ class AuthService:
         sess, user = row
         return self.principal_for(user, "session", session_id_hash=id_hash, csrf_token=sess.csrf_token)
 
-    async def authenticate_token(self, token: str) -> Principal | None:
+    def cached_token(self, token: str) -> Principal | bool:
+        """A cache hit without a coroutine: the principal, False for a token that cannot
+        be valid, or True when only :meth:`authenticate_token` can tell (a miss)."""
         selector, _, secret = token.removeprefix("hd_").partition("_")
         if not selector or not secret:
-            return None
+            return False
         hit = self._token_cache.get(selector)
         if hit is not None and hit[2] > time.monotonic():
             # The cache holds the verified secret itself (in memory only, never stored),
             # so a hit costs one constant-time comparison and no hashing.
-            if hmac.compare_digest(hit[0], secret):
-                return hit[1]
-            return None
+            return hit[1] if hmac.compare_digest(hit[0], secret) else False
+        return True
+
+    async def authenticate_token(self, token: str) -> Principal | None:
+        found = self.cached_token(token)
+        if found is not True:
+            return found or None
+        selector, _, secret = token.removeprefix("hd_").partition("_")
         secret_hash = sha256(secret)
         async with self.db.session() as s:
             row = (
