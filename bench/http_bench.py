@@ -143,7 +143,7 @@ def inproc_child(name: str, n: int, token: str, db: str) -> None:
     target, folder = APPS[name]
     sys.path.insert(0, str(folder))
     if name.startswith("hyperdeliver"):
-        os.environ["HYPER_DATABASE_URL"] = f"sqlite:///{db}"
+        os.environ["HYPER_DATABASE_URL"] = db
         os.environ.update(APP_ENV.get(name, {}))
     module, _, attr = target.partition(":")
     app = getattr(importlib.import_module(module), attr)
@@ -205,7 +205,7 @@ class Server:
         cmd = [sys.executable, "-m", "uvicorn", target, "--app-dir", str(folder), "--host", HOST, "--port", str(port),
                "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
         self.cmd = (["taskset", "-c", cpu] if cpu else []) + cmd
-        self.env = {**os.environ, "HYPER_DATABASE_URL": f"sqlite:///{db}", "PYTHONPATH": str(folder), **APP_ENV.get(name, {})}
+        self.env = {**os.environ, "HYPER_DATABASE_URL": db, "PYTHONPATH": str(folder), **APP_ENV.get(name, {})}
         self.name, self.port, self.log = name, port, log
 
     def __enter__(self) -> Server:
@@ -299,6 +299,8 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3, help="HTTP rounds")
     ap.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
     ap.add_argument("--no-pin", action="store_true", help="do not pin server and wrk to CPUs")
+    ap.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
+                    help="hyperdeliver's database (its usage events go there); postgresql: hd_http_bench on 127.0.0.1:5432")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--token", help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
@@ -313,7 +315,13 @@ def main() -> int:
     if unknown:
         raise SystemExit(f"unknown apps {unknown}; choose from {', '.join(APPS)}")
     work = Path(tempfile.mkdtemp(prefix="hd-bench-http-"))
-    db = str(work / "bench.sqlite3")
+    if args.database == "postgresql":
+        admin = os.environ.get("HYPER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+        for sql in ("DROP DATABASE IF EXISTS hd_http_bench WITH (FORCE)", "CREATE DATABASE hd_http_bench"):
+            subprocess.run(["psql", admin, "-qc", sql], check=True, capture_output=True)
+        db = admin.rsplit("/", 1)[0] + "/hd_http_bench"
+    else:
+        db = f"sqlite:///{work / 'bench.sqlite3'}"
     sys.path.insert(0, str(TARGETS))
     from hyper_app import prepare
 

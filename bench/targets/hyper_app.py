@@ -5,7 +5,7 @@ API token (``Authorization: Bearer hd_…``) through the framework's AuthService
 the body validated by Pydantic and the output serialised from the return annotation.
 Every request runs the whole front controller, unit of work included.
 
-``prepare(path)`` migrates a SQLite database there, creates an editor with an API
+``prepare(url)`` migrates the database there, creates an editor with an API
 token, and returns the token; ``create_app()`` reads ``HYPER_DATABASE_URL``.
 """
 
@@ -61,12 +61,12 @@ def create_app(settings: Settings | None = None) -> App:
     return App("bench", features=[feature], roles=["viewer", "editor", "admin"], settings=settings)
 
 
-def prepare(db_path: str) -> str:
-    """Migrate a fresh database at ``db_path``; return an editor's API token."""
+def prepare(url: str) -> str:
+    """Migrate a fresh database at ``url`` (a plain path means SQLite); return an editor's API token."""
     from hyperdeliver.db.migrate import upgrade_async
 
     async def go() -> str:
-        app = create_app(Settings(env="production", database_url=f"sqlite:///{db_path}"))
+        app = create_app(Settings(env="production", database_url=url if "://" in url else f"sqlite:///{url}"))
         await upgrade_async(app)
         async with app.database.session() as s:
             user = await app.auth.create_user(s, "editor@bench.dev", "bench-password", {"editor"})
