@@ -198,3 +198,37 @@ async def test_feature_table_sees_late_data_for_past_days(usage_app: App) -> Non
     assert late["users"] == 8 and late["users_recent"] == 8
     await queries.ingest(usage_app, [ev(0.01, 99)])  # and today's users come on top of the cache
     assert {r["feature"]: r for r in await queries.feature_table(usage_app, days=28)}["probe"]["users"] == 9
+
+
+def _calls(n: int, start: float, seed: int) -> list[tuple[float, int, str, int | None, int, float]]:
+    rnd = random.Random(seed)
+    return [(start + i * 0.37, rnd.randrange(3), rnd.choice(["rest", "graphql"]), rnd.choice([None, 1, 2, 3, 40]),
+             rnd.choice([200, 201, 404, 500, 503]), rnd.lognormvariate(1, 1)) for i in range(n)]
+
+
+@pytest.mark.parametrize("start", [1_764_000_000.0, 1_764_003_500.0], ids=["one-hour", "crosses-the-hour"])
+def test_buffer_fold_and_records_match_the_per_call_path(start: float) -> None:
+    """The recorder's column-wise fold and records equal the per-call fold and formats."""
+    from hyperdeliver.usage.buffer import CallBuffer
+    from hyperdeliver.usage.fold import fold
+    from hyperdeliver.usage.store import SqliteStamps
+
+    class Op:
+        def __init__(self, i: int) -> None:
+            self.name, self.feature = f"op{i}", type("F", (), {"name": f"feature{i % 2}"})
+
+    ops = [Op(i) for i in range(3)]
+    buf = CallBuffer()
+    for ts, i, interface, uid, status, ms in _calls(1_000, start, seed=int(start)):
+        buf.append(ts, ops[i], interface, uid, status, ms)
+    rows = buf.rows("1.0")
+    expected, got = fold(rows), buf.fold()
+    assert got.user_days == expected.user_days and set(got.hours) == set(expected.hours)
+    for k, acc in expected.hours.items():
+        assert got.hours[k][:2] == acc[:2] and got.hours[k][3:] == acc[3:] and got.hours[k][2] == pytest.approx(acc[2])
+    assert len({k[0] for k in got.hours}) == len({int(r[0] // 3600) for r in rows}) == (1 if start % 3600 < 3000 else 2)
+    fmt = SqliteStamps()
+    assert [r[0] for r in buf.records(False, "1.0")] == [fmt(r[0]) for r in rows]
+    pg = buf.records(True, "1.0")
+    assert [r[0] for r in pg] == [datetime.fromtimestamp(r[0], timezone.utc) for r in rows]
+    assert [r[1:] for r in pg] == [r[1:] for r in rows]

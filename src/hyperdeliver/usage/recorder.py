@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .buffer import CallBuffer
-from .store import UserDays, flush_users, persist_rows, purge, write_track
+from .store import UserDays, flush_users, persist_buffer, purge, write_track
 
 if TYPE_CHECKING:
     from ..app import App
@@ -140,8 +140,7 @@ class UsageRecorder:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            buffered, self.buffer = self.buffer, CallBuffer()
-            raw = buffered.rows(self.release)
+            raw, self.buffer = self.buffer, CallBuffer()
             tracks, self.track_buffer = self.track_buffer, []
             if users or len(self.pending_users) >= PENDING_USERS_MAX or time.monotonic() - self._last_sketch >= SKETCH_INTERVAL:
                 self._last_sketch = time.monotonic()
@@ -153,7 +152,7 @@ class UsageRecorder:
             self.in_flight = len(raw)
             t0 = time.perf_counter()
             try:
-                await persist_rows(self.app, raw, pending_users=self.pending_users)
+                await persist_buffer(self.app, raw, self.release, pending_users=self.pending_users)
                 self.persisted += len(raw)
             except Exception:  # noqa: BLE001
                 self.dropped += len(raw)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import tables as t
+from .buffer import CallBuffer
 from .events import UsageEvent
 from .fold import Folded, Row, UserDayKey, as_row, day_of, fold, hour_of, merge_user_days
 from .histogram import COLUMNS, EDGES, NBUCKETS
@@ -80,19 +81,15 @@ async def _driver_executemany(conn: AsyncConnection, sql_pg: str, sql_sqlite: st
 _RAW_SQLITE = f"INSERT INTO hd_usage_events ({', '.join(t.EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(t.EVENT_COLUMNS))})"
 
 
-async def write_raw(conn: AsyncConnection, rows: Sequence[Row]) -> None:
-    """Raw rows: COPY on PostgreSQL, executemany on SQLite."""
+async def write_records(conn: AsyncConnection, records: list[tuple[Any, ...]]) -> None:
+    """Raw-event records in the driver's form: COPY on PostgreSQL, executemany on SQLite."""
     if conn.dialect.name == "postgresql":
-        utc = timezone.utc
-        stamp = datetime.fromtimestamp
         raw = await conn.get_raw_connection()
         await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-            "hd_usage_events", columns=t.EVENT_COLUMNS,
-            records=[(stamp(r[0], utc), r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows],
+            "hd_usage_events", columns=t.EVENT_COLUMNS, records=records,
         )
     else:
-        fmt = SqliteStamps()
-        await conn.exec_driver_sql(_RAW_SQLITE, [(fmt(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows])  # type: ignore[arg-type]
+        await conn.exec_driver_sql(_RAW_SQLITE, records)  # type: ignore[arg-type]
 
 
 def _upsert_sql(table: str, key: str, placeholder: Any) -> str:
@@ -212,26 +209,47 @@ async def merge_sketches(conn: AsyncConnection, user_sets: UserSets) -> None:
         await conn.execute(stmt, [{"k_period": r["period"], "k_start": r["start"], "k_feature": r["feature"], "users": r["users"], "sketch": r["sketch"]} for r in updates])
 
 
-async def persist_rows(
-    app: App, rows: Sequence[Row], *, raw: bool = True, rollups: bool = True, pending_users: UserDays | None = None
+async def _write_batch(
+    app: App, folded: Folded | None, records: Callable[[bool], list[tuple[Any, ...]]] | None, pending_users: UserDays | None
 ) -> None:
-    """Write one batch of recorded calls in one transaction: raw rows and counters
-    together, or neither. Per-user rollups go to ``pending_users`` when given (the
-    recorder writes them every few seconds with :func:`flush_users`), else now."""
-    if not rows:
-        return
-    folded = fold(rows) if rollups else None
     async with app.database.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
+        pg = conn.dialect.name == "postgresql"
+        if pg:
             await conn.execute(sa.text("SELECT 1"))  # opens the transaction the driver-level writes join
         if folded is not None:
             await write_counters(conn, folded)
             if pending_users is None:
                 await write_user_days(conn, folded.user_days)
-        if raw:
-            await write_raw(conn, rows)
+        if records is not None:
+            await write_records(conn, records(pg))
     if folded is not None and pending_users is not None:
         merge_user_days(pending_users, folded.user_days)
+
+
+async def persist_rows(
+    app: App, rows: Sequence[Row], *, raw: bool = True, rollups: bool = True, pending_users: UserDays | None = None
+) -> None:
+    """Write one batch of recorded calls in one transaction: raw rows and counters
+    together, or neither. Per-user rollups go to ``pending_users`` when given (the
+    recorder writes them every few minutes with :func:`flush_users`), else now."""
+    if not rows:
+        return
+
+    def as_records(pg: bool) -> list[tuple[Any, ...]]:
+        if pg:
+            stamp, utc = datetime.fromtimestamp, timezone.utc
+            return [(stamp(r[0], utc), r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
+        fmt = SqliteStamps()
+        return [(fmt(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
+
+    await _write_batch(app, fold(rows) if rollups else None, as_records if raw else None, pending_users)
+
+
+async def persist_buffer(app: App, buffer: CallBuffer, release: str, *, pending_users: UserDays | None = None) -> None:
+    """:func:`persist_rows` for the recorder's column-wise buffer (no per-call tuples
+    until the driver's records)."""
+    if len(buffer):
+        await _write_batch(app, buffer.fold(), lambda pg: buffer.records(pg, release), pending_users)
 
 
 async def persist(
