@@ -207,11 +207,11 @@ def _calls(n: int, start: float, seed: int) -> list[tuple[float, int, str, int |
 
 
 @pytest.mark.parametrize("start", [1_764_000_000.0, 1_764_003_500.0], ids=["one-hour", "crosses-the-hour"])
-def test_buffer_fold_and_records_match_the_per_call_path(start: float) -> None:
-    """The recorder's column-wise fold and records equal the per-call fold and formats."""
+def test_buffer_fold_and_batch_match_the_per_call_path(start: float) -> None:
+    """The recorder's column-wise fold and raw batch equal the per-call fold and rows."""
+    from hyperdeliver.usage.batch import decode, encode_rows
     from hyperdeliver.usage.buffer import CallBuffer
     from hyperdeliver.usage.fold import fold
-    from hyperdeliver.usage.store import SqliteStamps
 
     class Op:
         def __init__(self, i: int) -> None:
@@ -222,13 +222,34 @@ def test_buffer_fold_and_records_match_the_per_call_path(start: float) -> None:
     for ts, i, interface, uid, status, ms in _calls(1_000, start, seed=int(start)):
         buf.append(ts, ops[i], interface, uid, status, ms)
     rows = buf.rows("1.0")
-    expected, got = fold(rows), buf.fold()
+    ks, pairs = buf.key_index()
+    expected, got = fold(rows), buf.fold(ks, pairs)
     assert got.user_days == expected.user_days and set(got.hours) == set(expected.hours)
     for k, acc in expected.hours.items():
         assert got.hours[k][:2] == acc[:2] and got.hours[k][3:] == acc[3:] and got.hours[k][2] == pytest.approx(acc[2])
     assert len({k[0] for k in got.hours}) == len({int(r[0] // 3600) for r in rows}) == (1 if start % 3600 < 3000 else 2)
-    fmt = SqliteStamps()
-    assert [r[0] for r in buf.records(False, "1.0")] == [fmt(r[0]) for r in rows]
-    pg = buf.records(True, "1.0")
-    assert [r[0] for r in pg] == [datetime.fromtimestamp(r[0], timezone.utc) for r in rows]
-    assert [r[1:] for r in pg] == [r[1:] for r in rows]
+    batch = buf.batch("1.0", ks, pairs)
+    assert (batch.events, batch.first_ts, batch.last_ts, batch.release) == (1_000, rows[0][0], rows[-1][0], "1.0")
+    assert decode(batch.keys, batch.rows, batch.release) == rows
+    again = encode_rows(rows)
+    assert len(again) == len({int(r[0] // 3600) for r in rows})
+    assert [r for b in again for r in decode(b.keys, b.rows, b.release)] == rows
+
+
+def test_histogram_buckets_from_sorted_durations_match_bisect() -> None:
+    """Durations on and around every bucket edge land where ``histogram.bucket`` puts them."""
+    from hyperdeliver.usage.buffer import CallBuffer
+    from hyperdeliver.usage.histogram import EDGES, NBUCKETS, bucket
+
+    class Op:
+        name, feature = "op", type("F", (), {"name": "f"})
+
+    durations = [0.0, *EDGES, *(e * 0.999 for e in EDGES), *(e * 1.001 for e in EDGES), 1e9]
+    buf = CallBuffer()
+    for ms in durations:
+        buf.append(7200.0, Op, "rest", None, 200, ms)
+    [acc] = buf.fold(*buf.key_index()).hours.values()
+    want = [0] * NBUCKETS
+    for ms in durations:
+        want[bucket(ms)] += 1
+    assert acc[3:] == want

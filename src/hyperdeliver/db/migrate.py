@@ -51,17 +51,25 @@ def _with_connection(app: App, fn: Any) -> Any:
     return asyncio.run(go())
 
 
-async def upgrade_async(app: App, target: str = "heads") -> None:
-    """Apply every pending revision (framework and app) inside a running event loop."""
-
+async def _command_async(app: App, cmd: Any, target: str) -> None:
     def run(conn: Connection) -> None:
         cfg = alembic_config(app)
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, target)
+        cmd(cfg, target)
 
     async with app.database.engine.connect() as conn:
         await conn.run_sync(run)
         await conn.commit()
+
+
+async def upgrade_async(app: App, target: str = "heads") -> None:
+    """Apply every pending revision (framework and app) inside a running event loop."""
+    await _command_async(app, command.upgrade, target)
+
+
+async def downgrade_async(app: App, target: str) -> None:
+    """Revert to ``target`` (a revision id) inside a running event loop."""
+    await _command_async(app, command.downgrade, target)
 
 
 def upgrade(app: App, target: str = "heads") -> None:

@@ -105,6 +105,20 @@ def hour_of(hour_number: int) -> datetime:
     return datetime.fromtimestamp(hour_number * 3600, timezone.utc)
 
 
+def utc(epoch: float) -> datetime:
+    """Epoch seconds → an aware UTC datetime."""
+    return datetime.fromtimestamp(epoch, timezone.utc)
+
+
+def sqlite_text(epoch: float) -> str:
+    """Epoch seconds → naive UTC text, as SQLAlchemy stores a DateTime on SQLite.
+
+    >>> sqlite_text(7200.5)
+    '1970-01-01 02:00:00.500000'
+    """
+    return datetime.fromtimestamp(epoch, timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 def as_row(event: Any) -> Row:
     """A :class:`~hyperdeliver.usage.events.UsageEvent` (aware or naive-UTC ts) as a Row."""
     ts = event[0]

@@ -21,7 +21,8 @@ from . import tables as t
 from .events import UsageEvent, as_event
 from .histogram import COLUMNS, quantile
 from .sketch import UserSketch, union
-from .store import persist
+from .batch import decode
+from .store import persist, persist_rows
 
 if TYPE_CHECKING:
     from ..app import App
@@ -442,12 +443,12 @@ async def rebuild_rollups(app: App, *, chunk: int = 50_000) -> int:
         from .store import rebuild_sketches
 
         return await rebuild_sketches(app)
-    e = t.events
+    b = t.batches
     n = 0
     async with app.database.engine.connect() as conn:
-        result = await conn.stream(sa.select(*e.columns).order_by(e.c.ts))
-        async for part in result.partitions(chunk):
-            batch = [UsageEvent(*r) for r in part]
-            await persist(app, batch, raw=False)
-            n += len(batch)
+        result = await conn.stream(sa.select(b.c["keys"], b.c.rows, b.c.release).order_by(b.c.id))
+        async for part in result.partitions(max(1, chunk // 1000)):
+            rows = [row for keys, calls, release in part for row in decode(keys, calls, release)]
+            await persist_rows(app, rows, raw=False)
+            n += len(rows)
     return n

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import tables as t
-from .buffer import CallBuffer
+from .batch import Batch, encode_rows
+from .batch import records as batch_records
+from .buffer import CallBuffer, paused_gc
 from .events import UsageEvent
 from .fold import Folded, Row, UserDayKey, as_row, day_of, fold, hour_of, merge_user_days
 from .histogram import COLUMNS, EDGES, NBUCKETS
@@ -78,18 +80,20 @@ async def _driver_executemany(conn: AsyncConnection, sql_pg: str, sql_sqlite: st
         await conn.exec_driver_sql(sql_sqlite, rows)  # type: ignore[arg-type]
 
 
-_RAW_SQLITE = f"INSERT INTO hd_usage_events ({', '.join(t.EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(t.EVENT_COLUMNS))})"
+_BATCH_SQLITE = f"INSERT INTO hd_usage_batches ({', '.join(t.BATCH_COLUMNS)}) VALUES ({', '.join('?' * len(t.BATCH_COLUMNS))})"
 
 
-async def write_records(conn: AsyncConnection, records: list[tuple[Any, ...]]) -> None:
-    """Raw-event records in the driver's form: COPY on PostgreSQL, executemany on SQLite."""
-    if conn.dialect.name == "postgresql":
+async def write_batches(conn: AsyncConnection, batches: list[Batch]) -> None:
+    """Raw-event batches: COPY on PostgreSQL, executemany on SQLite."""
+    pg = conn.dialect.name == "postgresql"
+    rows = batch_records(batches, pg)
+    if pg:
         raw = await conn.get_raw_connection()
         await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-            "hd_usage_events", columns=t.EVENT_COLUMNS, records=records,
+            "hd_usage_batches", columns=t.BATCH_COLUMNS, records=rows,
         )
     else:
-        await conn.exec_driver_sql(_RAW_SQLITE, records)  # type: ignore[arg-type]
+        await conn.exec_driver_sql(_BATCH_SQLITE, rows)  # type: ignore[arg-type]
 
 
 def _upsert_sql(table: str, key: str, placeholder: Any) -> str:
@@ -209,19 +213,16 @@ async def merge_sketches(conn: AsyncConnection, user_sets: UserSets) -> None:
         await conn.execute(stmt, [{"k_period": r["period"], "k_start": r["start"], "k_feature": r["feature"], "users": r["users"], "sketch": r["sketch"]} for r in updates])
 
 
-async def _write_batch(
-    app: App, folded: Folded | None, records: Callable[[bool], list[tuple[Any, ...]]] | None, pending_users: UserDays | None
-) -> None:
+async def _write_batch(app: App, folded: Folded | None, batches: list[Batch], pending_users: UserDays | None) -> None:
     async with app.database.engine.begin() as conn:
-        pg = conn.dialect.name == "postgresql"
-        if pg:
+        if conn.dialect.name == "postgresql":
             await conn.execute(sa.text("SELECT 1"))  # opens the transaction the driver-level writes join
         if folded is not None:
             await write_counters(conn, folded)
             if pending_users is None:
                 await write_user_days(conn, folded.user_days)
-        if records is not None:
-            await write_records(conn, records(pg))
+        if batches:
+            await write_batches(conn, batches)
     if folded is not None and pending_users is not None:
         merge_user_days(pending_users, folded.user_days)
 
@@ -229,27 +230,20 @@ async def _write_batch(
 async def persist_rows(
     app: App, rows: Sequence[Row], *, raw: bool = True, rollups: bool = True, pending_users: UserDays | None = None
 ) -> None:
-    """Write one batch of recorded calls in one transaction: raw rows and counters
+    """Write one batch of recorded calls in one transaction: raw batches and counters
     together, or neither. Per-user rollups go to ``pending_users`` when given (the
     recorder writes them every few minutes with :func:`flush_users`), else now."""
-    if not rows:
-        return
-
-    def as_records(pg: bool) -> list[tuple[Any, ...]]:
-        if pg:
-            stamp, utc = datetime.fromtimestamp, timezone.utc
-            return [(stamp(r[0], utc), r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
-        fmt = SqliteStamps()
-        return [(fmt(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
-
-    await _write_batch(app, fold(rows) if rollups else None, as_records if raw else None, pending_users)
+    if rows:
+        await _write_batch(app, fold(rows) if rollups else None, encode_rows(rows) if raw else [], pending_users)
 
 
 async def persist_buffer(app: App, buffer: CallBuffer, release: str, *, pending_users: UserDays | None = None) -> None:
-    """:func:`persist_rows` for the recorder's column-wise buffer (no per-call tuples
-    until the driver's records)."""
+    """:func:`persist_rows` for the recorder's column-wise buffer (no per-call tuples)."""
     if len(buffer):
-        await _write_batch(app, buffer.fold(), lambda pg: buffer.records(pg, release), pending_users)
+        with paused_gc():
+            ks, pairs = buffer.key_index()
+            folded, batch = buffer.fold(ks, pairs), buffer.batch(release, ks, pairs)
+        await _write_batch(app, folded, [batch], pending_users)
 
 
 async def persist(
@@ -274,14 +268,18 @@ async def write_track(app: App, rows: Sequence[dict[str, Any]]) -> None:
 
 
 async def purge(app: App, now: datetime | None = None) -> int:
-    """Delete raw events (and per-user day rollups) older than ``usage_retention_days``;
-    returns the raw rows deleted. The counters and sketches are kept."""
+    """Delete raw events (whole batches whose last call is older than
+    ``usage_retention_days``) and per-user day rollups as old; returns the raw events
+    deleted. The counters and sketches are kept."""
     now = now or datetime.now(timezone.utc)
     cutoff = now - timedelta(days=app.settings.usage_retention_days)
+    b = t.batches
     async with app.database.engine.begin() as conn:
-        res = await conn.execute(t.events.delete().where(t.events.c.ts < cutoff))
+        old = b.c.last_ts < cutoff
+        n = (await conn.execute(sa.select(sa.func.coalesce(sa.func.sum(b.c.events), 0)).where(old))).scalar()
+        await conn.execute(b.delete().where(old))
         await conn.execute(t.user_days.delete().where(t.user_days.c.day < cutoff.date()))
-    return int(res.rowcount or 0)
+    return int(n or 0)
 
 
 def _bucket_sql() -> str:
@@ -322,7 +320,7 @@ async def rebuild_sketches(app: App) -> int:
     returns the number of raw events."""
     sets: dict[tuple[str, date, str], set[int]] = defaultdict(set)
     async with app.database.engine.connect() as conn:
-        n = int((await conn.execute(sa.text("SELECT count(*) FROM hd_usage_events"))).scalar() or 0)
+        n = int((await conn.execute(sa.text("SELECT coalesce(sum(events), 0) FROM hd_usage_batches"))).scalar() or 0)
         result = await conn.stream(sa.text("SELECT day, feature, user_id FROM hd_usage_user_days"))
         async for part in result.partitions(100_000):
             for day, feature, uid in part:

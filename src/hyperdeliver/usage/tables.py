@@ -1,6 +1,7 @@
 """The usage tables (SQLAlchemy Core; created by migrations ``hd_usage_0001`` and ``hd_usage_0002``).
 
-- ``hd_usage_events``: raw calls, kept ``usage_retention_days``.
+- ``hd_usage_batches``: raw calls, one row per flush (see :mod:`.batch`), kept
+  ``usage_retention_days``; the view ``hd_usage_events`` shows them one row per call.
 - ``hd_usage_hourly`` / ``hd_usage_daily``: calls, errors, sum_ms and duration buckets
   ``h0..h31`` per (hour|day, feature, operation, interface), updated by every flush.
 - ``hd_usage_users``: distinct users per (period d|w, start day, feature) as a
@@ -25,19 +26,33 @@ def _buckets() -> list[sa.Column]:
     return [sa.Column(c, sa.BigInteger(), nullable=False, server_default="0") for c in COLUMNS]
 
 
-events = sa.Table(
-    "hd_usage_events", meta,
-    sa.Column("ts", UTCDateTime(), nullable=False),
-    sa.Column("feature", sa.String(100), nullable=False),
-    sa.Column("operation", sa.String(100), nullable=False),
-    sa.Column("interface", sa.String(16), nullable=False),
-    sa.Column("user_id", sa.BigInteger(), nullable=True),
-    sa.Column("status", sa.SmallInteger(), nullable=False),
-    sa.Column("duration_ms", sa.Float(), nullable=False),
+batches = sa.Table(
+    "hd_usage_batches", meta,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("first_ts", UTCDateTime(), nullable=False),
+    sa.Column("last_ts", UTCDateTime(), nullable=False),
+    sa.Column("events", sa.Integer(), nullable=False),
     sa.Column("release", sa.String(64), nullable=False),
-    sa.Index("ix_hd_usage_events_ts", "ts", postgresql_using="brin"),
+    sa.Column("keys", sa.Text(), nullable=False),
+    sa.Column("rows", sa.Text(), nullable=False),
+    sa.Index("ix_hd_usage_batches_last_ts", "last_ts"),
 )
-EVENT_COLUMNS = [c.name for c in events.columns]
+BATCH_COLUMNS = [c.name for c in batches.columns if c.name != "id"]
+
+views = sa.MetaData()
+"""Views, kept out of ``meta`` so that nothing creates them as tables."""
+events = sa.Table(
+    "hd_usage_events", views,
+    sa.Column("ts", UTCDateTime()),
+    sa.Column("feature", sa.String(100)),
+    sa.Column("operation", sa.String(100)),
+    sa.Column("interface", sa.String(16)),
+    sa.Column("user_id", sa.BigInteger()),
+    sa.Column("status", sa.SmallInteger()),
+    sa.Column("duration_ms", sa.Float()),
+    sa.Column("release", sa.String(64)),
+)
+"""The view over :data:`batches`: one row per recorded call (read only)."""
 
 
 def _rollup(name: str, key: str, key_type: sa.types.TypeEngine) -> sa.Table:
