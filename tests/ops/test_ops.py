@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
+
+import pytest
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -17,6 +20,22 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         for s in fam.samples:
             out[(s.name, tuple(sorted(s.labels.items())))] = s.value
     return out
+
+
+@pytest.fixture
+def make_app_for_ops(database_url: str, settings_for: Callable[..., Settings]) -> Callable[..., Any]:
+    """The migrated teamboard app with settings overridden."""
+
+    async def build(**kw: Any) -> App:
+        from teamboard.app import create_app
+        from teamboard.seed import seed
+
+        app = create_app(settings_for(database_url, **kw))
+        await upgrade_async(app)
+        await seed(app)
+        return app
+
+    return build
 
 
 async def test_healthz_readyz_metrics(client: TestClient) -> None:
@@ -63,4 +82,38 @@ async def test_readyz_503_when_database_unreachable(settings_for: Callable[..., 
     async with TestClient(app) as c:
         r = await c.get("/readyz")
         assert r.status_code == 503 and r.json()["database"] is False
+    await app.database.dispose()
+
+
+async def test_request_metrics_come_from_the_usage_buffer_exactly_once(client: TestClient) -> None:
+    """With usage on, the request metrics are read from the recorder: calls still
+    buffered count at scrape time, and a flush hands them over without counting twice."""
+    app = client.app
+    rec = app.state["usage"]
+    assert all(getattr(o, "__self__", None) is not app.state["metrics"].calls for o in app.controller.observers)
+    await client.login("admin@teamboard.dev", "admin-password")
+    key = ("hd_requests_total", (("feature", "workspaces"), ("operation", "list_workspaces"), ("status", "200")))
+    count = ("hd_request_duration_seconds_count", (("feature", "workspaces"), ("operation", "list_workspaces")))
+    for _ in range(2):
+        assert (await client.get("/workspaces")).status_code == 200
+    assert len(rec.buffer) >= 2
+    before = samples((await client.get("/metrics")).text)
+    assert before[key] == 2 and before[count] == 2
+    await rec.flush()
+    assert (await client.get("/workspaces")).status_code == 200
+    after = samples((await client.get("/metrics")).text)
+    assert after[key] == 3 and after[count] == 3
+    assert after[("hd_request_duration_seconds_sum", count[1])] > 0
+
+
+async def test_request_metrics_count_the_calls_a_full_buffer_drops(make_app_for_ops: Any) -> None:
+    app = await make_app_for_ops(usage_buffer_max=2, usage_flush_size=10_000, usage_flush_interval=3600)
+    async with TestClient(app) as c:
+        await c.login("admin@teamboard.dev", "admin-password")
+        for _ in range(4):
+            assert (await c.get("/workspaces")).status_code == 200
+        m = samples((await c.get("/metrics")).text)
+        rec = app.state["usage"]
+        assert rec.counters()["dropped"] >= 3
+        assert m[("hd_requests_total", (("feature", "workspaces"), ("operation", "list_workspaces"), ("status", "200")))] == 4
     await app.database.dispose()

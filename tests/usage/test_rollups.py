@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -221,19 +222,26 @@ def test_buffer_fold_and_batch_match_the_per_call_path(start: float) -> None:
     buf = CallBuffer()
     for ts, i, interface, uid, status, ms in _calls(1_000, start, seed=int(start)):
         buf.append(ts, ops[i], interface, uid, status, ms)
-    rows = buf.rows("1.0")
-    ks, pairs = buf.key_index()
-    expected, got = fold(rows), buf.fold(ks, pairs)
+    rows = sorted(buf.rows("1.0"))
+    prepared = buf.prepare("1.0")
+    expected, got = fold(rows), prepared.folded
     assert got.user_days == expected.user_days and set(got.hours) == set(expected.hours)
     for k, acc in expected.hours.items():
         assert got.hours[k][:2] == acc[:2] and got.hours[k][3:] == acc[3:] and got.hours[k][2] == pytest.approx(acc[2])
     assert len({k[0] for k in got.hours}) == len({int(r[0] // 3600) for r in rows}) == (1 if start % 3600 < 3000 else 2)
-    batch = buf.batch("1.0", ks, pairs)
+    batch = prepared.batch
     assert (batch.events, batch.first_ts, batch.last_ts, batch.release) == (1_000, rows[0][0], rows[-1][0], "1.0")
-    assert decode(batch.keys, batch.rows, batch.release) == rows
+    assert sorted(decode(batch.keys, batch.rows, batch.release)) == rows
+    by_pair = {(s.op.name, s.interface): s for s in prepared.stats}
+    for op in ops:
+        for interface in ("rest", "graphql"):
+            mine = [r for r in rows if r[2] == op.name and r[3] == interface]
+            s = by_pair[(op.name, interface)]
+            assert s.durations == sorted(r[6] for r in mine)
+            assert s.statuses == Counter(r[5] for r in mine)
     again = encode_rows(rows)
     assert len(again) == len({int(r[0] // 3600) for r in rows})
-    assert [r for b in again for r in decode(b.keys, b.rows, b.release)] == rows
+    assert sorted(r for b in again for r in decode(b.keys, b.rows, b.release)) == rows
 
 
 def test_histogram_buckets_from_sorted_durations_match_bisect() -> None:
@@ -248,7 +256,7 @@ def test_histogram_buckets_from_sorted_durations_match_bisect() -> None:
     buf = CallBuffer()
     for ms in durations:
         buf.append(7200.0, Op, "rest", None, 200, ms)
-    [acc] = buf.fold(*buf.key_index()).hours.values()
+    [acc] = buf.prepare("").folded.hours.values()
     want = [0] * NBUCKETS
     for ms in durations:
         want[bucket(ms)] += 1

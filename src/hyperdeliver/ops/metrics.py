@@ -11,14 +11,17 @@ Example:
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from ..usage.histogram import sorted_counts
+
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+BUCKETS_MS = [b * 1000.0 for b in BUCKETS]
 
 
 class UsageCollector(Collector):
@@ -35,12 +38,19 @@ class UsageCollector(Collector):
 
 
 class CallCollector(Collector):
-    """Calls and their latency per feature and operation: plain dict updates on the request
-    path (no locks; one event loop thread), turned into Prometheus families at scrape time."""
+    """Calls and their latency per feature and operation, turned into Prometheus families
+    at scrape time.
 
-    def __init__(self) -> None:
+    Fed one of two ways: per call as a front-controller observer (:meth:`observe`, plain
+    dict updates, no locks: one event loop thread), or, when usage recording is on, from
+    the recorder's batches (:meth:`add_stats`) plus the calls still buffered at scrape
+    time (``pending``), so that a call costs the request path one append, not two.
+    """
+
+    def __init__(self, pending: Callable[[], Iterable[Any]] | None = None) -> None:
         self.calls: dict[tuple[Any, int], int] = {}
         self.latency: dict[Any, list[Any]] = {}
+        self.pending = pending
 
     def observe(self, op: Any, ctx: Any, status: int, seconds: float) -> None:
         """A front-controller observer: counts keyed by the operation object itself,
@@ -54,13 +64,22 @@ class CallCollector(Collector):
         lat[0][bisect_left(BUCKETS, seconds)] += 1
         lat[1] += seconds
 
+    def add_stats(self, stats: Iterable[Any]) -> None:
+        """Add a batch's per-operation stats (:class:`~hyperdeliver.usage.buffer.KeyStats`)."""
+        _add_stats(self.calls, self.latency, stats)
+
     def collect(self) -> Iterator[Any]:
-        calls = CounterMetricFamily("hd_requests", "calls by feature, operation and status", labels=["feature", "operation", "status"])
-        for (op, st), n in list(self.calls.items()):
-            calls.add_metric([op.feature.name, op.name, str(st)], n)
-        yield calls
+        calls, latency = self.calls, self.latency
+        pending = list(self.pending()) if self.pending is not None else []
+        if pending:  # added to copies: the recorder hands these calls over when it flushes them
+            calls, latency = dict(calls), {op: [list(counts), total] for op, (counts, total) in latency.items()}
+            _add_stats(calls, latency, pending)
+        family = CounterMetricFamily("hd_requests", "calls by feature, operation and status", labels=["feature", "operation", "status"])
+        for (op, st), n in list(calls.items()):
+            family.add_metric([op.feature.name, op.name, str(st)], n)
+        yield family
         hist = HistogramMetricFamily("hd_request_duration_seconds", "call latency", labels=["feature", "operation"])
-        for op, (counts, total) in list(self.latency.items()):
+        for op, (counts, total) in list(latency.items()):
             running, buckets = 0, []
             for le, n in zip(BUCKETS, counts):
                 running += n
@@ -70,10 +89,25 @@ class CallCollector(Collector):
         yield hist
 
 
+def _add_stats(calls: dict[tuple[Any, int], int], latency: dict[Any, list[Any]], stats: Iterable[Any]) -> None:
+    for s in stats:
+        op = s.op
+        for status, n in s.statuses.items():
+            key = (op, status)
+            calls[key] = calls.get(key, 0) + n
+        lat = latency.get(op)
+        if lat is None:
+            lat = latency[op] = [[0] * (len(BUCKETS) + 1), 0.0]
+        counts = lat[0]
+        for i, n in enumerate(sorted_counts(s.durations, BUCKETS_MS, upper_inclusive=True)):
+            counts[i] += n
+        lat[1] += sum(s.durations) / 1000.0
+
+
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, pending: Callable[[], Iterable[Any]] | None = None) -> None:
         self.registry = CollectorRegistry()
-        self.calls = CallCollector()
+        self.calls = CallCollector(pending)
         self.registry.register(self.calls)
         self.flush = Histogram("hd_usage_flush_seconds", "usage flush latency", buckets=BUCKETS, registry=self.registry)
 

@@ -27,17 +27,19 @@ class OpsPlugin:
 
     def setup(self, app: App) -> None:
         self.app = app
-        self.metrics = Metrics()
-        app.state["metrics"] = self.metrics
-        m = self.metrics
-        app.controller.observers.append(m.calls.observe)
+        rec = app.state.get("usage")  # the usage plugin is set up before this one
+        self.metrics = m = Metrics(pending=rec.pending_stats if rec is not None else None)
+        app.state["metrics"] = m
+        if rec is None:
+            app.controller.observers.append(m.calls.observe)
+        else:  # the recorder already keeps every call: the request metrics are read from it
+            rec.stats_sinks.append(m.calls.add_stats)
+            rec.drop_sinks.append(m.calls.observe)
+            m.add_usage(rec.counters)
+            app.state["flush_observer"] = m.flush.observe
         app.rest.mount("/healthz", self.healthz)
         app.rest.mount("/readyz", self.readyz)
         app.rest.mount("/metrics", self.metrics_endpoint)
-        rec = app.state.get("usage")  # the usage plugin is set up before this one
-        if rec is not None:
-            m.add_usage(rec.counters)
-            app.state["flush_observer"] = m.flush.observe
 
     async def healthz(self, scope: Scope, receive: Receive, send: Send) -> None:
         await _send(send, 200, b'{"status":"ok"}', "application/json")

@@ -1,50 +1,44 @@
-"""CallBuffer: the recorder's calls waiting for the next flush, held column-wise.
+"""CallBuffer: the recorder's calls waiting for the next flush, grouped by operation.
 
-Durations and timestamps sit unboxed in ``array("d")``, statuses in ``array("H")``, and
-the operation, interface and user as references to objects that already exist, so a
-buffered call keeps no object of its own alive between flushes. A flush then works on
-whole columns with C-level iteration (``Counter``, ``zip``, ``map``): each call gets the
-index of its (operation, interface) pair once (:meth:`CallBuffer.key_index`), and both
-the rollup increments (:meth:`CallBuffer.fold`) and the raw batch
-(:meth:`CallBuffer.batch`) are built from those integers. That costs no Python bytecode
-per call when the batch lies within one hour, which is every batch but the one that
-crosses the hour.
+Each operation's calls sit column-wise in a :class:`Calls`: durations and timestamps
+unboxed in ``array("d")``, statuses in ``array("H")``, interface and user as references
+to objects that already exist, so a buffered call keeps no object of its own alive
+between flushes. Because the calls arrive grouped, a flush needs no per-call key: the
+per-(operation, interface) stats (:meth:`CallBuffer.stats`, which the Prometheus request
+metrics read too), the rollup increments (:meth:`CallBuffer.fold`) and the raw batch
+(:meth:`CallBuffer.batch`) come from whole columns with C-level iteration (``sorted``,
+``Counter``, ``zip``). Python loops over single calls only for an operation served
+through several interfaces in one batch, and for the one batch an hour that crosses
+the hour.
 
 Example:
     >>> class Op: name = "list"; feature = type("F", (), {"name": "tasks"})
     >>> b = CallBuffer(); op = Op()
     >>> for uid, status in ((3, 200), (3, 503), (None, 200)): b.append(7200.5, op, "rest", uid, status, 1.5)
-    >>> ks, pairs = b.key_index()
-    >>> f = b.fold(ks, pairs); f.hours[(2, "tasks", "list", "rest")][:3], f.user_days
+    >>> p = b.prepare("1.0")
+    >>> p.folded.hours[(2, "tasks", "list", "rest")][:3], p.folded.user_days
     ([3, 1, 4.5], {(0, 'tasks', 3): [2, 7200.5]})
+    >>> p.batch.keys, p.stats[0].statuses
+    ('[["tasks","list","rest"]]', Counter({200: 2, 503: 1}))
     >>> b.rows("1.0")[0]
     (7200.5, 'tasks', 'list', 'rest', 3, 200, 1.5, '1.0')
-    >>> b.batch("1.0", ks, pairs).keys
-    '[["tasks","list","rest"]]'
 """
 
 from __future__ import annotations
 
 import gc
 from array import array
-from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
-from itertools import repeat
-from operator import attrgetter
-from typing import Any
+from itertools import chain, repeat
+from typing import Any, NamedTuple
 
-from .batch import Batch, encode
+import orjson
+
+from .batch import Batch
 from .fold import _EMPTY, Folded, Row, fold
-from .histogram import EDGES
-
-_bucket = partial(bisect_right, EDGES)
-_feature_name = attrgetter("feature.name")
-_op_name = attrgetter("name")
-Pair = tuple[Any, str]
-"""(operation, interface): what a rollup row is keyed by, before names are looked up."""
+from .histogram import EDGES, sorted_counts
 
 
 @contextmanager
@@ -65,102 +59,147 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-class CallBuffer:
-    __slots__ = ("ts", "ops", "interfaces", "users", "statuses", "ms")
+class Calls:
+    """One operation's buffered calls, column-wise."""
+
+    __slots__ = ("ts", "interfaces", "users", "statuses", "ms")
 
     def __init__(self) -> None:
         self.ts = array("d")
-        self.ops: list[Any] = []
         self.interfaces: list[str] = []
         self.users: list[int | None] = []
         self.statuses = array("H")
         self.ms = array("d")
 
-    def __len__(self) -> int:
-        return len(self.ops)
+    def by_interface(self) -> list[tuple[str, Calls]]:
+        """These calls split by interface (themselves when they share one, the usual case)."""
+        first = self.interfaces[0]
+        if self.interfaces.count(first) == len(self.interfaces):
+            return [(first, self)]
+        parts: dict[str, Calls] = {}
+        for row in zip(self.ts, self.interfaces, self.users, self.statuses, self.ms):
+            part = parts.get(row[1])
+            if part is None:
+                part = parts[row[1]] = Calls()
+            part.append(*row)
+        return list(parts.items())
 
-    def append(self, ts: float, op: Any, interface: str, user_id: int | None, status: int, ms: float) -> None:
+    def append(self, ts: float, interface: str, user_id: int | None, status: int, ms: float) -> None:
         self.ts.append(ts)
-        self.ops.append(op)
         self.interfaces.append(interface)
         self.users.append(user_id)
         self.statuses.append(status)
         self.ms.append(ms)
 
+
+class KeyStats(NamedTuple):
+    """The calls of one batch to one operation through one interface."""
+
+    op: Any
+    interface: str
+    durations: list[float]
+    """Milliseconds, ascending."""
+    statuses: dict[int, int]
+    """Calls per response status."""
+    calls: Calls
+
+
+class Prepared(NamedTuple):
+    """A batch ready to write: rollup increments, the raw batch, per-pair stats."""
+
+    folded: Folded
+    batch: Batch
+    stats: list[KeyStats]
+
+
+class CallBuffer:
+    __slots__ = ("groups", "count")
+
+    def __init__(self) -> None:
+        self.groups: dict[Any, Calls] = {}
+        """Per operation object, its calls."""
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def append(self, ts: float, op: Any, interface: str, user_id: int | None, status: int, ms: float) -> None:
+        """One call (the recorder's observer inlines this)."""
+        self.count += 1
+        calls = self.groups.get(op)
+        if calls is None:
+            calls = self.groups[op] = Calls()
+        calls.append(ts, interface, user_id, status, ms)
+
     def clear(self) -> None:
         self.__init__()  # type: ignore[misc]
 
     def rows(self, release: str) -> list[Row]:
-        """The buffered calls as :data:`~hyperdeliver.usage.fold.Row` tuples."""
-        return list(zip(self.ts, map(_feature_name, self.ops), map(_op_name, self.ops), self.interfaces, self.users,
-                        self.statuses, self.ms, repeat(release)))
+        """The buffered calls as :data:`~hyperdeliver.usage.fold.Row` tuples, grouped by operation."""
+        return [
+            (ts, op.feature.name, op.name, interface, uid, status, ms, release)
+            for op, c in self.groups.items()
+            for ts, interface, uid, status, ms in zip(c.ts, c.interfaces, c.users, c.statuses, c.ms)
+        ]
 
-    def key_index(self) -> tuple[list[int], list[Pair]]:
-        """Per call the index of its (operation, interface) pair, and the distinct pairs
-        in first-seen order. Call it on a buffer no longer appended to."""
-        calls = list(zip(self.ops, self.interfaces))
-        index: dict[Pair, Any] = dict.fromkeys(calls)
-        for i, pair in enumerate(index):
-            index[pair] = i
-        return list(map(index.__getitem__, calls)), list(index)
+    def prepare(self, release: str) -> Prepared:
+        """Summarize, fold and encode the buffered calls (with the cyclic GC paused)."""
+        with paused_gc():
+            stats = self.stats()
+            return Prepared(self.fold(stats), self.batch(release, stats), stats)
 
-    def batch(self, release: str, ks: list[int], pairs: list[Pair]) -> Batch:
+    def stats(self) -> list[KeyStats]:
+        """Per (operation, interface): durations, sorted, and calls per status."""
+        return [
+            KeyStats(op, interface, sorted(part.ms), Counter(part.statuses), part)
+            for op, calls in self.groups.items()
+            for interface, part in calls.by_interface()
+        ]
+
+    def batch(self, release: str, stats: list[KeyStats]) -> Batch:
         """The buffered calls as one raw-event :class:`~hyperdeliver.usage.batch.Batch`."""
-        keys = [(op.feature.name, op.name, interface) for op, interface in pairs]
-        return encode(self.ts, ks, keys, self.users, self.statuses, self.ms, release)
+        keys = [(s.op.feature.name, s.op.name, s.interface) for s in stats]
+        rows = list(chain.from_iterable(
+            zip(s.calls.ts, repeat(k), s.calls.users, s.calls.statuses, s.calls.ms) for k, s in enumerate(stats)
+        ))
+        first = min(min(s.calls.ts) for s in stats)
+        last = max(max(s.calls.ts) for s in stats)
+        return Batch(first, last, len(rows), release, orjson.dumps(keys).decode(), orjson.dumps(rows).decode())
 
-    def fold(self, ks: list[int], pairs: list[Pair], into: Folded | None = None) -> Folded:
+    def fold(self, stats: list[KeyStats], into: Folded | None = None) -> Folded:
         """Add the buffered calls into ``into`` (a new :class:`Folded` when None)."""
         out = into if into is not None else Folded()
-        ts = self.ts
-        if not ts:
+        if not stats:
             return out
-        hour = int(min(ts) // 3600)
-        if int(max(ts) // 3600) != hour:  # the batch crosses an hour: the per-call path
+        hour = int(min(min(s.calls.ts) for s in stats) // 3600)
+        if int(max(max(s.calls.ts) for s in stats) // 3600) != hour:  # crosses an hour: the per-call path
             return fold(self.rows(""), out)
-        ms = self.ms
-        if len(pairs) == 1:
-            groups: list[Any] = [ms]
-        else:
-            groups = [array("d") for _ in pairs]
-            appends = [g.append for g in groups]
-            for k, m in zip(ks, ms):
-                appends[k](m)
-        errors: dict[int, int] = {}
-        if max(self.statuses) >= 500:
-            errors = Counter(k for k, s in zip(ks, self.statuses) if s >= 500)
         hours = out.hours
-        for k, (op, interface) in enumerate(pairs):
-            hk = (hour, op.feature.name, op.name, interface)
+        day = hour // 24
+        user_days = out.user_days
+        for s in stats:
+            feature = s.op.feature.name
+            hk = (hour, feature, s.op.name, s.interface)
             acc = hours.get(hk)
             if acc is None:
                 acc = hours[hk] = _EMPTY.copy()
-            durations = sorted(groups[k])
-            acc[0] += len(durations)
-            acc[1] += errors.get(k, 0)
-            acc[2] += sum(durations)
-            # bucket b holds EDGES[b-1] <= ms < EDGES[b]: counts from the sorted durations
-            below = 0
-            for b, edge in enumerate(EDGES):
-                upto = bisect_left(durations, edge, below)
-                acc[3 + b] += upto - below
-                below = upto
-            acc[3 + len(EDGES)] += len(durations) - below
-        features = [op.feature.name for op, _ in pairs]
-        users = list(zip(map(features.__getitem__, ks), self.users))
-        last = dict(zip(users, ts))
-        day = hour // 24
-        user_days = out.user_days
-        for (feature, uid), n in Counter(users).items():
-            if uid is None:
-                continue
-            uk = (day, feature, uid)
-            seen = last[(feature, uid)]
-            u = user_days.get(uk)
-            if u is None:
-                user_days[uk] = [n, seen]
-            else:
-                u[0] += n
-                if seen > u[1]:
-                    u[1] = seen
+            acc[0] += len(s.durations)
+            acc[1] += sum(n for status, n in s.statuses.items() if status >= 500)
+            acc[2] += sum(s.durations)
+            for b, n in enumerate(sorted_counts(s.durations, EDGES), 3):
+                acc[b] += n
+            users = s.calls.users
+            last = dict(zip(users, s.calls.ts))
+            for uid, n in Counter(users).items():
+                if uid is None:
+                    continue
+                uk = (day, feature, uid)
+                seen = last[uid]
+                u = user_days.get(uk)
+                if u is None:
+                    user_days[uk] = [n, seen]
+                else:
+                    u[0] += n
+                    if seen > u[1]:
+                        u[1] = seen
         return out

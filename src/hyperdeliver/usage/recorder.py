@@ -21,10 +21,13 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timezone
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .buffer import CallBuffer
-from .store import UserDays, flush_users, persist_buffer, purge, write_track
+from .buffer import CallBuffer, Calls, KeyStats, paused_gc
+from .fold import merge_user_days
+from .store import UserDays, flush_users, purge, write_track
+from .writer import Writer, writer_for
 
 if TYPE_CHECKING:
     from ..app import App
@@ -37,6 +40,8 @@ SKETCH_INTERVAL = 300.0
 """Seconds between writes of the per-user rollups (user days and distinct-user sketches);
 the call counters and raw rows follow every flush. Users are gathered in memory meanwhile,
 so an active user costs one row per feature per interval, not one per call."""
+STOP_TIMEOUT = 30.0
+"""Seconds shutdown waits for a flush in progress before it cancels it."""
 PENDING_USERS_MAX = 100_000
 """Per-user entries gathered before they are written early (bounds the memory)."""
 
@@ -62,33 +67,51 @@ class UsageRecorder:
         self._task: asyncio.Task[None] | None = None
         self._lock: asyncio.Lock | None = None
         self._last_purge = 0.0
+        self._stopping = False
         self.pending_users: UserDays = {}
         self._last_sketch = time.monotonic()
         self.purge_in_flusher = True
         """False when a daily cron purges (the jobs subsystem is present)."""
+        self.stats_sinks: list[Callable[[list[KeyStats]], None]] = []
+        """Called with every batch's per-operation stats before it is written (the
+        Prometheus request metrics, see :meth:`pending_stats`)."""
+        self.drop_sinks: list[Callable[[Operation, Context, int, float], None]] = []
+        """Called with each call that the full buffer drops, so that those sinks miss none."""
+        self.writer: Writer | None = None
+        """Where flushes go (:func:`~hyperdeliver.usage.writer.writer_for`), opened by the first."""
 
     # -- request path --------------------------------------------------------------
 
     def observe(self, op: Operation, ctx: Context, status: int, seconds: float) -> None:
-        """The observer: one append (plus the call's product events when it succeeded)."""
+        """The observer: the call's columns appended to its operation's group (plus the
+        call's product events when it succeeded)."""
         self.produced += 1
         buf = self.buffer
-        ops = buf.ops
-        if len(ops) >= self.buffer_max:
+        if buf.count >= self.buffer_max:
             self.dropped += 1
+            for sink in self.drop_sinks:
+                sink(op, ctx, status, seconds)
         else:
-            buf.ts.append(time.time())
-            ops.append(op)
-            buf.interfaces.append(ctx.interface)
-            buf.users.append(ctx.principal.user_id)
-            buf.statuses.append(status)
-            buf.ms.append(seconds * 1000.0)
-            if len(ops) >= self.flush_size and self._wake is not None:
+            buf.count += 1
+            calls = buf.groups.get(op)
+            if calls is None:
+                calls = buf.groups[op] = Calls()
+            calls.ts.append(time.time())
+            calls.interfaces.append(ctx.interface)
+            calls.users.append(ctx.principal.user_id)
+            calls.statuses.append(status)
+            calls.ms.append(seconds * 1000.0)
+            if buf.count >= self.flush_size and self._wake is not None:
                 self._wake.set()
         if ctx.events and status < 400:
             now = time.time()
             for name, props in ctx.events:
                 self.track_buffer.append({"ts": now, "event": name, "user_id": ctx.principal.user_id, "feature": op.feature.name, "props": props})
+
+    def pending_stats(self) -> list[KeyStats]:
+        """The stats of the calls buffered now (not yet handed to :attr:`stats_sinks`)."""
+        with paused_gc():
+            return self.buffer.stats()
 
     def counters(self) -> dict[str, int]:
         pending = len(self.buffer) + self.in_flight
@@ -102,14 +125,22 @@ class UsageRecorder:
         self._task = asyncio.create_task(self._loop(), name="hyperdeliver-usage-flusher")
 
     async def stop(self) -> None:
+        """Let the flusher finish the flush it is in (cancelled after ``STOP_TIMEOUT``),
+        then flush what is left, per-user rollups included."""
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
+            assert self._wake is not None
+            self._stopping = True
+            self._wake.set()
             try:
-                await task
-            except asyncio.CancelledError:
+                await asyncio.wait_for(task, STOP_TIMEOUT)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
                 pass
+            self._stopping = False
         await self.flush(users=True)
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            await writer.close()
 
     async def _flush_users(self) -> None:
         try:
@@ -120,12 +151,14 @@ class UsageRecorder:
 
     async def _loop(self) -> None:
         assert self._wake is not None
-        while True:
+        while not self._stopping:
             try:
                 await asyncio.wait_for(self._wake.wait(), self.flush_interval)
             except asyncio.TimeoutError:
                 pass
             self._wake.clear()
+            if self._stopping:
+                return
             await self.flush()
             if self.purge_in_flusher and time.monotonic() - self._last_purge > PURGE_EVERY:
                 self._last_purge = time.monotonic()
@@ -152,11 +185,20 @@ class UsageRecorder:
             self.in_flight = len(raw)
             t0 = time.perf_counter()
             try:
-                await persist_buffer(self.app, raw, self.release, pending_users=self.pending_users)
+                prepared = raw.prepare(self.release)
+                for sink in self.stats_sinks:
+                    sink(prepared.stats)
+                if self.writer is None:
+                    self.writer = writer_for(self.app)
+                await self.writer.write(prepared.folded, prepared.batch)
+                merge_user_days(self.pending_users, prepared.folded.user_days)
                 self.persisted += len(raw)
             except Exception:  # noqa: BLE001
                 self.dropped += len(raw)
                 log.exception("usage flush failed: %d events dropped", len(raw))
+            except BaseException:  # cancelled mid-write: counted, so that the books still balance
+                self.dropped += len(raw)
+                raise
             finally:
                 self.in_flight = 0
             if tracks:

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from . import tables as t
 from .batch import Batch, encode_rows
 from .batch import records as batch_records
-from .buffer import CallBuffer, paused_gc
 from .events import UsageEvent
 from .fold import Folded, Row, UserDayKey, as_row, day_of, fold, hour_of, merge_user_days
 from .histogram import COLUMNS, EDGES, NBUCKETS
@@ -136,19 +135,26 @@ UserSets = dict[tuple[str, date, str], set[int]]
 UserDays = dict[UserDayKey, list[Any]]
 
 
-async def write_counters(conn: AsyncConnection, folded: Folded) -> None:
-    """Add the folded calls into the hourly and daily rollups (one upsert per key)."""
-    pg = conn.dialect.name == "postgresql"
+def counter_rows(folded: Folded, postgresql: bool) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """The folded calls as ``(upsert SQL, rows)`` for the hourly and the daily rollup."""
+    dialect = "postgresql" if postgresql else "sqlite"
+    out = []
     for name, agg, to_key in (("hd_usage_hourly", folded.hours, hour_of), ("hd_usage_daily", folded.days(), day_of)):
         if not agg:
             continue
         rows = []
         for (k0, feature, operation, interface), vals in agg.items():
             key: Any = to_key(k0)
-            if not pg:
+            if not postgresql:
                 key = _sqlite_ts(key) if isinstance(key, datetime) else key.isoformat()
             rows.append((key, feature, operation, interface, *vals))
-        sql = UPSERT[(name, "postgresql" if pg else "sqlite")]
+        out.append((UPSERT[(name, dialect)], rows))
+    return out
+
+
+async def write_counters(conn: AsyncConnection, folded: Folded) -> None:
+    """Add the folded calls into the hourly and daily rollups (one upsert per key)."""
+    for sql, rows in counter_rows(folded, conn.dialect.name == "postgresql"):
         await _driver_executemany(conn, sql, sql, rows)
 
 
@@ -213,18 +219,18 @@ async def merge_sketches(conn: AsyncConnection, user_sets: UserSets) -> None:
         await conn.execute(stmt, [{"k_period": r["period"], "k_start": r["start"], "k_feature": r["feature"], "users": r["users"], "sketch": r["sketch"]} for r in updates])
 
 
-async def _write_batch(app: App, folded: Folded | None, batches: list[Batch], pending_users: UserDays | None) -> None:
+async def write_batch(app: App, folded: Folded | None, batches: list[Batch], *, user_days: bool = False) -> None:
+    """Counters (and with ``user_days`` the per-user rollups) plus raw batches in one
+    transaction, through the app's engine."""
     async with app.database.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execute(sa.text("SELECT 1"))  # opens the transaction the driver-level writes join
         if folded is not None:
             await write_counters(conn, folded)
-            if pending_users is None:
+            if user_days:
                 await write_user_days(conn, folded.user_days)
         if batches:
             await write_batches(conn, batches)
-    if folded is not None and pending_users is not None:
-        merge_user_days(pending_users, folded.user_days)
 
 
 async def persist_rows(
@@ -233,17 +239,12 @@ async def persist_rows(
     """Write one batch of recorded calls in one transaction: raw batches and counters
     together, or neither. Per-user rollups go to ``pending_users`` when given (the
     recorder writes them every few minutes with :func:`flush_users`), else now."""
-    if rows:
-        await _write_batch(app, fold(rows) if rollups else None, encode_rows(rows) if raw else [], pending_users)
-
-
-async def persist_buffer(app: App, buffer: CallBuffer, release: str, *, pending_users: UserDays | None = None) -> None:
-    """:func:`persist_rows` for the recorder's column-wise buffer (no per-call tuples)."""
-    if len(buffer):
-        with paused_gc():
-            ks, pairs = buffer.key_index()
-            folded, batch = buffer.fold(ks, pairs), buffer.batch(release, ks, pairs)
-        await _write_batch(app, folded, [batch], pending_users)
+    if not rows:
+        return
+    folded = fold(rows) if rollups else None
+    await write_batch(app, folded, encode_rows(rows) if raw else [], user_days=pending_users is None)
+    if folded is not None and pending_users is not None:
+        merge_user_days(pending_users, folded.user_days)
 
 
 async def persist(
