@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .auth.principal import Principal
+from .auth.principal import NO_COOKIES, Principal
 
 if TYPE_CHECKING:
     from .app import App
@@ -46,7 +47,7 @@ class Context:
         interface: str,
         operation: Operation | None = None,
         client_ip: str = "",
-        cookies: dict[str, str] | None = None,
+        cookies: Mapping[str, str] | None = None,
     ) -> None:
         self.app = app
         self.request_id = request_id
@@ -54,13 +55,15 @@ class Context:
         self.interface = interface
         self.operation = operation
         self.client_ip = client_ip
-        self.cookies = cookies or {}
+        self.cookies: Mapping[str, str] = cookies if cookies is not None else NO_COOKIES
         self._session: AsyncSession | None = None
-        self.response_headers: list[tuple[str, str]] = []
-        self.set_cookies: list[str] = []
+        # Empty tuples until something is added: most calls add nothing, and a call
+        # should not pay for four lists it never uses.
+        self.response_headers: Sequence[tuple[str, str]] = ()
+        self.set_cookies: Sequence[str] = ()
         self.status: int | None = None
-        self.after_commit: list[Any] = []
-        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.after_commit: Sequence[Callable[[], Any]] = ()
+        self.events: Sequence[tuple[str, dict[str, Any]]] = ()
         self.auth_error: str | None = None
         self.csrf_error: str | None = None
 
@@ -81,7 +84,15 @@ class Context:
         return self.app.settings
 
     def set_header(self, name: str, value: str) -> None:
-        self.response_headers.append((name, value))
+        """Add a response header (sent with errors too)."""
+        self.add_headers([(name, value)])
+
+    def add_headers(self, headers: Iterable[tuple[str, str]]) -> None:
+        self.response_headers = [*self.response_headers, *headers]
+
+    def on_commit(self, fn: Callable[[], Any]) -> None:
+        """Call ``fn`` once this call's transaction has committed (not at all on a rollback)."""
+        self.after_commit = [*self.after_commit, fn]
 
     def set_cookie(
         self,
@@ -100,14 +111,14 @@ class Context:
             parts.append("HttpOnly")
         if self.app.settings.secure_cookies:
             parts.append("Secure")
-        self.set_cookies.append("; ".join(parts))
+        self.set_cookies = [*self.set_cookies, "; ".join(parts)]
 
     def delete_cookie(self, name: str, path: str = "/") -> None:
-        self.set_cookies.append(f"{name}=; Path={path}; Max-Age=0; SameSite=lax")
+        self.set_cookies = [*self.set_cookies, f"{name}=; Path={path}; Max-Age=0; SameSite=lax"]
 
     def track(self, event: str, **props: Any) -> None:
         """Record a product event (recorded after the call's transaction commits)."""
-        self.events.append((event, props))
+        self.events = [*self.events, (event, props)]
 
     async def enqueue(self, task: Any, /, **kwargs: Any) -> Any:
         """Enqueue a background job in this call's transaction (nothing if it rolls back)."""

@@ -7,7 +7,7 @@ check, validation, the handler inside a unit of work, and usage recording.
 
 from __future__ import annotations
 
-import time
+from time import perf_counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -57,42 +57,37 @@ class FrontController:
         if not self.roles.allows(principal.effective_roles, required):
             raise Forbidden(f"{op.qualname} needs one of the roles {sorted(required)}")
 
-    async def run(self, op: Operation, ctx: Context, kwargs: dict[str, Any]) -> Any:
-        """The handler inside a unit of work: commit on success, roll back on any error."""
-        try:
-            result = await op.handler(ctx, **kwargs)
-            session = ctx._session
-            if session is not None:
-                await session.commit()
-        except BaseException:
-            session = ctx._session
-            if session is not None:
-                await session.rollback()
-            raise
-        finally:
-            session = ctx._session
-            if session is not None:
-                ctx._session = None
-                await session.close()
-        for fn in ctx.after_commit:
-            fn()
-        return result
+    async def call(self, op: Operation, ctx: Context, validate: Callable[..., dict[str, Any]], *args: Any) -> Any:
+        """Gate, authorize, validate, run, record. ``validate(*args)`` is the adapter's
+        parser, called only once the caller may call ``op`` (401/403 before 422).
 
-    async def call(
-        self,
-        op: Operation,
-        ctx: Context,
-        validate: Callable[[], dict[str, Any]],
-    ) -> Any:
-        """Gate, authorize, validate, run, record. ``validate`` is the adapter's parser."""
-        start = time.perf_counter()
+        The handler runs inside a unit of work: the session it opened is committed on
+        success and rolled back on any error, then the ``after_commit`` callbacks run.
+        """
+        start = perf_counter()
         status = 500
         try:
             for g in self.gates:
                 g(op, ctx)
             self.authorize(op, ctx)
-            kwargs = validate()
-            result = await self.run(op, ctx, kwargs)
+            kwargs = validate(*args)
+            try:
+                result = await op.handler(ctx, **kwargs)
+                session = ctx._session
+                if session is not None:
+                    await session.commit()
+            except BaseException:
+                session = ctx._session
+                if session is not None:
+                    await session.rollback()
+                raise
+            finally:
+                session = ctx._session
+                if session is not None:
+                    ctx._session = None
+                    await session.close()
+            for fn in ctx.after_commit:
+                fn()
             status = ctx.status or op.status
             return result
         except HyperError as exc:
@@ -100,6 +95,6 @@ class FrontController:
             raise
         finally:
             if self.observers:
-                elapsed = time.perf_counter() - start
+                elapsed = perf_counter() - start
                 for obs in self.observers:
                     obs(op, ctx, status, elapsed)

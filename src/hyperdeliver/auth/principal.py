@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,3 +29,5 @@ class Principal:
 
 
 ANONYMOUS = Principal(user_id=None)
+NO_COOKIES: Mapping[str, str] = MappingProxyType({})
+"""The cookies of a request that sent none (shared, read-only)."""

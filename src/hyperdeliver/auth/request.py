@@ -14,10 +14,11 @@ Example:
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..rest.http import parse_cookies
-from .principal import ANONYMOUS, Principal
+from .principal import ANONYMOUS, NO_COOKIES, Principal
 
 if TYPE_CHECKING:
     from ..app import App
@@ -28,12 +29,21 @@ MISSING_CSRF = "missing or wrong X-CSRF-Token header for a cookie-authenticated 
 
 class RequestAuth(NamedTuple):
     principal: Principal
-    cookies: dict[str, str]
+    cookies: Mapping[str, str]
     auth_error: str | None
     csrf_error: str | None
 
 
-_NOBODY = RequestAuth(ANONYMOUS, {}, None, None)
+_NOBODY = RequestAuth(ANONYMOUS, NO_COOKIES, None, None)
+
+
+def authenticate_cached(app: App, authorization: bytes | None, cookie: bytes | None) -> RequestAuth | None:
+    """The answer without a coroutine when it is already known: no credentials at all, or
+    an ``Authorization`` header verified within ``token_cache_ttl``; else None (then
+    :func:`authenticate_request`)."""
+    if authorization is not None:
+        return app.auth.cached_header(authorization)  # type: ignore[no-any-return]
+    return _NOBODY if cookie is None else None
 
 
 async def authenticate_request(
@@ -59,8 +69,10 @@ async def authenticate_request(
             if found is True:
                 found = await app.auth.authenticate_token(token)
         if not found:
-            return RequestAuth(ANONYMOUS, {}, INVALID_TOKEN, None)
-        return RequestAuth(found, {}, None, None)  # type: ignore[arg-type]
+            return RequestAuth(ANONYMOUS, NO_COOKIES, INVALID_TOKEN, None)
+        answer = RequestAuth(found, NO_COOKIES, None, None)  # type: ignore[arg-type]
+        app.auth.remember_header(authorization, answer)
+        return answer
     if cookie is None:
         return _NOBODY
     assert app is not None

@@ -11,7 +11,7 @@ import hmac
 import secrets
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +40,7 @@ class AuthService:
         self.hasher: Hasher = hasher or Argon2Hasher()
         self._dummy = self.hasher.hash("hyperdeliver-dummy-password")
         self._token_cache: dict[str, tuple[str, Principal, float]] = {}
+        self._header_cache: dict[bytes, tuple[Any, float]] = {}
 
     # -- principals ----------------------------------------------------------------
 
@@ -107,9 +108,28 @@ class AuthService:
             self._token_cache.clear()
         return principal
 
+    def cached_header(self, authorization: bytes) -> Any | None:
+        """What was answered for this exact ``Authorization`` header value, while fresh.
+
+        Keyed by the whole header, secret included, so a hit is an exact match with a
+        value verified before: one dict lookup per request (the key's hash is SipHash
+        with this process's random key, so lookup times tell nothing about the secret).
+        """
+        hit = self._header_cache.get(authorization)
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        return None
+
+    def remember_header(self, authorization: bytes, answer: Any) -> None:
+        """Cache a verified header's answer for ``token_cache_ttl`` seconds."""
+        if len(self._header_cache) >= 10_000:
+            self._header_cache.clear()
+        self._header_cache[authorization] = (answer, time.monotonic() + self.settings.token_cache_ttl)
+
     def forget_tokens(self) -> None:
-        """Drop the in-process token cache (after a revocation or a role change)."""
+        """Drop the in-process token caches (after a revocation or a role change)."""
         self._token_cache.clear()
+        self._header_cache.clear()
 
     # -- users ---------------------------------------------------------------------
 

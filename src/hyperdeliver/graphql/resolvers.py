@@ -69,7 +69,7 @@ def resolver_for(op: Operation) -> Callable[..., Awaitable[Any]]:
         ctx = state.context_for(op)
         dev = state.app.settings.dev
         try:
-            result = await state.app.controller.call(op, ctx, lambda: op.validate_args(args))
+            result = await state.app.controller.call(op, ctx, op.validate_args, args)
             return op.dump_python(result) if has_output else True
         except HyperError as exc:
             raise to_graphql_error(exc, dev) from None

@@ -230,10 +230,10 @@ class Worker:
         BEFORE_COMMIT.set(before_commit)
         try:
             if task.timeout is None:
-                await self.app.controller.call(task, ctx, lambda: task.decode_args(job.args))  # type: ignore[arg-type]
+                await self.app.controller.call(task, ctx, task.decode_args, job.args)  # type: ignore[arg-type]
             else:
                 async with asyncio.timeout(task.timeout):
-                    await self.app.controller.call(task, ctx, lambda: task.decode_args(job.args))  # type: ignore[arg-type]
+                    await self.app.controller.call(task, ctx, task.decode_args, job.args)  # type: ignore[arg-type]
         except JobLost:
             self.stats["lost"] += 1
             log.warning("worker %s: %s; its result is discarded", self.name, f"job {job.id} was taken over")

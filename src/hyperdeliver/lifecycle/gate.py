@@ -45,4 +45,4 @@ class LifecycleGate:
             if not flag.allows(p.user_id, p.effective_roles, state.feature):
                 raise NotFound(f"no operation {op.qualname}")
         if state.lifecycle == DEPRECATED:
-            ctx.response_headers.extend(state.cached_headers)
+            ctx.add_headers(state.cached_headers)

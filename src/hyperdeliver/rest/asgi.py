@@ -7,17 +7,17 @@ route, and one pass through :class:`~hyperdeliver.controller.FrontController`.
 from __future__ import annotations
 
 import logging
-import time
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from ..auth.principal import ANONYMOUS
-from ..auth.request import authenticate_request
+from ..auth.request import authenticate_cached, authenticate_request
 from ..context import Context
 from ..errors import HyperError, MethodNotAllowed, NotFound, UnsupportedMediaType
 from ..types import ASGIApp, Receive, Scope, Send
-from .http import ClientDisconnected, JSON, parse_query, read_body, scan_headers, send_bytes, send_problem, server_error
+from .http import BODY_LIMIT, JSON, ClientDisconnected, parse_query, read_body, scan_headers, send_problem, server_error
 from .http import request_id as new_request_id
 from .router import Router
 
@@ -45,79 +45,83 @@ class RestAdapter:
         self.mounts.sort(key=lambda m: -len(m[0]))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Route, then the whole request in this one coroutine (each nested coroutine
+        would cost a frame per request)."""
         path: str = scope["path"]
-        methods, path_values = self.router.match(path)
+        methods = self.router.static.get(path)
+        path_values: dict[str, str] = {}
         if methods is None:
-            for prefix, sub in self.mounts:
-                if path == prefix or path.startswith(prefix + "/") or prefix == "/":
-                    await sub(scope, receive, send)
-                    return
-            await send_problem(send, NotFound(f"no operation at {path}"), path)
-            return
+            methods, path_values = self.router.match(path)
+            if methods is None:
+                for prefix, sub in self.mounts:
+                    if path == prefix or path.startswith(prefix + "/") or prefix == "/":
+                        await sub(scope, receive, send)
+                        return
+                await send_problem(send, NotFound(f"no operation at {path}"), path)
+                return
         method: str = scope["method"]
         op = methods.get("GET" if method == "HEAD" else method)
         if op is None:
             allow = ", ".join(sorted(methods))
             await send_problem(send, MethodNotAllowed(f"{method} is not served at {path}; use {allow}", headers={"Allow": allow}), path)
             return
-        await self.handle(op, path_values, scope, receive, send)
-
-    async def handle(self, op: Any, path_values: dict[str, str], scope: Scope, receive: Receive, send: Send) -> None:
         app = self.app
-        start = time.perf_counter()
-        method: str = scope["method"]
+        start = perf_counter()
         authorization, cookie, csrf_header, request_id, content_type, _accept = scan_headers(scope["headers"])
         rid = new_request_id(request_id)
         client = scope.get("client")
         ctx = Context(app, rid, ANONYMOUS, "rest", op, client[0] if client else "")
         status = 500
         try:
-            auth = await authenticate_request(app, authorization, cookie, csrf_header, unsafe=method not in SAFE_METHODS)
-            principal = auth.principal
-            ctx.cookies = auth.cookies
-            ctx.auth_error = auth.auth_error
-            ctx.csrf_error = auth.csrf_error
-            ctx.principal = principal
+            auth = authenticate_cached(app, authorization, cookie)
+            if auth is None:
+                auth = await authenticate_request(app, authorization, cookie, csrf_header, unsafe=method not in SAFE_METHODS)
+            ctx.principal, ctx.cookies, ctx.auth_error, ctx.csrf_error = auth
+            body: bytes | None = None
             if op.body is not None:
                 if content_type is not None and not content_type.startswith(JSON) and not content_type.endswith(b"+json"):
                     raise UnsupportedMediaType(f"send JSON (Content-Type: application/json), not {content_type.decode('latin-1')}")
-                body = await read_body(receive)
-            else:
-                body = None
+                message = await receive()
+                body = message.get("body", b"")
+                if message["type"] != "http.request" or message.get("more_body", False) or len(body) > BODY_LIMIT:
+                    body = await read_body(receive, first=message)  # streamed, too large, or gone
             query = parse_query(scope["query_string"]) if op.query_params else {}
-            result = await app.controller.call(op, ctx, lambda: op.validate_rest(path_values, query, body))
+            result = await app.controller.call(op, ctx, op.validate_rest, path_values, query, body)
             status = ctx.status or op.status
             headers = [(b"x-request-id", rid.encode("latin-1"))]
-            for k, v in ctx.response_headers:
-                headers.append((k.lower().encode("latin-1"), v.encode("latin-1")))
-            for c in ctx.set_cookies:
-                headers.append((b"set-cookie", c.encode("latin-1")))
+            if ctx.response_headers:
+                headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_headers]
+            if ctx.set_cookies:
+                headers += [(b"set-cookie", c.encode("latin-1")) for c in ctx.set_cookies]
             if op.output_adapter is None or status == 204:
                 await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": b""})
             else:
-                payload = op.dump_json(result)
-                await send_bytes(send, status, b"" if method == "HEAD" else payload, JSON, headers)
+                payload = b"" if method == "HEAD" else op.dump_json(result)
+                headers.append((b"content-type", JSON))
+                headers.append((b"content-length", str(len(payload)).encode()))
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": payload})
         except HyperError as exc:
             status = exc.status
             extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_headers]
-            await send_problem(send, exc, scope["path"], rid, extra)
+            await send_problem(send, exc, path, rid, extra)
         except ClientDisconnected:
             status = 499
         except Exception as exc:
             status = 500
             errlog.exception("unhandled error in %s (request %s)", op.qualname, rid)
-            await send_problem(send, server_error(exc, app.settings.dev), scope["path"], rid)
+            await send_problem(send, server_error(exc, app.settings.dev), path, rid)
         if app.settings.access_log and log.isEnabledFor(logging.INFO):
             log.info(
                 orjson.dumps(
                     {
                         "request_id": rid,
                         "method": method,
-                        "path": scope["path"],
+                        "path": path,
                         "operation": op.qualname,
                         "status": status,
-                        "ms": round((time.perf_counter() - start) * 1000, 3),
+                        "ms": round((perf_counter() - start) * 1000, 3),
                         "user": ctx.principal.user_id,
                     }
                 ).decode()

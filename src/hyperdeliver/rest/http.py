@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 import orjson
 
 from ..errors import HyperError, PayloadTooLarge, ServerError
-from ..types import Receive, Send
+from ..types import Message, Receive, Send
 
 JSON = b"application/json"
 PROBLEM = b"application/problem+json"
@@ -65,8 +65,13 @@ class ClientDisconnected(Exception):
     pass
 
 
-async def read_body(receive: Receive, limit: int = 10 * 1024 * 1024) -> bytes:
-    message = await receive()
+BODY_LIMIT = 10 * 1024 * 1024
+"""The largest request body read (413 beyond)."""
+
+
+async def read_body(receive: Receive, limit: int = BODY_LIMIT, first: Message | None = None) -> bytes:
+    """The whole request body; ``first`` is a message already received."""
+    message = first if first is not None else await receive()
     if message["type"] == "http.disconnect":
         raise ClientDisconnected()
     body: bytes = message.get("body", b"")

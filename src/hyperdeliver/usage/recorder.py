@@ -153,8 +153,11 @@ class UsageRecorder:
         assert self._wake is not None
         while not self._stopping:
             try:
-                await asyncio.wait_for(self._wake.wait(), self.flush_interval)
-            except asyncio.TimeoutError:
+                # asyncio.timeout, not wait_for: in 3.11 wait_for can swallow a cancellation
+                # that lands as the event fires, and the loop would then never end.
+                async with asyncio.timeout(self.flush_interval):
+                    await self._wake.wait()
+            except TimeoutError:
                 pass
             self._wake.clear()
             if self._stopping:
