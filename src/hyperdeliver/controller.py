@@ -45,17 +45,16 @@ class FrontController:
             return
         if ctx.auth_error is not None:
             raise Unauthorized(ctx.auth_error, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-        required = op.roles
-        assert required is not None
-        principal = ctx.principal
         if ctx.csrf_error is not None and op.kind == "mutation":
             raise Forbidden(ctx.csrf_error)
-        if op.public:
+        need = op.requirement  # as RoleHierarchy.allows reads op.roles, computed once per operation
+        if need is None:
             return
+        principal = ctx.principal
         if principal.user_id is None:
             raise Unauthorized("log in or send an API token", headers={"WWW-Authenticate": 'Bearer realm="api"'})
-        if not self.roles.allows(principal.effective_roles, required):
-            raise Forbidden(f"{op.qualname} needs one of the roles {sorted(required)}")
+        if need and need.isdisjoint(principal.effective_roles):
+            raise Forbidden(f"{op.qualname} needs one of the roles {sorted(need)}")
 
     async def call(self, op: Operation, ctx: Context, validate: Callable[..., dict[str, Any]], *args: Any) -> Any:
         """Gate, authorize, validate, run, record. ``validate(*args)`` is the adapter's

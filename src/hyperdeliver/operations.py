@@ -20,6 +20,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError, create_model
 from pydantic_core import SchemaSerializer, SchemaValidator
 
 from .errors import ConfigurationError, ValidationFailed, field_errors
+from .roles import requirement
 
 if TYPE_CHECKING:
     from .features import Feature
@@ -94,6 +95,8 @@ class Operation:
         self._validate_body_json = _core(self.body_adapter, "validator", "validate_json")
         self._to_json = _core(self.output_adapter, "serializer", "to_json")
         self.public = self.roles is not None and "public" in self.roles
+        self.requirement = requirement(self.roles) if self.roles is not None else None
+        """What the front controller checks (:func:`~hyperdeliver.roles.requirement`)."""
 
     # -- validation -----------------------------------------------------------------
 

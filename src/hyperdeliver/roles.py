@@ -30,6 +30,21 @@ def normalize_roles(roles: str | Iterable[str] | None) -> frozenset[str] | None:
     return out
 
 
+def requirement(required: frozenset[str]) -> frozenset[str] | None:
+    """What a caller of an operation declaring ``required`` must hold: None for anyone
+    (``PUBLIC``), an empty set for any logged-in user (``AUTHENTICATED``), else the roles
+    one of which is enough (compared with the caller's effective roles).
+
+    >>> requirement(frozenset({PUBLIC})), requirement(frozenset({AUTHENTICATED})), sorted(requirement(frozenset({"a", "b"})))
+    (None, frozenset(), ['a', 'b'])
+    """
+    if PUBLIC in required:
+        return None
+    if AUTHENTICATED in required:
+        return frozenset()
+    return required
+
+
 class RoleHierarchy:
     """Which roles include which.
 
@@ -85,11 +100,8 @@ class RoleHierarchy:
 
     def allows(self, effective: frozenset[str], required: frozenset[str]) -> bool:
         """True when a user with these effective roles may call an op requiring ``required``."""
-        if PUBLIC in required:
-            return True
-        if AUTHENTICATED in required:
-            return True
-        return not effective.isdisjoint(required)
+        need = requirement(required)
+        return need is None or not need or not effective.isdisjoint(need)
 
     def unknown(self, required: frozenset[str]) -> set[str]:
         return {r for r in required if r not in _SPECIAL and r not in self.includes}

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("hyperdeliver.access")
 errlog = logging.getLogger("hyperdeliver.error")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+NO_QUERY: dict[str, list[str]] = {}
+"""The query of an operation without query parameters (never written to)."""
 
 
 class RestAdapter:
@@ -66,7 +68,8 @@ class RestAdapter:
             await send_problem(send, MethodNotAllowed(f"{method} is not served at {path}; use {allow}", headers={"Allow": allow}), path)
             return
         app = self.app
-        start = perf_counter()
+        logged = app.settings.access_log
+        start = perf_counter() if logged else 0.0
         authorization, cookie, csrf_header, request_id, content_type, _accept = scan_headers(scope["headers"])
         rid = new_request_id(request_id)
         client = scope.get("client")
@@ -85,23 +88,21 @@ class RestAdapter:
                 body = message.get("body", b"")
                 if message["type"] != "http.request" or message.get("more_body", False) or len(body) > BODY_LIMIT:
                     body = await read_body(receive, first=message)  # streamed, too large, or gone
-            query = parse_query(scope["query_string"]) if op.query_params else {}
+            query = parse_query(scope["query_string"]) if op.query_params else NO_QUERY
             result = await app.controller.call(op, ctx, op.validate_rest, path_values, query, body)
             status = ctx.status or op.status
-            headers = [(b"x-request-id", rid.encode("latin-1"))]
+            if op.output_adapter is None or status == 204:
+                payload = b""
+                headers = [(b"x-request-id", rid.encode("latin-1"))]
+            else:
+                payload = b"" if method == "HEAD" else op.dump_json(result)
+                headers = [(b"x-request-id", rid.encode("latin-1")), (b"content-type", JSON), (b"content-length", str(len(payload)).encode())]
             if ctx.response_headers:
                 headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_headers]
             if ctx.set_cookies:
                 headers += [(b"set-cookie", c.encode("latin-1")) for c in ctx.set_cookies]
-            if op.output_adapter is None or status == 204:
-                await send({"type": "http.response.start", "status": status, "headers": headers})
-                await send({"type": "http.response.body", "body": b""})
-            else:
-                payload = b"" if method == "HEAD" else op.dump_json(result)
-                headers.append((b"content-type", JSON))
-                headers.append((b"content-length", str(len(payload)).encode()))
-                await send({"type": "http.response.start", "status": status, "headers": headers})
-                await send({"type": "http.response.body", "body": payload})
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": payload})
         except HyperError as exc:
             status = exc.status
             extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_headers]
@@ -112,7 +113,7 @@ class RestAdapter:
             status = 500
             errlog.exception("unhandled error in %s (request %s)", op.qualname, rid)
             await send_problem(send, server_error(exc, app.settings.dev), path, rid)
-        if app.settings.access_log and log.isEnabledFor(logging.INFO):
+        if logged and log.isEnabledFor(logging.INFO):
             log.info(
                 orjson.dumps(
                     {

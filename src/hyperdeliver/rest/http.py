@@ -18,16 +18,17 @@ JSON = b"application/json"
 PROBLEM = b"application/problem+json"
 
 
-# Request ids: a random per-process prefix and a counter (unique, cheap; not secrets).
-_RID_PREFIX = secrets.token_hex(4)
-_rid_counter = itertools.count(1)
+# Request ids: a random per-process prefix and a counter (unique, cheap; not secrets),
+# produced by C-level iterators (no Python frame, no format-spec parsing per id).
+_RID_PREFIX = secrets.token_hex(4) + "-"
+_new_ids = map(_RID_PREFIX.__add__, map(str, itertools.count(1)))
 
 
 def request_id(header: bytes | None) -> str:
     """The caller's ``X-Request-ID`` (at most 200 characters), else a new unique id."""
     if header:
         return header.decode("latin-1")[:200]
-    return f"{_RID_PREFIX}{next(_rid_counter):x}"
+    return next(_new_ids)
 
 
 Header = bytes | None
@@ -39,26 +40,16 @@ def scan_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[Header, Header
 
     Returns ``(authorization, cookie, x-csrf-token, x-request-id, content-type, accept)``;
     a repeated header keeps its last value. A plain tuple, not a NamedTuple: this runs
-    once per request, and a NamedTuple costs a Python-level ``__new__`` call.
+    once per request, and a NamedTuple costs a Python-level ``__new__`` call. The scan
+    is ``dict()`` over the header pairs: a Python loop comparing each name cost ~30
+    bytecodes per header.
 
     >>> scan_headers([(b"host", b"x"), (b"authorization", b"Bearer t"), (b"accept", b"text/html")])
     (b'Bearer t', None, None, None, None, b'text/html')
     """
-    authorization = cookie = csrf = request_id = content_type = accept = None
-    for name, value in headers:
-        if name == b"authorization":
-            authorization = value
-        elif name == b"cookie":
-            cookie = value
-        elif name == b"x-csrf-token":
-            csrf = value
-        elif name == b"x-request-id":
-            request_id = value
-        elif name == b"content-type":
-            content_type = value
-        elif name == b"accept":
-            accept = value
-    return authorization, cookie, csrf, request_id, content_type, accept
+    found = dict(headers)  # built in C; a repeated header keeps its last value here too
+    get = found.get
+    return get(b"authorization"), get(b"cookie"), get(b"x-csrf-token"), get(b"x-request-id"), get(b"content-type"), get(b"accept")
 
 
 class ClientDisconnected(Exception):

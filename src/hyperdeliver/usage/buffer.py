@@ -1,9 +1,10 @@
 """CallBuffer: the recorder's calls waiting for the next flush, grouped by operation.
 
-Each operation's calls sit column-wise in a :class:`Calls`: durations and timestamps
-unboxed in ``array("d")``, statuses in ``array("H")``, interface and user as references
-to objects that already exist, so a buffered call keeps no object of its own alive
-between flushes. Because the calls arrive grouped, a flush needs no per-call key: the
+Each operation's calls sit in a list of small tuples, one append per call on the request
+path (the cheapest record Python has: a column-wise layout took five appends), made of
+values the garbage collector stops tracking at its first pass. A flush transposes each
+operation's list into a :class:`Calls` of columns in C (``zip(*calls)``). Because the
+calls arrive grouped, a flush needs no per-call key: the
 per-(operation, interface) stats (:meth:`CallBuffer.stats`, which the Prometheus request
 metrics read too), the rollup increments (:meth:`CallBuffer.fold`) and the raw batch
 (:meth:`CallBuffer.batch`) come from whole columns with C-level iteration (``sorted``,
@@ -27,9 +28,8 @@ Example:
 from __future__ import annotations
 
 import gc
-from array import array
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain, repeat
 from typing import Any, NamedTuple
@@ -59,37 +59,32 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-class Calls:
-    """One operation's buffered calls, column-wise."""
+Call = tuple[float, str, "int | None", int, float]
+"""One buffered call of an operation: (epoch seconds, interface, user id, status, ms)."""
 
-    __slots__ = ("ts", "interfaces", "users", "statuses", "ms")
 
-    def __init__(self) -> None:
-        self.ts = array("d")
-        self.interfaces: list[str] = []
-        self.users: list[int | None] = []
-        self.statuses = array("H")
-        self.ms = array("d")
+class Calls(NamedTuple):
+    """One operation's calls of a batch, column-wise (transposed once, in C, at flush)."""
+
+    ts: Sequence[float]
+    interfaces: Sequence[str]
+    users: Sequence[int | None]
+    statuses: Sequence[int]
+    ms: Sequence[float]
+
+    @classmethod
+    def of(cls, calls: list[Call]) -> Calls:
+        return cls(*zip(*calls))
 
     def by_interface(self) -> list[tuple[str, Calls]]:
         """These calls split by interface (themselves when they share one, the usual case)."""
         first = self.interfaces[0]
         if self.interfaces.count(first) == len(self.interfaces):
             return [(first, self)]
-        parts: dict[str, Calls] = {}
-        for row in zip(self.ts, self.interfaces, self.users, self.statuses, self.ms):
-            part = parts.get(row[1])
-            if part is None:
-                part = parts[row[1]] = Calls()
-            part.append(*row)
-        return list(parts.items())
-
-    def append(self, ts: float, interface: str, user_id: int | None, status: int, ms: float) -> None:
-        self.ts.append(ts)
-        self.interfaces.append(interface)
-        self.users.append(user_id)
-        self.statuses.append(status)
-        self.ms.append(ms)
+        parts: dict[str, list[Call]] = {}
+        for call in zip(*self):
+            parts.setdefault(call[1], []).append(call)
+        return [(interface, Calls.of(part)) for interface, part in parts.items()]
 
 
 class KeyStats(NamedTuple):
@@ -116,7 +111,7 @@ class CallBuffer:
     __slots__ = ("groups", "count")
 
     def __init__(self) -> None:
-        self.groups: dict[Any, Calls] = {}
+        self.groups: dict[Any, list[Call]] = {}
         """Per operation object, its calls."""
         self.count = 0
 
@@ -128,8 +123,8 @@ class CallBuffer:
         self.count += 1
         calls = self.groups.get(op)
         if calls is None:
-            calls = self.groups[op] = Calls()
-        calls.append(ts, interface, user_id, status, ms)
+            calls = self.groups[op] = []
+        calls.append((ts, interface, user_id, status, ms))
 
     def clear(self) -> None:
         self.__init__()  # type: ignore[misc]
@@ -138,8 +133,8 @@ class CallBuffer:
         """The buffered calls as :data:`~hyperdeliver.usage.fold.Row` tuples, grouped by operation."""
         return [
             (ts, op.feature.name, op.name, interface, uid, status, ms, release)
-            for op, c in self.groups.items()
-            for ts, interface, uid, status, ms in zip(c.ts, c.interfaces, c.users, c.statuses, c.ms)
+            for op, calls in self.groups.items()
+            for ts, interface, uid, status, ms in calls
         ]
 
     def prepare(self, release: str) -> Prepared:
@@ -153,7 +148,7 @@ class CallBuffer:
         return [
             KeyStats(op, interface, sorted(part.ms), Counter(part.statuses), part)
             for op, calls in self.groups.items()
-            for interface, part in calls.by_interface()
+            for interface, part in Calls.of(calls).by_interface()
         ]
 
     def batch(self, release: str, stats: list[KeyStats]) -> Batch:

@@ -20,11 +20,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime, timezone
 from collections.abc import Callable
+from datetime import datetime, timezone
+from time import time as _now
 from typing import TYPE_CHECKING, Any
 
-from .buffer import CallBuffer, Calls, KeyStats, paused_gc
+from .buffer import CallBuffer, KeyStats, paused_gc
 from .fold import merge_user_days
 from .store import UserDays, flush_users, purge, write_track
 from .writer import Writer, writer_for
@@ -83,7 +84,7 @@ class UsageRecorder:
     # -- request path --------------------------------------------------------------
 
     def observe(self, op: Operation, ctx: Context, status: int, seconds: float) -> None:
-        """The observer: the call's columns appended to its operation's group (plus the
+        """The observer: one tuple appended to the call's operation's list (plus the
         call's product events when it succeeded)."""
         self.produced += 1
         buf = self.buffer
@@ -95,12 +96,8 @@ class UsageRecorder:
             buf.count += 1
             calls = buf.groups.get(op)
             if calls is None:
-                calls = buf.groups[op] = Calls()
-            calls.ts.append(time.time())
-            calls.interfaces.append(ctx.interface)
-            calls.users.append(ctx.principal.user_id)
-            calls.statuses.append(status)
-            calls.ms.append(seconds * 1000.0)
+                calls = buf.groups[op] = []
+            calls.append((_now(), ctx.interface, ctx.principal.user_id, status, seconds * 1000.0))
             if buf.count >= self.flush_size and self._wake is not None:
                 self._wake.set()
         if ctx.events and status < 400:
