@@ -6,10 +6,10 @@
     .venv/bin/python bench/usage.py --reuse               # keep the loaded 10 M rows from a previous run
 
 1. Request-path cost: ``UsageRecorder.observe`` (what every call pays) per event, and the
-   flusher's amortized cost per event (raw rows + incremental rollups, 1,000-event batches,
-   for calls in sessions and for independent calls (see ``sample_events``),
-   per-user rollups written every 300 batches as the recorder does every 5 min)
-   on SQLite and on PostgreSQL (COPY). Targets: ≤ 10 µs per event.
+   recorder's whole cost per event: observe plus its flushes through its own writer
+   (rollups + one raw batch per 1,000 calls; COPY on PostgreSQL), per-user rollups every
+   300 batches as every 5 min, for calls in sessions and for independent calls (see
+   ``sample_events``), on SQLite and on PostgreSQL. Target: ≤ 10 µs per event.
 2. Throughput: a minimal app (GET /hello, PUBLIC) called in-process as ASGI, usage on
    (recorder + flush of everything recorded, included in the time) vs off
    (``usage_enabled=False``), rounds interleaved, medians. Target: ≤ 3 % loss.
@@ -37,12 +37,12 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # bench/queue.py shadows queue
 
 from hyperdeliver import PUBLIC, App, Feature, Settings  # noqa: E402
-from hyperdeliver.auth.principal import ANONYMOUS  # noqa: E402
+from hyperdeliver.auth.principal import ANONYMOUS, Principal  # noqa: E402
 from hyperdeliver.context import Context  # noqa: E402
 from hyperdeliver.db.migrate import upgrade_async  # noqa: E402
 from hyperdeliver.usage import UsageEvent, queries  # noqa: E402
-from hyperdeliver.usage.fold import as_row  # noqa: E402
-from hyperdeliver.usage.store import flush_users, persist_rows  # noqa: E402
+from hyperdeliver.usage.batch import encode_rows, records as batch_records  # noqa: E402
+from hyperdeliver.usage.tables import BATCH_COLUMNS  # noqa: E402
 
 PG_ADMIN = os.environ.get("HYPER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_DB = "hd_usage_bench"
@@ -124,20 +124,36 @@ def sample_events(n: int, seed: int = 1, model: str = "independent") -> list[Usa
 
 
 async def flush_cost(url: str, model: str, batches: int = 301, size: int = 1000) -> tuple[float, float]:
-    """(wall µs/event, client CPU µs/event) of persist() in batches of ``size``."""
-    app = make_app(url)
+    """(wall µs/event, process CPU µs/event, all threads) of the recorder's own path:
+    ``observe`` per call, a flush through its writer every ``size`` calls (the rollups,
+    the raw batch), the per-user rollups every 300 batches as it does every 5 minutes."""
+    app = make_app(url, usage_flush_size=10**9, usage_buffer_max=10**9, usage_flush_interval=3600)
     await upgrade_async(app)
-    events = [as_row(e) for e in sample_events(batches * size, model=model)]  # what the recorder buffers
-    await persist_rows(app, events[:size])  # warm the pool and the statements
+    rec = app.state["usage"]
+    ops = {f.name: app.operation(f"{f.name}.hello_{i:02d}") for i, f in enumerate(FEATURES)}
+    principals: dict[int | None, Principal] = {}
+    calls = []
+    for e in sample_events(batches * size, model=model):
+        p = principals.get(e.user_id)
+        if p is None:
+            p = principals[e.user_id] = Principal(user_id=e.user_id)
+        calls.append((ops[e.feature], Context(app, "r", p, "rest", ops[e.feature]), e.status, e.duration_ms / 1000))
+    observe = rec.observe
+    for op, ctx, status, seconds in calls[:size]:  # warm the writer's connection
+        observe(op, ctx, status, seconds)
+    await rec.flush()
     t0, c0 = time.perf_counter(), time.process_time()
-    pending: dict = {}
+    t_obs = 0.0
     for i in range(1, batches):
-        # as the recorder does at 1,000 calls/s: counters every batch, per-user rollups every 5 min
-        await persist_rows(app, events[i * size:(i + 1) * size], pending_users=pending)
-        if i % 300 == 0:
-            await flush_users(app, pending)
-    await flush_users(app, pending)
+        o0 = time.process_time()
+        for op, ctx, status, seconds in calls[i * size:(i + 1) * size]:
+            observe(op, ctx, status, seconds)
+        t_obs += time.process_time() - o0
+        await rec.flush(users=i % 300 == 0)
+    await rec.flush(users=True)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(f"     (of which the observe loop {t_obs / ((batches - 1) * size) * 1e6:.2f} µs CPU)")
+    await rec.stop()
     await app.database.dispose()
     return wall / ((batches - 1) * size) * 1e6, cpu / ((batches - 1) * size) * 1e6
 
@@ -205,24 +221,24 @@ async def load_pg(url: str, rows: int) -> dict[str, float]:
     try:
         rnd = random.Random(42)
         now = datetime.now(timezone.utc)
-        start = now - timedelta(days=90)
-        step = timedelta(days=90) / rows
+        start = (now - timedelta(days=90)).timestamp()
+        step = 90 * 86400 / rows
         ops = ["list", "get", "create", "update", "delete"]
         feats = [f"feature_{i:02d}" for i in range(NFEATURES)]
         t0 = time.perf_counter()
         chunk = 200_000
         for lo in range(0, rows, chunk):
-            recs = []
+            calls = []
             for i in range(lo, min(rows, lo + chunk)):
                 r = rnd.random()
-                recs.append((start + step * i, feats[int(NFEATURES * rnd.random() ** 2)], ops[int(rnd.random() * 5)], "rest",
-                             int(50_000 * rnd.random() ** 2), 200 if r < 0.97 else (404 if r < 0.99 else 500),
-                             math.exp(rnd.random() * 5), "1.0"))
-            await conn.copy_records_to_table("hd_usage_events", records=recs,
-                                             columns=["ts", "feature", "operation", "interface", "user_id", "status", "duration_ms", "release"])
+                calls.append((start + step * i, feats[int(NFEATURES * rnd.random() ** 2)], ops[int(rnd.random() * 5)], "rest",
+                              int(50_000 * rnd.random() ** 2), 200 if r < 0.97 else (404 if r < 0.99 else 500),
+                              math.exp(rnd.random() * 5), "1.0"))
+            # as the recorder writes them: one hd_usage_batches row per 1,000 calls, by COPY
+            await conn.copy_records_to_table("hd_usage_batches", records=batch_records(encode_rows(calls), True), columns=BATCH_COLUMNS)
             print(f"  loaded {min(rows, lo + chunk):,} rows", end="\r", flush=True)
         out["load_s"] = time.perf_counter() - t0
-        await conn.execute("VACUUM ANALYZE hd_usage_events")
+        await conn.execute("VACUUM ANALYZE hd_usage_batches")
         trk = [(now - timedelta(seconds=rnd.random() * 30 * 86400), ev, int(50_000 * rnd.random() ** 2), "feature_00", "{}")
                for ev in ("visit", "signup", "pay") for _ in range(30_000)]
         await conn.copy_records_to_table("hd_track_events", records=trk, columns=["ts", "event", "user_id", "feature", "props"])
@@ -285,7 +301,7 @@ async def main() -> None:
     for model in ("sessions", "independent"):
         for label, url in (("SQLite", f"sqlite:///{tmp / f'flush-{model}.sqlite3'}"), ("PostgreSQL", f"{admin_base}/{PG_DB}_flush")):
             wall, cpu = await flush_cost(url, model)
-            print(f"   flush {label:10s} per event (raw + rollups, 1,000/batch, {model:11s} calls): {wall:.1f} µs wall, {cpu:.1f} µs CPU")
+            print(f"   observe + flush {label:10s} per event (1,000/batch, {model:11s} calls): {wall:.2f} µs wall, {cpu:.2f} µs CPU")
             if label == "PostgreSQL":
                 await pg_exec(PG_ADMIN, f'DROP DATABASE IF EXISTS "{PG_DB}_flush" WITH (FORCE)')
                 await pg_exec(PG_ADMIN, f'CREATE DATABASE "{PG_DB}_flush"')
@@ -316,7 +332,7 @@ async def main() -> None:
 
         try:
             conn = await asyncpg.connect(url)
-            loaded = (await conn.fetchval("SELECT count(*) FROM hd_usage_events")) == args.rows
+            loaded = (await conn.fetchval("SELECT coalesce(sum(events), 0) FROM hd_usage_batches")) == args.rows
             await conn.close()
         except Exception:  # noqa: BLE001
             loaded = False

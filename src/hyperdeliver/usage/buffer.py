@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from .batch import Batch
-from .fold import _EMPTY, Folded, Row, fold
+from .fold import _EMPTY, Folded, Row, UserDays, fold
 from .histogram import EDGES, sorted_counts
 
 
@@ -137,11 +137,17 @@ class CallBuffer:
             for ts, interface, uid, status, ms in calls
         ]
 
-    def prepare(self, release: str) -> Prepared:
-        """Summarize, fold and encode the buffered calls (with the cyclic GC paused)."""
+    def prepare(self, release: str, user_days: UserDays | None = None) -> Prepared:
+        """Summarize, fold and encode the buffered calls (with the cyclic GC paused).
+
+        The per-user increments go straight into ``user_days`` when given (the
+        recorder's, written every few minutes), instead of a dict to merge later."""
         with paused_gc():
             stats = self.stats()
-            return Prepared(self.fold(stats), self.batch(release, stats), stats)
+            folded = Folded()
+            if user_days is not None:
+                folded.user_days = user_days
+            return Prepared(self.fold(stats, folded), self.batch(release, stats), stats)
 
     def stats(self) -> list[KeyStats]:
         """Per (operation, interface): durations, sorted, and calls per status."""

@@ -27,6 +27,8 @@ from .histogram import EDGES, NBUCKETS
 Row = tuple[float, str, str, str, "int | None", int, float, str]
 HourKey = tuple[int, str, str, str]
 UserDayKey = tuple[int, str, int]
+UserDays = dict[UserDayKey, list[Any]]
+"""Per (day, feature, user): [calls, last epoch]."""
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _EMPTY = [0, 0, 0.0] + [0] * NBUCKETS
 

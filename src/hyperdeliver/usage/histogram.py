@@ -40,12 +40,15 @@ def sorted_counts(values: Sequence[float], edges: Sequence[float], *, upper_incl
     """
     find = bisect_right if upper_inclusive else bisect_left
     out = []
-    below = 0
+    below, total = 0, len(values)
     for edge in edges:
+        if below == total:  # every value placed: the rest of the buckets are empty
+            out.extend([0] * (len(edges) + 1 - len(out)))
+            return out
         upto = find(values, edge, below)
         out.append(upto - below)
         below = upto
-    out.append(len(values) - below)
+    out.append(total - below)
     return out
 
 

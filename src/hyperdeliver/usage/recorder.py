@@ -26,7 +26,6 @@ from time import time as _now
 from typing import TYPE_CHECKING, Any
 
 from .buffer import CallBuffer, KeyStats, paused_gc
-from .fold import merge_user_days
 from .store import UserDays, flush_users, purge, write_track
 from .writer import Writer, writer_for
 
@@ -185,13 +184,14 @@ class UsageRecorder:
             self.in_flight = len(raw)
             t0 = time.perf_counter()
             try:
-                prepared = raw.prepare(self.release)
+                # the users go straight to pending_users: they used the feature even if
+                # the write below fails (then only the batch's counters and raw calls are lost)
+                prepared = raw.prepare(self.release, self.pending_users)
                 for sink in self.stats_sinks:
                     sink(prepared.stats)
                 if self.writer is None:
                     self.writer = writer_for(self.app)
                 await self.writer.write(prepared.folded, prepared.batch)
-                merge_user_days(self.pending_users, prepared.folded.user_days)
                 self.persisted += len(raw)
             except Exception:  # noqa: BLE001
                 self.dropped += len(raw)

@@ -22,7 +22,7 @@ from . import tables as t
 from .batch import Batch, encode_rows
 from .batch import records as batch_records
 from .events import UsageEvent
-from .fold import Folded, Row, UserDayKey, as_row, day_of, fold, hour_of, merge_user_days
+from .fold import Folded, Row, UserDays, as_row, day_of, fold, hour_of, merge_user_days
 from .histogram import COLUMNS, EDGES, NBUCKETS
 from .sketch import UserSketch, hash_user
 
@@ -132,7 +132,6 @@ UPSERT_USER_DAYS_PG = (
 
 
 UserSets = dict[tuple[str, date, str], set[int]]
-UserDays = dict[UserDayKey, list[Any]]
 
 
 def counter_rows(folded: Folded, postgresql: bool) -> list[tuple[str, list[tuple[Any, ...]]]]:
