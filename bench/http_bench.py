@@ -1,9 +1,9 @@
 """hyperdeliver beside raw ASGI, Starlette, FastAPI and Litestar on the peers' two endpoints.
 
     .venv/bin/pip install -r bench/requirements.txt      # the peers (fastapi, litestar, ...)
-    .venv/bin/python bench/http_bench.py                      # in-process + HTTP, 3 rounds
+    .venv/bin/python bench/http_bench.py                      # in-process (3 x) + HTTP (8 rounds of 3 s)
     .venv/bin/python bench/http_bench.py --mode inproc --repeat 5
-    .venv/bin/python bench/http_bench.py --mode http --rounds 5 --duration 10
+    .venv/bin/python bench/http_bench.py --mode http --rounds 12 --apps hyperdeliver,raw,litestar
 
 The peers are the apps of ``shared/bench/peers`` (same contract, same body, same
 Bearer token table); hyperdeliver's side is ``bench/targets/hyper_app.py``, a normal
@@ -16,17 +16,20 @@ Two measurements, apps interleaved within each round, medians reported:
   process per app and round; process CPU microseconds per request (as the peers'
   ``inproc.py``).
 - ``http``: one uvicorn worker per app (uvloop, httptools, no access log) pinned to
-  CPU 1, ``wrk -t1 -c64`` pinned to CPU 0; requests per second. Every run must have
-  zero socket errors and zero non-2xx answers.
+  CPU 1, all up at once, ``wrk -t1 -c64`` pinned to CPU 0 going from one to the next
+  (order rotated each round); requests per second. Every run must have zero socket
+  errors and zero non-2xx answers.
 
 It prints each app's figure and hyperdeliver's ratio to every peer (for req/s,
-``hyperdeliver / peer``; for CPU, ``peer / hyperdeliver``: above 1.0 is faster).
+``hyperdeliver / peer``; for CPU, ``peer / hyperdeliver``: above 1.0 is faster): the
+median of the per-round ratios, each round's runs being close in time.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import http.client
 import importlib
 import json
@@ -252,20 +255,29 @@ def wrk(port: int, endpoint: str, lua: Path, duration: int, cpu: str | None) -> 
 
 
 def run_http(names: list[str], rounds: int, duration: int, token: str, db: str, work: Path, pin: bool) -> dict:
+    """Every app's server up at once (idle ones sleep), wrk moved from one to the next in
+    short runs, the order rotated each round: the machine's speed drifts (a shared VM's
+    does by tens of percent within a minute), and runs close in time see the same drift,
+    so the per-round ratios are compared, not runs minutes apart."""
     if not shutil.which("wrk"):
         raise SystemExit("bench/http_bench.py --mode http needs wrk (Debian: apt-get install wrk)")
     server_cpu, client_cpu = ("1", "0") if pin and shutil.which("taskset") and (os.cpu_count() or 1) >= 2 else (None, None)
     samples: dict = {(a, ep): [] for a in names for ep in ENDPOINTS}
-    port = 8791
-    for rnd in range(rounds):
+    with contextlib.ExitStack() as stack:
+        ports = {}
+        for i, name in enumerate(names):
+            ports[name] = 8791 + i
+            stack.enter_context(Server(name, ports[name], db, server_cpu, work / f"{name}.log"))
+        luas = {(name, ep): lua_for(ep, token_for(name, token), work) for name in names for ep in ENDPOINTS}
         for name in names:
-            port += 1
-            with Server(name, port, db, server_cpu, work / f"{name}.log"):
-                for ep in ENDPOINTS:
-                    lua = lua_for(ep, token_for(name, token), work)
-                    wrk(port, ep, lua, 2, client_cpu)  # warm-up
-                    samples[(name, ep)].append(wrk(port, ep, lua, duration, client_cpu))
-        print(f"  http round {rnd + 1}/{rounds} done", flush=True)
+            for ep in ENDPOINTS:
+                wrk(ports[name], ep, luas[(name, ep)], 2, client_cpu)  # warm-up
+        for rnd in range(rounds):
+            order = names[rnd % len(names):] + names[:rnd % len(names)]
+            for ep in ENDPOINTS:
+                for name in order:
+                    samples[(name, ep)].append(wrk(ports[name], ep, luas[(name, ep)], duration, client_cpu))
+            print(f"  http round {rnd + 1}/{rounds} done", flush=True)
     return samples
 
 
@@ -278,15 +290,16 @@ def report(title: str, unit: str, samples: dict, names: list[str], higher_is_bet
     for name in names:
         items = samples[(name, "items")]
         lines.append(f"| {name} | {med[(name, 'hello')]:,.1f} | {med[(name, 'items')]:,.1f} | {min(items):,.1f}..{max(items):,.1f} |")
-    lines += ["", "| hyperdeliver vs | hello | items (authenticated POST) |", "|---|---:|---:|"]
+    lines += ["", "| hyperdeliver vs | hello | items (authenticated POST) | items, per-round ratios min..max |", "|---|---:|---:|---:|"]
     for peer in names:
         if peer == "hyperdeliver":
             continue
         cells = []
         for ep in ENDPOINTS:
-            ours, theirs = med[("hyperdeliver", ep)], med[(peer, ep)]
-            cells.append(f"{(ours / theirs if higher_is_better else theirs / ours):.2f}x")
-        lines.append(f"| {peer} | {cells[0]} | {cells[1]} |")
+            # runs of one round are close in time: compare them pairwise, then take the median
+            pairs = [(o / t if higher_is_better else t / o) for o, t in zip(samples[("hyperdeliver", ep)], samples[(peer, ep)])]
+            cells.append(pairs)
+        lines.append(f"| {peer} | {statistics.median(cells[0]):.2f}x | {statistics.median(cells[1]):.2f}x | {min(cells[1]):.2f}..{max(cells[1]):.2f} |")
     return "\n".join(lines)
 
 
@@ -296,8 +309,8 @@ def main() -> int:
     ap.add_argument("--apps", default=",".join(APPS), help="comma list; hyperdeliver is always included")
     ap.add_argument("--repeat", type=int, default=3, help="in-process rounds (a fresh process per app each)")
     ap.add_argument("--n", type=int, default=10000, help="timed in-process calls per endpoint")
-    ap.add_argument("--rounds", type=int, default=3, help="HTTP rounds")
-    ap.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
+    ap.add_argument("--rounds", type=int, default=8, help="HTTP rounds (each app and endpoint once per round)")
+    ap.add_argument("--duration", type=int, default=3, help="seconds per wrk run")
     ap.add_argument("--no-pin", action="store_true", help="do not pin server and wrk to CPUs")
     ap.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
                     help="hyperdeliver's database (its usage events go there); postgresql: hd_http_bench on 127.0.0.1:5432")

@@ -116,7 +116,7 @@ class Operation:
                 kwargs.update(self.params_model.model_validate(raw).__dict__)
             except ValidationError as exc:
                 errors += [_relocate(e, self) for e in field_errors(exc)]
-        if self.body is not None and self.body_adapter is not None:
+        if self.body is not None and self._validate_body_json is not None:
             if not body:
                 if self.body.required:
                     errors.append({"loc": ["body"], "field": "body", "msg": "A JSON body is required", "type": "missing"})

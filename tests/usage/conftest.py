@@ -25,6 +25,11 @@ async def probe_boom(ctx: Any) -> dict[str, bool]:
 
 
 @pytest.fixture
+def probe_feature() -> Feature:
+    return probe
+
+
+@pytest.fixture
 def make_app(database_url: str, settings_for: Callable[..., Settings]) -> Callable[..., Any]:
     apps: list[App] = []
 

@@ -10,7 +10,7 @@ an error; its siblings still resolve.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..auth.principal import ANONYMOUS, Principal
@@ -39,7 +39,7 @@ class RequestState:
         self.principal: Principal = ANONYMOUS
         self.auth_error: str | None = None
         self.csrf_error: str | None = None
-        self.cookies: dict[str, str] = {}
+        self.cookies: Mapping[str, str] = {}
         self.headers: list[tuple[str, str]] = []
         self.set_cookies: list[str] = []
         self.fields: list[str] = []

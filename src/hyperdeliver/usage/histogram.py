@@ -39,7 +39,7 @@ def sorted_counts(values: Sequence[float], edges: Sequence[float], *, upper_incl
     [3, 0, 1]
     """
     find = bisect_right if upper_inclusive else bisect_left
-    out = []
+    out: list[int] = []
     below, total = 0, len(values)
     for edge in edges:
         if below == total:  # every value placed: the rest of the buckets are empty

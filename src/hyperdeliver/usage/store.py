@@ -201,7 +201,8 @@ async def merge_sketches(conn: AsyncConnection, user_sets: UserSets) -> None:
     if conn.dialect.name == "postgresql":
         q = q.with_for_update()
     existing = {(r[0], r[1], r[2]): r[3] for r in (await conn.execute(q)).all()}
-    inserts, updates = [], []
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     for k in keys:
         s = UserSketch.from_bytes(existing.get(k))
         s.add_hashes(wide[k])

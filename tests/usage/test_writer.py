@@ -1,0 +1,98 @@
+"""The recorder's writers: the right one per database, refused flushes counted, reconnects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from hyperdeliver import App, Feature, Settings
+from hyperdeliver.auth.principal import Principal
+from hyperdeliver.context import Context
+from hyperdeliver.usage import tables as t
+from hyperdeliver.usage.writer import EngineWriter, writer_for
+from hyperdeliver.usage.writer.postgresql import PostgresWriter
+from hyperdeliver.usage.writer.sqlite import SqliteWriter
+
+
+
+def observe(app: App, n: int, user_id: int = 7) -> None:
+    rec = app.state["usage"]
+    op = app.operation("probe.probe_ok")
+    ctx = Context(app, "r", Principal(user_id=user_id), "rest", op)
+    for _ in range(n):
+        rec.observe(op, ctx, 200, 0.002)
+
+
+async def raw_count(app: App) -> int:
+    async with app.database.engine.connect() as conn:
+        return int((await conn.execute(sa.select(sa.func.count()).select_from(t.events))).scalar() or 0)
+
+
+def test_writer_for_each_database(tmp_path: Path, settings_for: Callable[..., Settings]) -> None:
+    def kind(url: str) -> type:
+        return type(writer_for(App("w", features=[], settings=settings_for(url))))
+
+    assert kind(f"sqlite:///{tmp_path}/w.sqlite3") is SqliteWriter
+    assert kind("sqlite://") is EngineWriter  # in memory: only the engine's connection sees it
+    assert kind("postgresql://u@127.0.0.1:1/db") is PostgresWriter
+
+
+async def test_flushes_go_through_the_writer_and_close_with_the_app(make_app: Any) -> None:
+    app = await make_app(usage_flush_interval=3600)
+    await app.startup()
+    observe(app, 25)
+    rec = app.state["usage"]
+    assert await rec.flush() == 25
+    assert isinstance(rec.writer, SqliteWriter if app.database.dialect == "sqlite" else PostgresWriter)
+    assert await raw_count(app) == 25
+    await app.shutdown()
+    assert rec.writer is None
+    assert rec.counters() == {"produced": 25, "persisted": 25, "dropped": 0, "pending": 0}
+
+
+async def test_a_refused_flush_is_counted_as_dropped(
+    database_url: str, settings_for: Callable[..., Settings], probe_feature: Feature
+) -> None:
+    """An unmigrated database refuses the batch: the calls count as dropped, and the
+    recorder keeps serving (the next flush tries again)."""
+    app = App("unmigrated", features=[probe_feature], settings=settings_for(database_url, usage_flush_interval=3600))
+    observe(app, 10)
+    rec = app.state["usage"]
+    assert await rec.flush() == 10  # the batch was taken, not persisted
+    c = rec.counters()
+    assert c == {"produced": 10, "persisted": 0, "dropped": 10, "pending": 0}
+    observe(app, 3)
+    await rec.flush()
+    assert rec.counters()["dropped"] == 13
+    await rec.stop()
+    await app.database.dispose()
+
+
+@pytest.mark.postgres
+async def test_postgres_writer_reconnects_after_its_connection_is_killed(
+    postgres_url: str, settings_for: Callable[..., Settings], probe_feature: Feature
+) -> None:
+    from hyperdeliver.db.migrate import upgrade_async
+
+    app = App("pgw", features=[probe_feature], settings=settings_for(postgres_url, usage_flush_interval=3600))
+    await upgrade_async(app)
+    rec = app.state["usage"]
+    observe(app, 5)
+    await rec.flush()
+    pid = rec.writer._conn.get_server_pid()
+    async with app.database.engine.begin() as conn:
+        await conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    observe(app, 5)
+    await rec.flush()  # the writer finds its connection gone: this batch is dropped
+    observe(app, 5)
+    await rec.flush()  # and the next one goes through a new connection
+    assert rec.writer._conn.get_server_pid() != pid
+    c = rec.counters()
+    assert c["produced"] == c["persisted"] + c["dropped"] == 15 and c["persisted"] >= 10
+    assert await raw_count(app) == c["persisted"]
+    await rec.stop()
+    await app.database.dispose()
