@@ -1,6 +1,6 @@
 """Throughput with usage recording on vs off, over HTTP, as a deployed app runs.
 
-    .venv/bin/python bench/usage_http.py                      # 3 rounds, SQLite and PostgreSQL
+    .venv/bin/python bench/usage_http.py                      # 8 rounds of 4 s, SQLite and PostgreSQL
     .venv/bin/python bench/usage_http.py --rounds 5 --duration 8
 
 One uvicorn worker (uvloop, httptools) pinned to CPU 1 serves ``bench/targets/usage_app.py``
@@ -8,8 +8,9 @@ with ``HYPER_USAGE_ENABLED`` true or false; ``wrk -t1 -c64`` pinned to CPU 0 cal
 endpoint: ``/hello`` (no I/O: the worst case for recording's share) or ``/people`` (one
 database read, as most calls do). Per run: requests per second and the server's CPU
 time per request (from /proc, all threads, so it includes the flusher and the SQLite
-driver's thread). On and off runs are interleaved within each round; medians reported,
-with recording's loss = 1 - on/off. PostgreSQL: 127.0.0.1:5432 (database
+driver's thread). The on and the off server are up together and wrk alternates between
+them (order swapped each round), so each round's two runs see the same machine; the
+loss is the median of the rounds' 1 - on/off. PostgreSQL: 127.0.0.1:5432 (database
 ``hd_usage_http``, dropped and created). Target: loss ≤ 3 %.
 """
 
@@ -76,26 +77,25 @@ def wrk(port: int, path: str, duration: int) -> tuple[float, int]:
     return rps, n
 
 
-def run(url: str, enabled: bool, path: str, duration: int, port: int, log: Path) -> tuple[float, float]:
-    """(req/s, server CPU µs per request) of one server run."""
-    proc = serve(url, enabled, port, log)
+def measure(proc: subprocess.Popen[bytes], port: int, path: str, duration: int) -> tuple[float, float]:
+    """(req/s, server CPU µs per request) of one wrk run against a running server."""
+    c0 = cpu_seconds(proc.pid)
+    rps, n = wrk(port, path, duration)
+    return rps, (cpu_seconds(proc.pid) - c0) / n * 1e6
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
     try:
-        wrk(port, path, 2)  # warm-up
-        c0 = cpu_seconds(proc.pid)
-        rps, n = wrk(port, path, duration)
-        return rps, (cpu_seconds(proc.pid) - c0) / n * 1e6
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=int, default=6)
+    ap.add_argument("--rounds", type=int, default=8)
+    ap.add_argument("--duration", type=int, default=4)
     ap.add_argument("--databases", default="sqlite,postgresql")
     args = ap.parse_args()
     if not shutil.which("wrk"):
@@ -115,25 +115,38 @@ def main() -> int:
     for url in urls.values():
         usage_app.prepare(url)
     samples: dict[tuple[str, str, bool], list[tuple[float, float]]] = {}
-    port = 8830
-    for r in range(args.rounds):
+    procs: dict[tuple[str, bool], tuple[subprocess.Popen[bytes], int]] = {}
+    try:
+        port = 8830
         for label, url in urls.items():
+            for enabled in (False, True):
+                port += 1
+                procs[(label, enabled)] = (serve(url, enabled, port, work / f"server-{label}-{enabled}.log"), port)
+        for proc, port in procs.values():
             for path in ENDPOINTS:
-                for enabled in ((False, True) if r % 2 == 0 else (True, False)):
-                    port += 1
-                    samples.setdefault((label, path, enabled), []).append(run(url, enabled, path, args.duration, port, work / "server.log"))
-        print(f"  round {r + 1}/{args.rounds} done", flush=True)
-    print("\nuvicorn + wrk -c64, recording off vs on (median of rounds)\n")
-    print("| database | endpoint | off req/s | on req/s | loss | off CPU µs/req | on CPU µs/req | recording µs/req |")
+                wrk(port, path, 2)  # warm-up
+        for r in range(args.rounds):
+            for label in urls:
+                for path in ENDPOINTS:
+                    for enabled in ((False, True) if r % 2 == 0 else (True, False)):
+                        proc, port = procs[(label, enabled)]
+                        samples.setdefault((label, path, enabled), []).append(measure(proc, port, path, args.duration))
+            print(f"  round {r + 1}/{args.rounds} done", flush=True)
+    finally:
+        for proc, _ in procs.values():
+            stop(proc)
+    print("\nuvicorn + wrk -c64, recording off vs on: medians of the rounds; loss from the per-round paired ratios\n")
+    print("| database | endpoint | off req/s | on req/s | loss (min..max) | off CPU µs/req | on CPU µs/req | recording µs/req |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for label in urls:
         for path in ENDPOINTS:
             off = samples[(label, path, False)]
             on = samples[(label, path, True)]
+            losses = [100 * (1 - a[0] / b[0]) for a, b in zip(on, off)]
             off_rps, on_rps = statistics.median(s[0] for s in off), statistics.median(s[0] for s in on)
             off_cpu, on_cpu = statistics.median(s[1] for s in off), statistics.median(s[1] for s in on)
-            print(f"| {label} | GET {path} | {off_rps:,.0f} | {on_rps:,.0f} | {100 * (1 - on_rps / off_rps):.1f} % | "
-                  f"{off_cpu:.1f} | {on_cpu:.1f} | {on_cpu - off_cpu:.1f} |")
+            print(f"| {label} | GET {path} | {off_rps:,.0f} | {on_rps:,.0f} | {statistics.median(losses):.1f} % "
+                  f"({min(losses):.1f}..{max(losses):.1f}) | {off_cpu:.1f} | {on_cpu:.1f} | {on_cpu - off_cpu:.1f} |")
     print("\ntarget: loss ≤ 3 %")
     return 0
 

@@ -42,8 +42,7 @@ class UserSketch:
 
     def _to_hll(self) -> None:
         regs = bytearray(M)
-        for h in self.exact or ():
-            _put(regs, h)
+        _put_all(regs, self.exact or ())
         self.registers, self.exact = regs, None
 
     def add_hashes(self, hashes: Iterable[int]) -> None:
@@ -52,10 +51,8 @@ class UserSketch:
             if len(self.exact) > EXACT_MAX:
                 self._to_hll()
             return
-        regs = self.registers
-        assert regs is not None
-        for h in hashes:
-            _put(regs, h)
+        assert self.registers is not None
+        _put_all(self.registers, hashes)
 
     def add_many(self, user_ids: Iterable[int]) -> None:
         self.add_hashes(hash_user(u) for u in user_ids)
@@ -163,9 +160,13 @@ def union(blobs: Iterable[bytes | UserSketch | None]) -> UserSketch:
     return out
 
 
-def _put(regs: bytearray, h: int) -> None:
-    idx = h >> (64 - P)
-    w = (h << P) & _MASK
-    rank = 64 - w.bit_length() + 1 if w else 64 - P + 1
-    if rank > regs[idx]:
-        regs[idx] = rank
+def _put_all(regs: bytearray, hashes: Iterable[int]) -> None:
+    """Each hash into the registers: the top P bits pick one, the rank of the first 1
+    among the rest is kept when larger (one loop, no call per hash)."""
+    shift, mask, floor = 64 - P, _MASK, 64 - P + 1
+    for h in hashes:
+        w = (h << P) & mask
+        rank = 65 - w.bit_length() if w else floor
+        i = h >> shift
+        if rank > regs[i]:
+            regs[i] = rank

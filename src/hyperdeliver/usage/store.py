@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import tables as t
 from .batch import Batch, encode_rows
+from .buffer import paused_gc
 from .batch import records as batch_records
 from .events import UsageEvent
-from .fold import Folded, Row, UserDays, as_row, day_of, fold, hour_of, merge_user_days
+from .fold import Folded, Row, UserDayKey, UserDays, as_row, day_of, fold, hour_of, merge_user_days
 from .histogram import COLUMNS, EDGES, NBUCKETS
 from .sketch import UserSketch, hash_user
 
@@ -163,38 +164,67 @@ async def write_user_days(conn: AsyncConnection, user_days: UserDays) -> None:
     if not user_days:
         return
     pg = conn.dialect.name == "postgresql"
-    sets: UserSets = defaultdict(set)
-    days: dict[int, date] = {}
-    keys = sorted(user_days)  # one lock order for concurrent flushers (PostgreSQL)
-    for day_n, feature, uid in keys:
-        day = days.get(day_n)
-        if day is None:
-            day = days[day_n] = day_of(day_n)
-        h = hash_user(uid)
-        sets[("d", day, feature)].add(h)
-        sets[("d", day, t.ALL)].add(h)
+    with paused_gc():  # a few tuples per pair, hundreds of thousands of pairs
+        # in primary-key order: one lock order for concurrent flushers on PostgreSQL, and
+        # neighbouring b-tree pages instead of random ones
+        keys = sorted(user_days, key=_pk_order)
+        days = {n: day_of(n) for n in {k[0] for k in keys}}
+        sets = user_sets(keys, days)
+        if pg:
+            stamp, utc = datetime.fromtimestamp, timezone.utc
+            cols: Any = (
+                [k[1] for k in keys], [k[2] for k in keys], [days[k[0]] for k in keys],
+                [user_days[k][0] for k in keys], [stamp(user_days[k][1], utc) for k in keys],
+            )
+        else:
+            fmt = SqliteStamps()
+            iso = {n: d.isoformat() for n, d in days.items()}
+            rows = [(f, uid, iso[n], v[0], fmt(v[1])) for (n, f, uid), v in zip(keys, map(user_days.__getitem__, keys))]
     if pg:
-        stamp, utc = datetime.fromtimestamp, timezone.utc
-        cols = (
-            [k[1] for k in keys], [k[2] for k in keys], [days[k[0]] for k in keys],
-            [user_days[k][0] for k in keys], [stamp(user_days[k][1], utc) for k in keys],
-        )
         raw = await conn.get_raw_connection()
         await raw.driver_connection.execute(UPSERT_USER_DAYS_PG, *cols)  # type: ignore[union-attr]
     else:
-        fmt = SqliteStamps()
-        rows = [(k[1], k[2], days[k[0]].isoformat(), user_days[k][0], fmt(user_days[k][1])) for k in keys]
         await conn.exec_driver_sql(UPSERT_USER_DAYS_SQLITE, rows)  # type: ignore[arg-type]
     await merge_sketches(conn, sets)
 
 
+def _pk_order(k: UserDayKey) -> tuple[str, int, int]:
+    return k[1], k[2], k[0]
+
+
+def user_sets(keys: Sequence[UserDayKey], days: dict[int, date]) -> UserSets:
+    """The user hashes per (day, feature) and per (day, all features) of ``keys``.
+
+    >>> s = user_sets([(0, "tasks", 1), (0, "boards", 1), (0, "boards", 2)], {0: date(1970, 1, 1)})
+    >>> [(f, len(hs)) for (_, _, f), hs in sorted(s.items())]
+    [('*', 2), ('boards', 2), ('tasks', 1)]
+    """
+    hashes: dict[int, int] = {}
+    by_day: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for day_n, feature, uid in keys:
+        h = hashes.get(uid)
+        if h is None:
+            h = hashes[uid] = hash_user(uid)
+        by_day[(day_n, feature)].append(h)
+    sets: UserSets = {}
+    for (day_n, feature), hs in by_day.items():
+        day = days[day_n]
+        sets[("d", day, feature)] = set(hs)
+        every = sets.get(("d", day, t.ALL))
+        if every is None:
+            every = sets[("d", day, t.ALL)] = set()
+        every.update(hs)
+    return sets
+
+
 async def merge_sketches(conn: AsyncConnection, user_sets: UserSets) -> None:
     """Merge day sets of user hashes into the stored day and week sketches."""
-    wide: UserSets = defaultdict(set)
-    for (_, day, feature), hs in user_sets.items():
-        for period, start in period_starts(day):
-            wide[(period, start, feature)] |= hs
-    keys = sorted(wide)
+    with paused_gc():
+        wide: UserSets = defaultdict(set)
+        for (_, day, feature), hs in user_sets.items():
+            for period, start in period_starts(day):
+                wide[(period, start, feature)] |= hs
+        keys = sorted(wide)
     u = t.users
     cond = sa.tuple_(u.c.period, u.c.start, u.c.feature).in_(keys)
     q = sa.select(u.c.period, u.c.start, u.c.feature, u.c.sketch).where(cond)
@@ -203,11 +233,12 @@ async def merge_sketches(conn: AsyncConnection, user_sets: UserSets) -> None:
     existing = {(r[0], r[1], r[2]): r[3] for r in (await conn.execute(q)).all()}
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
-    for k in keys:
-        s = UserSketch.from_bytes(existing.get(k))
-        s.add_hashes(wide[k])
-        row = {"period": k[0], "start": k[1], "feature": k[2], "users": s.count(), "sketch": s.to_bytes()}
-        (updates if k in existing else inserts).append(row)
+    with paused_gc():
+        for k in keys:
+            s = UserSketch.from_bytes(existing.get(k))
+            s.add_hashes(wide[k])
+            row = {"period": k[0], "start": k[1], "feature": k[2], "users": s.count(), "sketch": s.to_bytes()}
+            (updates if k in existing else inserts).append(row)
     if inserts:
         await conn.execute(u.insert(), inserts)
     if updates:
