@@ -74,3 +74,25 @@ def test_declaring_after_start_is_refused() -> None:
         @f.query("GET /late", roles=PUBLIC)
         async def late(ctx: Context) -> int:
             return 1
+
+
+@pytest.mark.parametrize(("env", "setting", "frozen"), [("production", None, True), ("test", None, False), ("test", True, True), ("production", False, False)])
+async def test_a_server_start_freezes_the_objects_alive_then_out_of_the_gc(tmp_path, env, setting, frozen) -> None:  # type: ignore[no-untyped-def]
+    import gc
+
+    app = App("gcf", features=[feature_with(PUBLIC)], settings=Settings(
+        env=env, gc_freeze=setting, database_url=f"sqlite:///{tmp_path}/gc.sqlite3", var_dir=tmp_path, access_log=False))
+    inbox = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    counts: list[int] = []
+
+    async def receive() -> dict[str, str]:
+        return inbox.pop(0)
+
+    async def send(message: dict[str, str]) -> None:
+        if message["type"] == "lifespan.startup.complete":
+            counts.append(gc.get_freeze_count())
+
+    assert gc.get_freeze_count() == 0
+    await app({"type": "lifespan"}, receive, send)
+    assert (counts[0] > 0) is frozen
+    assert gc.get_freeze_count() == 0  # unfrozen again at shutdown

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import gc
 import importlib
 import pkgutil
 from collections.abc import Iterable, Mapping, Sequence
@@ -171,8 +172,13 @@ class App:
                 except Exception as exc:
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
+                freeze = self.settings.gc_freeze
+                if freeze or (freeze is None and self.settings.env != "test"):
+                    gc.collect()
+                    gc.freeze()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                gc.unfreeze()
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     # lifecycle
     lifecycle_refresh_interval: float = 5.0
     """Seconds between reloads of feature lifecycles and flags (changes made elsewhere)."""
+    gc_freeze: bool | None = None
+    """After a server's start-up, collect once and move every object alive then (modules,
+    the app, its schemas) out of the cyclic GC's reach (``gc.freeze()``), so that later
+    collections walk only what requests allocate. None: on, except with ``env=test``."""
     extra: dict[str, str] = Field(default_factory=dict)
 
     @property

@@ -37,7 +37,7 @@ async def test_usage_0002_moves_raw_events_into_batches_and_matches_the_models(d
     """Upgrading a database that already holds raw events (hd_usage_0001's table) keeps
     every one of them, in hd_usage_batches and through the hd_usage_events view, fills
     hd_usage_user_days, and leaves the columns and indexes ``usage.tables`` declares;
-    the downgrade gives the raw rows back."""
+    the downgrades (0003's view, then 0002's batches) give the same rows back."""
     from datetime import datetime, timezone
 
     import sqlalchemy as sa
@@ -83,6 +83,8 @@ async def test_usage_0002_moves_raw_events_into_batches_and_matches_the_models(d
         cols, indexes = insp[table.name]
         assert cols == {c.name for c in table.columns}
         assert indexes == {tuple(c.name for c in ix.columns) for ix in table.indexes}
+    await downgrade_async(app, "hd_usage_0002")  # hd_usage_0003's view gave way to 0002's: same rows
+    assert await raw_events() == sorted(written, key=key)
     await downgrade_async(app, "hd_usage_0001")
     assert await raw_events() == sorted(written, key=key)
     await app.database.dispose()

@@ -1,4 +1,4 @@
-"""The usage tables (SQLAlchemy Core; created by migrations ``hd_usage_0001`` and ``hd_usage_0002``).
+"""The usage tables (SQLAlchemy Core; created by migrations ``hd_usage_0001`` to ``hd_usage_0003``).
 
 - ``hd_usage_batches``: raw calls, one row per flush (see :mod:`.batch`), kept
   ``usage_retention_days``; the view ``hd_usage_events`` shows them one row per call.
