@@ -95,15 +95,18 @@ async def test_release_deltas(usage_app: App) -> None:
     await queries.record_release(usage_app, "1.4.0", "deadbee", recorded_at=at)
     before = [UsageEvent(at - timedelta(hours=h), "probe", "probe_ok", "rest", 1, 200, 5.0) for h in range(1, 11)]
     after = [UsageEvent(at + timedelta(hours=h), "probe", "probe_ok", "rest", 1, 500 if h % 2 else 200, 50.0) for h in range(1, 21)]
-    await queries.ingest(usage_app, before + after)
+    other = [UsageEvent(at + timedelta(hours=h), "other", "list", "rest", 2, 200, 1.0) for h in range(1, 4)]
+    await queries.ingest(usage_app, before + after + other)
     rels = await queries.releases(usage_app)
     assert [r["version"] for r in rels] == ["1.0.0", "1.4.0"] or [r["version"] for r in rels] == ["1.4.0"]
-    (d,) = await queries.release_deltas(usage_app, "1.4.0", window_days=7)
+    o, d = await queries.release_deltas(usage_app, "1.4.0", window_days=7)  # by feature name
+    assert (o["feature"], o["calls_before"], o["calls_after"]) == ("other", 0, 3)
+    assert await queries.release_deltas(usage_app, "1.4.0", window_days=7, feature="probe") == [d]
     assert d["calls_before"] == 10 and d["calls_after"] == 20 and d["calls_delta"] == 10
     assert d["error_rate_before"] == 0 and d["error_rate_after"] == pytest.approx(0.5)
     assert d["p95_after_ms"] > 5 * d["p95_before_ms"]
     detail = await queries.feature_detail(usage_app, "probe", days=7)
-    assert [x["version"] for x in detail["release_deltas"]] == ["1.4.0"]
+    assert [(x["version"], x["feature"]) for x in detail["release_deltas"]] == [("1.4.0", "probe")]
     assert await queries.release_deltas(usage_app, "nope") == []
 
 

@@ -258,9 +258,8 @@ async def feature_detail(app: App, feature: str, days: int = 30) -> dict[str, An
     deltas = []
     for rel in rels:
         if rel["recorded_at"] >= start:
-            for row in await release_deltas(app, rel["version"]):
-                if row["feature"] == feature:
-                    deltas.append({"version": rel["version"], "recorded_at": rel["recorded_at"], **row})
+            for row in await release_deltas(app, rel["version"], feature=feature):
+                deltas.append({"version": rel["version"], "recorded_at": rel["recorded_at"], **row})
     return {"feature": feature, "days": days, "series": series, "operations": operations, "releases": rels, "release_deltas": deltas}
 
 
@@ -333,9 +332,9 @@ async def feature_users(app: App, feature: str, days: int = 14, limit: int = 100
     return out
 
 
-async def _range_sums(app: App, lo: datetime, hi: datetime) -> dict[str, list[Any]]:
+async def _range_sums(app: App, lo: datetime, hi: datetime, feature: str | None = None) -> dict[str, list[Any]]:
     """Per feature [feature, calls, errors, h0..] over [lo, hi): whole days from the daily
-    rollup, the partial days at both ends from the hourly one."""
+    rollup, the partial days at both ends from the hourly one (one feature's when given)."""
     h, d = t.hourly, t.daily
     first_day = (lo + timedelta(days=1)).date() if lo.time() != datetime.min.time() else lo.date()
     last_day = hi.date()  # exclusive
@@ -344,10 +343,13 @@ async def _range_sums(app: App, lo: datetime, hi: datetime) -> dict[str, list[An
         d_lo = datetime.combine(first_day, datetime.min.time(), timezone.utc)
         d_hi = datetime.combine(last_day, datetime.min.time(), timezone.utc)
         queries.append(sa.select(d.c.feature, sa.func.sum(d.c.calls), sa.func.sum(d.c.errors), *_hist_cols(d))
-                       .where(d.c.day >= first_day, d.c.day < last_day).group_by(d.c.feature))
+                       .where(d.c.day >= first_day, d.c.day < last_day, *([d.c.feature == feature] if feature else []))
+                       .group_by(d.c.feature))
         edge = sa.or_(sa.and_(h.c.hour >= lo, h.c.hour < d_lo), sa.and_(h.c.hour >= d_hi, h.c.hour < hi))
     else:
         edge = sa.and_(h.c.hour >= lo, h.c.hour < hi)
+    if feature:
+        edge = sa.and_(edge, h.c.feature == feature)
     queries.append(sa.select(h.c.feature, sa.func.sum(h.c.calls), sa.func.sum(h.c.errors), *_hist_cols(h)).where(edge).group_by(h.c.feature))
     out: dict[str, list[Any]] = {}
     for q in queries:
@@ -362,8 +364,9 @@ async def _range_sums(app: App, lo: datetime, hi: datetime) -> dict[str, list[An
     return out
 
 
-async def release_deltas(app: App, version: str, window_days: int = 7) -> list[dict[str, Any]]:
-    """Per feature: calls, error rate and p95 in ``window_days`` before vs after the release."""
+async def release_deltas(app: App, version: str, window_days: int = 7, feature: str | None = None) -> list[dict[str, Any]]:
+    """Per feature (or only ``feature``): calls, error rate and p95 in ``window_days``
+    before vs after the release."""
     r = t.releases
     found = await _fetch(app, sa.select(r.c.recorded_at).where(r.c.version == version))
     if not found:
@@ -373,7 +376,7 @@ async def release_deltas(app: App, version: str, window_days: int = 7) -> list[d
     w = timedelta(days=window_days)
     sides = {}
     for side, lo, hi in (("before", at_hour - w, at_hour), ("after", at_hour, at_hour + w)):
-        sides[side] = await _range_sums(app, lo, hi)
+        sides[side] = await _range_sums(app, lo, hi, feature)
     out = []
     for feature in sorted(set(sides["before"]) | set(sides["after"])):
         vals: dict[str, Any] = {"feature": feature}
