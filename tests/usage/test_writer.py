@@ -96,3 +96,30 @@ async def test_postgres_writer_reconnects_after_its_connection_is_killed(
     assert await raw_count(app) == c["persisted"]
     await rec.stop()
     await app.database.dispose()
+
+
+@pytest.mark.postgres
+async def test_postgres_writer_copies_awkward_text_exactly(
+    postgres_url: str, settings_for: Callable[..., Settings], probe_feature: Feature
+) -> None:
+    """The batch row goes as COPY text the writer escapes itself: backslashes, tabs and
+    newlines (in a release name, in JSON string escapes) come back as they were sent."""
+    from hyperdeliver.db.migrate import upgrade_async
+    from hyperdeliver.usage.batch import Batch
+    from hyperdeliver.usage.fold import Folded
+
+    app = App("pgt", features=[probe_feature], settings=settings_for(postgres_url))
+    await upgrade_async(app)
+    writer = writer_for(app)
+    release = "1.0\\rc\t2\nx\r"
+    keys = '[["probe","probe_ok","rest\\\\n\\"q\\""]]'
+    batch = Batch(1_733_000_000.25, 1_733_000_001.5, 1, release, keys, "[[1733000000.25,0,null,200,1.5]]")
+    await writer.write(Folded(), batch)
+    await writer.close()
+    async with app.database.engine.connect() as conn:
+        b = t.batches
+        cols = [b.c[name] for name in ("first_ts", "last_ts", "events", "release", "keys", "rows")]
+        first, last, events, rel, ks, rows = (await conn.execute(sa.select(*cols))).one()
+    assert (first.timestamp(), last.timestamp(), events) == (1_733_000_000.25, 1_733_000_001.5, 1)
+    assert (rel, ks, rows) == (release, keys, batch.rows)
+    await app.database.dispose()
