@@ -27,7 +27,6 @@ Observer = Callable[["Operation", "Context", int, float], None]
 class FrontController:
     def __init__(self, app: App) -> None:
         self.app = app
-        self.roles = app.role_hierarchy
         self.gates: list[Gate] = []
         self.observers: list[Observer] = []
 

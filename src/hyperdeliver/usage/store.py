@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import tables as t
 from .batch import Batch, encode_rows
-from .buffer import paused_gc
 from .batch import records as batch_records
+from .buffer import paused_gc
 from .events import UsageEvent
 from .fold import Folded, Row, UserDayKey, UserDays, as_row, day_of, fold, hour_of, merge_user_days
 from .histogram import COLUMNS, EDGES, NBUCKETS
@@ -170,16 +170,17 @@ async def write_user_days(conn: AsyncConnection, user_days: UserDays) -> None:
         keys = sorted(user_days, key=_pk_order)
         days = {n: day_of(n) for n in {k[0] for k in keys}}
         sets = user_sets(keys, days)
+        values = list(map(user_days.__getitem__, keys))  # [calls, last epoch] per key
         if pg:
             stamp, utc = datetime.fromtimestamp, timezone.utc
             cols: Any = (
                 [k[1] for k in keys], [k[2] for k in keys], [days[k[0]] for k in keys],
-                [user_days[k][0] for k in keys], [stamp(user_days[k][1], utc) for k in keys],
+                [v[0] for v in values], [stamp(v[1], utc) for v in values],
             )
         else:
             fmt = SqliteStamps()
             iso = {n: d.isoformat() for n, d in days.items()}
-            rows = [(f, uid, iso[n], v[0], fmt(v[1])) for (n, f, uid), v in zip(keys, map(user_days.__getitem__, keys))]
+            rows = [(f, uid, iso[n], v[0], fmt(v[1])) for (n, f, uid), v in zip(keys, values)]
     if pg:
         raw = await conn.get_raw_connection()
         await raw.driver_connection.execute(UPSERT_USER_DAYS_PG, *cols)  # type: ignore[union-attr]

@@ -3,8 +3,10 @@
 Both rollup upserts go as ``executemany`` (one round trip each) and the raw batch by COPY,
 inside one transaction. The batch row is sent as COPY text that the writer formats itself
 (:func:`copy_text`): asyncpg's ``copy_records_to_table`` would first ask the server for the
-table's column types, one more round trip on every flush. A connection that breaks is dropped; the next flush opens a new
-one, so a database restart costs the batches of the outage (counted as dropped) and no more.
+table's column types, one more round trip on every flush.
+
+A connection that breaks is dropped; the next flush opens a new one, so a database
+restart costs the batches of the outage (counted as dropped) and no more.
 """
 
 from __future__ import annotations
