@@ -10,7 +10,7 @@ import pytest
 
 @pytest.mark.parametrize(
     "name",
-    ["hyperdeliver.usage.events", "hyperdeliver.usage.histogram", "hyperdeliver.usage.sketch", "hyperdeliver.usage.recorder", "hyperdeliver.usage.fold", "hyperdeliver.usage.buffer", "hyperdeliver.ops.metrics"],
+    ["hyperdeliver.usage.events", "hyperdeliver.usage.histogram", "hyperdeliver.usage.sketch", "hyperdeliver.usage.recorder", "hyperdeliver.usage.fold", "hyperdeliver.usage.buffer", "hyperdeliver.usage.writer.postgresql", "hyperdeliver.ops.metrics"],
 )
 def test_doctests(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name))

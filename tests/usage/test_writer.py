@@ -99,11 +99,11 @@ async def test_postgres_writer_reconnects_after_its_connection_is_killed(
 
 
 @pytest.mark.postgres
-async def test_postgres_writer_copies_awkward_text_exactly(
+async def test_postgres_writer_keeps_awkward_text_exactly(
     postgres_url: str, settings_for: Callable[..., Settings], probe_feature: Feature
 ) -> None:
-    """The batch row goes as COPY text the writer escapes itself: backslashes, tabs and
-    newlines (in a release name, in JSON string escapes) come back as they were sent."""
+    """Backslashes, tabs and newlines (in a release name, in JSON string escapes) come
+    back as they were sent."""
     from hyperdeliver.db.migrate import upgrade_async
     from hyperdeliver.usage.batch import Batch
     from hyperdeliver.usage.fold import Folded
