@@ -8,7 +8,7 @@
 
 1. Request-path cost: ``UsageRecorder.observe`` (what every call pays) per event, and the
    recorder's whole cost per event: observe plus its flushes through its own writer
-   (rollups + one raw batch per 1,000 calls; COPY on PostgreSQL), per-user rollups every
+   (rollups + one raw batch per 1,000 calls; one statement on PostgreSQL), per-user rollups every
    300 batches as every 5 min, for calls in sessions and for independent calls (see
    ``sample_events``), on SQLite and on PostgreSQL. Target: ≤ 10 µs per event.
 2. Throughput: a minimal app (GET /hello, PUBLIC) called in-process as ASGI, usage on
