@@ -123,3 +123,94 @@ async def test_postgres_writer_keeps_awkward_text_exactly(
     assert (first.timestamp(), last.timestamp(), events) == (1_733_000_000.25, 1_733_000_001.5, 1)
     assert (rel, ks, rows) == (release, keys, batch.rows)
     await app.database.dispose()
+
+
+async def _sqlite_app(tmp_path: Path, settings_for: Callable[..., Settings], probe_feature: Feature) -> App:
+    from hyperdeliver.db.migrate import upgrade_async
+
+    app = App("lite", features=[probe_feature], settings=settings_for(f"sqlite:///{tmp_path}/w.sqlite3", usage_flush_interval=3600))
+    await upgrade_async(app)
+    return app
+
+
+async def test_sqlite_writer_writes_on_the_loop_while_the_lock_is_free(
+    tmp_path: Path, settings_for: Callable[..., Settings], probe_feature: Feature
+) -> None:
+    """After the first flush (which connects on the writer's thread), flushes are written
+    without a hand-over to the thread."""
+    app = await _sqlite_app(tmp_path, settings_for, probe_feature)
+    rec = app.state["usage"]
+    for _ in range(3):
+        observe(app, 4)
+        await rec.flush()
+    writer = rec.writer
+    assert isinstance(writer, SqliteWriter)
+    assert (writer.flushes, writer.handed_over) == (3, 0)
+    assert await raw_count(app) == 12
+    await rec.stop()
+    await app.database.dispose()
+
+
+async def test_sqlite_writer_waits_on_its_thread_when_another_connection_writes(
+    tmp_path: Path, settings_for: Callable[..., Settings], probe_feature: Feature
+) -> None:
+    """A flush that finds SQLite's write lock taken waits for it on the writer's thread
+    (the event loop goes on), then writes: nothing is dropped."""
+    import asyncio
+    import sqlite3
+
+    app = await _sqlite_app(tmp_path, settings_for, probe_feature)
+    rec = app.state["usage"]
+    observe(app, 2)
+    await rec.flush()  # connects
+    other = sqlite3.connect(f"{tmp_path}/w.sqlite3", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # holds the write lock
+    observe(app, 5)
+    flush = asyncio.ensure_future(rec.flush())
+    ticks = 0
+    while ticks < 20 and not flush.done():
+        await asyncio.sleep(0.01)  # the loop is free while the flush waits
+        ticks += 1
+    assert not flush.done() and ticks == 20
+    other.execute("COMMIT")
+    other.close()
+    assert await flush == 5
+    assert rec.writer.handed_over == 1
+    assert rec.counters() == {"produced": 7, "persisted": 7, "dropped": 0, "pending": 0}
+    assert await raw_count(app) == 7
+    await rec.stop()
+    await app.database.dispose()
+
+
+async def test_sqlite_writer_checkpoints_the_wal_itself(
+    tmp_path: Path, settings_for: Callable[..., Settings], probe_feature: Feature, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer's connection does not checkpoint on commit; it checkpoints every
+    CHECKPOINT_EVERY flushes, so the WAL does not grow without end."""
+    import sqlite3
+
+    from hyperdeliver.usage.writer import sqlite as lite
+
+    monkeypatch.setattr(lite, "CHECKPOINT_EVERY", 3)
+    app = await _sqlite_app(tmp_path, settings_for, probe_feature)
+    rec = app.state["usage"]
+    await app.database.dispose()  # only the writer's connection is left to checkpoint
+    checkpoints: list[int] = []
+    real = lite.SqliteWriter._checkpoint
+
+    def counting(self: lite.SqliteWriter) -> None:
+        checkpoints.append(self.flushes)
+        real(self)
+
+    monkeypatch.setattr(lite.SqliteWriter, "_checkpoint", counting)
+    for _ in range(7):
+        observe(app, 50)
+        await rec.flush()
+    assert checkpoints == [3, 6]
+    probe = sqlite3.connect(f"{tmp_path}/w.sqlite3")
+    busy, frames, done = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    probe.close()
+    # the WAL holds the 7th flush only (about 6 pages; all seven would be about 40)
+    assert busy == 0 and 0 < frames <= 12
+    await rec.stop()
+    assert rec.counters()["persisted"] == 350

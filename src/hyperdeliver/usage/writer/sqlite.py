@@ -1,13 +1,22 @@
-"""SqliteWriter: the recorder's flushes on a sqlite3 connection of its own, on one thread.
+"""SqliteWriter: the recorder's flushes on a sqlite3 connection of its own.
 
-The statements run in C with the GIL released while SQLite works; the event loop waits
-for one hand-over per flush. ``BEGIN IMMEDIATE`` takes the write lock up front, so a
-flush waits (``busy_timeout``) behind the app's own writes instead of failing.
+A flush is written on the event loop's thread when SQLite's write lock is free, the
+usual case: ``BEGIN IMMEDIATE`` with no busy wait, three statements in C, ``COMMIT``
+(about 0.1 ms for 1,000 calls; the WAL is not synced on commit). When another
+connection holds the lock, the flush goes to the writer's thread instead and waits
+there (``busy_timeout``), so the event loop never waits on a lock. The hand-over to a
+thread cost about 0.2 ms of CPU per flush (twice the write itself), which is why it is
+the fallback, not the rule.
+
+The writer's connection never checkpoints the WAL on commit (a checkpoint copies pages
+and syncs the file, milliseconds the event loop must not wait): every
+:data:`CHECKPOINT_EVERY` flushes it runs a passive checkpoint on its thread.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -16,8 +25,11 @@ from ..batch import Batch, records
 from ..fold import Folded
 from .base import Writer
 
+log = logging.getLogger("hyperdeliver.usage")
 _INSERT = "INSERT INTO hd_usage_batches (first_ts, last_ts, events, release, keys, rows) VALUES (?, ?, ?, ?, ?, ?)"
 Statements = list[tuple[str, list[tuple[Any, ...]]]]
+CHECKPOINT_EVERY = 50
+"""Flushes between the writer's WAL checkpoints (a flush of 1,000 calls adds about 12 pages)."""
 
 
 class SqliteWriter(Writer):
@@ -26,43 +38,78 @@ class SqliteWriter(Writer):
         self.timeout = timeout
         self._conn: sqlite3.Connection | None = None
         self._thread: ThreadPoolExecutor | None = None
+        self.flushes = 0
+        self.handed_over = 0
+        """Flushes that found the write lock taken and were written on the thread."""
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        conn.execute("PRAGMA busy_timeout=0")
         return conn
 
-    def _write(self, statements: Statements) -> None:
+    def _write(self, statements: Statements, wait: bool) -> None:
+        """One transaction; without ``wait``, SQLITE_BUSY at once when the lock is taken."""
         if self._conn is None:
             self._conn = self._connect()
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
+        if wait:
+            conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
         try:
-            for sql, rows in statements:
-                conn.executemany(sql, rows)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, rows in statements:
+                    conn.executemany(sql, rows)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        finally:
+            if wait:
+                conn.execute("PRAGMA busy_timeout=0")
+
+    def _checkpoint(self) -> None:
+        try:
+            if self._conn is not None:
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:  # the batch is written: a checkpoint that fails waits for the next
+            log.warning("usage: WAL checkpoint failed", exc_info=True)
+
+    async def _on_thread(self, fn: Any, *args: Any) -> None:
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hd-usage-sqlite")
+        await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
     async def write(self, folded: Folded, batch: Batch) -> None:
         from ..store import counter_rows
 
         statements = [*counter_rows(folded, postgresql=False), (_INSERT, records([batch], postgresql=False))]
-        if self._thread is None:
-            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hd-usage-sqlite")
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._write, statements)
+        if self._conn is None:  # the first flush connects on the thread (setting WAL may wait)
+            await self._on_thread(self._write, statements, True)
+        else:
+            try:
+                self._write(statements, False)
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # primary code of an extended one
+                    raise
+                self.handed_over += 1
+                await self._on_thread(self._write, statements, True)
+        self.flushes += 1
+        if self.flushes % CHECKPOINT_EVERY == 0:
+            await self._on_thread(self._checkpoint)
 
     def _close(self) -> None:
+        self._checkpoint()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
 
     async def close(self) -> None:
+        if self._conn is not None or self._thread is not None:
+            await self._on_thread(self._close)
         thread, self._thread = self._thread, None
         if thread is not None:
-            await asyncio.get_running_loop().run_in_executor(thread, self._close)
             thread.shutdown(wait=False)
