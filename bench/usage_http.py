@@ -8,12 +8,13 @@ with ``HYPER_USAGE_ENABLED`` true or false; ``wrk -t1 -c64`` pinned to CPU 0 cal
 endpoint: ``/hello`` (no I/O: the worst case for recording's share) or ``/people`` (one
 database read, as most calls do). Per run: requests per second and the server's CPU
 time per request (from /proc, all threads, so it includes the flusher and the SQLite
-driver's thread). The on and the off server are up together and wrk alternates between
-them (order swapped each round), so each round's two runs see the same machine; the
-loss is the median of the rounds' 1 - on/off. PostgreSQL: 127.0.0.1:5432 (database
-``hd_usage_http``, dropped and created). Target: loss ≤ 3 %. The CPU loss column is the
-same comparison in requests per CPU-second of the server (paired per round): what a
-CPU-bound server loses, with far less of the shared machine's wall-clock noise.
+writer). The on and the off server are up together and wrk alternates between them
+(order swapped each round), so each round's two runs see the same machine; the servers
+are started afresh every round. The loss is the median of the rounds' 1 - on/off.
+PostgreSQL: 127.0.0.1:5432 (database ``hd_usage_http``, dropped and created).
+Target: loss ≤ 3 %. The CPU loss column is the same comparison in requests per
+CPU-second of the server (paired per round): what a CPU-bound server loses, with far
+less of the shared machine's wall-clock noise.
 """
 
 from __future__ import annotations
@@ -119,20 +120,25 @@ def main() -> int:
     samples: dict[tuple[str, str, bool], list[tuple[float, float]]] = {}
     procs: dict[tuple[str, bool], tuple[subprocess.Popen[bytes], int]] = {}
     try:
-        port = 8830
-        for label, url in urls.items():
-            for enabled in (False, True):
-                port += 1
-                procs[(label, enabled)] = (serve(url, enabled, port, work / f"server-{label}-{enabled}.log"), port)
-        for proc, port in procs.values():
-            for path in ENDPOINTS:
-                wrk(port, path, 2)  # warm-up
         for r in range(args.rounds):
+            # Fresh servers every round: one process pair can be a few % apart for the
+            # whole of its life (memory layout), which pairing within a round cannot cancel.
+            port = 8830
+            for label, url in urls.items():
+                for enabled in (False, True):
+                    port += 1
+                    procs[(label, enabled)] = (serve(url, enabled, port, work / f"server-{label}-{enabled}.log"), port)
+            for proc, port in procs.values():
+                for path in ENDPOINTS:
+                    wrk(port, path, 1)  # warm-up
             for label in urls:
                 for path in ENDPOINTS:
                     for enabled in ((False, True) if r % 2 == 0 else (True, False)):
                         proc, port = procs[(label, enabled)]
                         samples.setdefault((label, path, enabled), []).append(measure(proc, port, path, args.duration))
+            for proc, _ in procs.values():
+                stop(proc)
+            procs.clear()
             print(f"  round {r + 1}/{args.rounds} done", flush=True)
     finally:
         for proc, _ in procs.values():
