@@ -1,8 +1,8 @@
 """Writers of the recorder's flushes: one flush's counters and raw batch, in one transaction.
 
 - :class:`~.base.EngineWriter`: through the app's SQLAlchemy engine (any database)
-- :class:`~.sqlite.SqliteWriter`: a sqlite3 connection of its own on one thread, so a
-  flush is one hand-over to that thread instead of one per statement
+- :class:`~.sqlite.SqliteWriter`: a sqlite3 connection of its own, written on the event
+  loop while SQLite's write lock is free and on a thread of its own while it is not
 - :class:`~.postgresql.PostgresWriter`: an asyncpg connection of its own: one statement
   (the batch row and both rollup upserts), one round trip
 
