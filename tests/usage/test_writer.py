@@ -214,3 +214,31 @@ async def test_sqlite_writer_checkpoints_the_wal_itself(
     assert busy == 0 and 0 < frames <= 12
     await rec.stop()
     assert rec.counters()["persisted"] == 350
+
+
+async def test_flushes_into_the_same_hour_add_up(make_app: Any) -> None:
+    """A second flush into the same hour and day adds to the rollup rows the first one
+    wrote (the upserts' conflict path), on either database's writer."""
+    from hyperdeliver.usage.buffer import CallBuffer
+    from hyperdeliver.usage.histogram import COLUMNS
+
+    app = await make_app(usage_flush_interval=3600)
+    op = app.operation("probe.probe_ok")
+    writer = writer_for(app)
+    hour = 1_764_633_600.0  # 2025-12-02 00:00 UTC: both flushes fall in this hour and day
+    for calls in (((200, 2.0), (200, 2.0), (503, 2.0)), ((200, 4.0), (500, 4.0))):
+        buf = CallBuffer()
+        for i, (status, ms) in enumerate(calls):
+            buf.append(hour + 60 * i, op, "rest", 7, status, ms)
+        prepared = buf.prepare("1.0")
+        await writer.write(prepared.folded, prepared.batch)
+    await writer.close()
+    async with app.database.engine.connect() as conn:
+        for table in (t.hourly, t.daily):
+            found = (await conn.execute(sa.select(table))).mappings().all()
+            assert len(found) == 1, table.name
+            row = found[0]
+            assert (row["feature"], row["operation"], row["interface"]) == ("probe", "probe_ok", "rest")
+            assert (row["calls"], row["errors"]) == (5, 2)
+            assert row["sum_ms"] == pytest.approx(3 * 2.0 + 2 * 4.0)
+            assert sum(row[c] for c in COLUMNS) == 5
