@@ -93,7 +93,7 @@ class SqliteWriter(Writer):
             try:
                 self._write(statements, False)
             except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # primary code of an extended one
+                if (exc.sqlite_errorcode or 0) & 0xFF != sqlite3.SQLITE_BUSY:  # primary code of an extended one
                     raise
                 self.handed_over += 1
                 await self._on_thread(self._write, statements, True)
