@@ -80,7 +80,7 @@ async def _driver_executemany(conn: AsyncConnection, sql_pg: str, sql_sqlite: st
         await conn.exec_driver_sql(sql_sqlite, rows)  # type: ignore[arg-type]
 
 
-_BATCH_SQLITE = f"INSERT INTO hd_usage_batches ({', '.join(t.BATCH_COLUMNS)}) VALUES ({', '.join('?' * len(t.BATCH_COLUMNS))})"
+BATCH_INSERT_SQLITE = f"INSERT INTO hd_usage_batches ({', '.join(t.BATCH_COLUMNS)}) VALUES ({', '.join('?' * len(t.BATCH_COLUMNS))})"
 
 
 async def write_batches(conn: AsyncConnection, batches: list[Batch]) -> None:
@@ -93,16 +93,14 @@ async def write_batches(conn: AsyncConnection, batches: list[Batch]) -> None:
             "hd_usage_batches", columns=t.BATCH_COLUMNS, records=rows,
         )
     else:
-        await conn.exec_driver_sql(_BATCH_SQLITE, rows)  # type: ignore[arg-type]
+        await conn.exec_driver_sql(BATCH_INSERT_SQLITE, rows)  # type: ignore[arg-type]
 
 
 def _upsert_sql(table: str, key: str, placeholder: Any) -> str:
-    cols = [key, "feature", "operation", "interface", "calls", "errors", "sum_ms", *COLUMNS]
-    added = ["calls", "errors", "sum_ms", *COLUMNS]
+    cols = [key, "feature", "operation", "interface", *t.ROLLUP_ADDED]
     values = ", ".join(placeholder(i) for i in range(1, len(cols) + 1))
-    sets = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in added)
     return (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({values}) "
-            f"ON CONFLICT ({key}, feature, operation, interface) DO UPDATE SET {sets}")
+            f"ON CONFLICT ({key}, feature, operation, interface) DO UPDATE SET {t.added_sql(table)}")
 
 
 def _pg(i: int) -> str:

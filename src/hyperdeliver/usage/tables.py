@@ -71,6 +71,13 @@ def _rollup(name: str, key: str, key_type: sa.types.TypeEngine) -> sa.Table:
 
 hourly = _rollup("hd_usage_hourly", "hour", UTCDateTime())
 daily = _rollup("hd_usage_daily", "day", sa.Date())
+ROLLUP_ADDED = [str(c.name) for c in hourly.columns if not c.primary_key]
+"""The rollup columns a flush adds to: calls, errors, sum_ms and the buckets, in table order."""
+
+
+def added_sql(table: str) -> str:
+    """The ``DO UPDATE SET`` list that adds a conflicting rollup row's increments to ``table``'s."""
+    return ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in ROLLUP_ADDED)
 
 users = sa.Table(
     "hd_usage_users", meta,

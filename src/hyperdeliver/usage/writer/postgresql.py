@@ -12,24 +12,19 @@ restart costs the batches of the outage (counted as dropped) and no more.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 
 from ..batch import Batch
-from ..fold import Folded, day_of, hour_of
-from ..histogram import COLUMNS
-from ..tables import BATCH_COLUMNS
+from ..fold import Folded, day_of, hour_of, utc
+from ..tables import BATCH_COLUMNS, ROLLUP_ADDED, added_sql
 from .base import Writer
-
-_ADDED = ["calls", "errors", "sum_ms", *COLUMNS]
 
 
 def _upsert(table: str, key: str, param: int) -> str:
-    sets = ", ".join(f"{c} = t.{c} + excluded.{c}" for c in _ADDED)
-    return (f"INSERT INTO {table} AS t SELECT * FROM jsonb_populate_recordset(NULL::{table}, ${param}::jsonb) "
-            f"ON CONFLICT ({key}, feature, operation, interface) DO UPDATE SET {sets}")
+    return (f"INSERT INTO {table} SELECT * FROM jsonb_populate_recordset(NULL::{table}, ${param}::jsonb) "
+            f"ON CONFLICT ({key}, feature, operation, interface) DO UPDATE SET {added_sql(table)}")
 
 
 FLUSH_SQL = (
@@ -46,7 +41,7 @@ def rollup_json(key: str, increments: dict[tuple[Any, str, str, str], list[Any]]
     >>> rollup_json("day", {(1, "tasks", "list", "rest"): [2, 1, 4.5] + [0] * 32}, day_of)[:98]
     '[{"day":"1970-01-02","feature":"tasks","operation":"list","interface":"rest","calls":2,"errors":1,'
     """
-    names = [key, "feature", "operation", "interface", *_ADDED]
+    names = [key, "feature", "operation", "interface", *ROLLUP_ADDED]
     return orjson.dumps([dict(zip(names, (to_key(k0), f, o, i, *vals))) for (k0, f, o, i), vals in increments.items()]).decode()
 
 
@@ -66,11 +61,10 @@ class PostgresWriter(Writer):
         import asyncpg
 
         conn = await self._connection()
-        stamp = datetime.fromtimestamp
         try:
             await conn.execute(
                 FLUSH_SQL,
-                stamp(batch.first_ts, timezone.utc), stamp(batch.last_ts, timezone.utc), batch.events,
+                utc(batch.first_ts), utc(batch.last_ts), batch.events,
                 batch.release, batch.keys, batch.rows,
                 rollup_json("hour", folded.hours, hour_of), rollup_json("day", folded.days(), day_of),
             )

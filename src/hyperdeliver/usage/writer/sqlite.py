@@ -26,7 +26,6 @@ from ..fold import Folded
 from .base import Writer
 
 log = logging.getLogger("hyperdeliver.usage")
-_INSERT = "INSERT INTO hd_usage_batches (first_ts, last_ts, events, release, keys, rows) VALUES (?, ?, ?, ?, ?, ?)"
 Statements = list[tuple[str, list[tuple[Any, ...]]]]
 CHECKPOINT_EVERY = 50
 """Flushes between the writer's WAL checkpoints (a flush of 1,000 calls adds about 12 pages)."""
@@ -84,9 +83,9 @@ class SqliteWriter(Writer):
         await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
     async def write(self, folded: Folded, batch: Batch) -> None:
-        from ..store import counter_rows
+        from ..store import BATCH_INSERT_SQLITE, counter_rows
 
-        statements = [*counter_rows(folded, postgresql=False), (_INSERT, records([batch], postgresql=False))]
+        statements = [*counter_rows(folded, postgresql=False), (BATCH_INSERT_SQLITE, records([batch], postgresql=False))]
         if self._conn is None:  # the first flush connects on the thread (setting WAL may wait)
             await self._on_thread(self._write, statements, True)
         else:
