@@ -48,6 +48,13 @@ class Feature:
         self.lifecycle = lifecycle
         self.sunset: date | None = date.fromisoformat(sunset) if isinstance(sunset, str) else sunset
         """Deprecated features: the day they stop being served (the ``Sunset`` header)."""
+        if link is not None:
+            from .lifecycle.states import check_link
+
+            try:
+                check_link(link)
+            except ValueError as exc:
+                raise ConfigurationError(f"feature {name!r}: {exc}") from None
         self.link = link
         """Deprecated features: where callers read about the replacement (``Link; rel="sunset"``)."""
         self.operations: dict[str, Operation] = {}

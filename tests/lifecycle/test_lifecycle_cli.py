@@ -73,6 +73,8 @@ def test_bad_input_is_one_line_and_non_zero(sqlite_env: dict[str, str]) -> None:
     one_line_error(hyper("features", "flag", "tasks", "--roles", "wizard", env=env), "unknown roles")
     one_line_error(hyper("features", "flag", "auth", "--off", env=env), "cannot be gated")
     one_line_error(hyper("features", "flag", "tasks", "--on", "--off", env=env), "only one of")
+    one_line_error(hyper("features", "set", "tasks", "--lifecycle", "deprecated", "--link", "https://x.example/a\r\nX-Evil: 1", env=env), "bad link")
+    one_line_error(hyper("features", "set", "tasks", "--lifecycle", "deprecated", "--link", "https://例.example/neu", env=env), "percent-encode")
 
 
 def test_missing_tables_is_one_line(tmp_path: Path) -> None:

@@ -118,6 +118,38 @@ async def test_bad_lifecycle_values_are_refused(lc_app: App) -> None:
         await store.set_lifecycle("stable", "deprecated", sunset="01/03/2027")
     with pytest.raises(LifecycleError, match="unknown feature"):
         await store.set_lifecycle("nope", "removed")
+    for link in ("https://x.example/a\r\nX-Evil: 1", "https://例.example/neu", "https://x.example/a b", 'https://x.example/">', "ftp://x.example", "/" + "a" * 2000):
+        with pytest.raises(LifecycleError, match="bad link"):
+            await store.set_lifecycle("stable", "deprecated", link=link)
+    assert store.states["stable"].lifecycle == "active"  # nothing was stored
+
+
+async def test_a_stored_link_the_header_cannot_carry_is_left_out(lc_app: App, lc_client: TestClient, login: Callable[..., Any]) -> None:
+    """A link stored before links were checked must not break the feature's responses:
+    the Deprecation and Sunset headers still go out, the Link header does not."""
+    from hyperdeliver.lifecycle.models import FeatureStateRow
+
+    store = lc_app.state["lifecycle"]
+    state = await store.set_lifecycle("stable", "deprecated", sunset="2027-03-01", link="https://example.com/ok", by="test")
+    async with lc_app.database.session() as s:
+        (await s.get(FeatureStateRow, "stable")).link = "https://x.example/a\r\nX-Evil: 1 例"
+        await s.commit()
+    await store.load()
+    await login(lc_client, "viewer")
+    r = await lc_client.get("/stable")
+    assert r.status_code == 200 and "link" not in r.headers and "x-evil" not in r.headers
+    assert int(r.headers["deprecation"][1:]) == int(state.since.timestamp())
+    await store.set_lifecycle("stable", "removed", by="test")
+    gone = await lc_client.get("/stable")
+    assert gone.status_code == 410 and gone.headers["content-type"] == "application/problem+json" and "link" not in gone.headers
+
+
+def test_a_declared_link_is_checked_at_declaration() -> None:
+    from hyperdeliver import ConfigurationError, Feature
+
+    with pytest.raises(ConfigurationError, match="bad link"):
+        Feature("f", owner="o@x.dev", lifecycle="deprecated", link="https://x.example/\r\nX: 1")
+    assert Feature("f", owner="o@x.dev", lifecycle="deprecated", link="/docs/v2").link == "/docs/v2"
 
 
 async def test_a_removed_features_job_does_not_run(lc_app: App) -> None:

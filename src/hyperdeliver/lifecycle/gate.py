@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import Gone, NotFound
-from .states import DEPRECATED, REMOVED
+from .states import DEPRECATED, REMOVED, link_header
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -37,7 +37,8 @@ class LifecycleGate:
         if state is None:  # the common case: active, no flag
             return
         if state.lifecycle == REMOVED:
-            headers = {"Link": f'<{state.link}>; rel="sunset"'} if state.link else None
+            link = link_header(state.link)
+            headers = {"Link": link} if link is not None else None
             raise Gone(f"the {state.feature!r} feature was removed", headers=headers)
         flag = state.flag
         if flag is not None and op.kind != "task":

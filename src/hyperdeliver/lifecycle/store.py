@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from ..db.model import utcnow
 from .models import FeatureStateRow, FlagRow
-from .states import ACTIVE, NEVER_GATED, FeatureState, Flag, check_lifecycle
+from .states import ACTIVE, NEVER_GATED, FeatureState, Flag, check_lifecycle, check_link
 
 if TYPE_CHECKING:
     from ..app import App
@@ -175,8 +175,11 @@ class LifecycleStore:
             except ValueError as exc:
                 raise LifecycleError(str(exc)) from None
         new_sunset = parse_date(sunset)
-        if link is not None and link.strip() and not link.strip().startswith(("http://", "https://", "/")):
-            raise LifecycleError(f"bad link {link!r}: use an http(s) URL or a path")
+        if link is not None and link.strip():
+            try:
+                check_link(link.strip())
+            except ValueError as exc:
+                raise LifecycleError(str(exc)) from None
         now = utcnow()
         async with self.app.database.session() as s:
             row = await s.get(FeatureStateRow, feature)
