@@ -60,6 +60,16 @@ def make_feature() -> Feature:
         await ctx.db.flush()
         raise RuntimeError("boom after the write")
 
+    @f.mutation("POST /notes/twice", roles={"member"})
+    async def create_twice(ctx: Context, data: NoteIn) -> NoteOut:
+        """Writes a note, then a row the database refuses (NOT NULL): the whole call fails."""
+        row = Note(text=data.text)
+        ctx.db.add(row)
+        await ctx.db.flush()
+        ctx.db.add(Note(text=None))
+        await ctx.db.flush()
+        return NoteOut(id=row.id, text=row.text)
+
     @f.mutation("DELETE /notes/{note_id}", roles={"admin"})
     async def delete_note(ctx: Context, note_id: int) -> None:
         row = await ctx.db.get(Note, note_id)
@@ -213,6 +223,35 @@ async def test_validation_422_names_path_query_and_body_fields(pipeline: TestCli
     assert body["errors"][0]["type"] == "json_invalid"
 
 
+async def test_non_json_body_is_415_but_json_in_any_case_is_not(pipeline: TestClient) -> None:
+    await pipeline.login("member@t.dev", "password-123")
+    for ctype in ("APPLICATION/JSON", "Application/Json; charset=UTF-8", "application/vnd.notes+JSON"):
+        r = await pipeline.post("/notes", content=b'{"text": "cased"}', headers={"Content-Type": ctype})
+        assert r.status_code == 201, (ctype, r.text)
+    assert_problem(await pipeline.post("/notes", content=b'{"text": "x"}', headers={"Content-Type": "text/json-ish"}), 415)
+
+
+async def test_an_int_beyond_64_bits_is_422_not_500(pipeline: TestClient) -> None:
+    """A path or query int the database could not hold is a field error, not a driver's
+    overflow in the handler."""
+    await pipeline.login("admin@t.dev", "password-123")
+    body = assert_problem(await pipeline.get("/notes/99999999999999999999"), 422)
+    assert [e["field"] for e in body["errors"]] == ["path.note_id"]
+    assert_problem(await pipeline.delete(f"/notes/{2**63}"), 422)
+    # within 64 bits, an id the column cannot hold (PostgreSQL's int4 here) is a 422 too
+    for big in (2**63 - 1, -(2**63), 2**31):
+        assert_problem(await pipeline.get(f"/notes/{big}"), 404 if "sqlite" in pipeline.app.settings.database_url else 422)
+
+
+async def test_a_write_the_database_refuses_is_409_and_rolled_back(pipeline: TestClient) -> None:
+    await pipeline.login("member@t.dev", "password-123")
+    r = await pipeline.post("/notes/twice", json={"text": "first half"})
+    body = assert_problem(r, 409)
+    assert "constraint" in body["detail"] and "test_pipeline_notes" not in r.text and "INSERT" not in r.text
+    async with pipeline.app.database.session() as s:
+        assert (await s.execute(select(Note).where(Note.text == "first half"))).first() is None
+
+
 async def test_failing_handler_rolls_back_its_write_and_hides_traceback(pipeline: TestClient) -> None:
     await pipeline.login("member@t.dev", "password-123")
     r = await pipeline.post("/notes/failing", json={"text": "ghost"})
@@ -237,3 +276,11 @@ async def test_dev_mode_500_shows_the_traceback(build_app: Callable[..., App]) -
 async def test_head_is_served_for_get(pipeline: TestClient) -> None:
     r = await pipeline.head("/notes-public/ping")
     assert r.status_code == 200 and r.content == b""
+
+
+def test_only_the_drivers_range_errors_count_as_bad_input() -> None:
+    from hyperdeliver.controller import does_not_fit
+
+    assert does_not_fit(OverflowError("Python int too large to convert to SQLite INTEGER"))
+    assert not does_not_fit(OverflowError("math range error"))  # a handler's own bug stays a 500
+    assert not does_not_fit(RuntimeError("boom"))

@@ -11,7 +11,9 @@ from time import perf_counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import Forbidden, HyperError, Unauthorized
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+
+from .errors import Conflict, Forbidden, HyperError, Unauthorized, ValidationFailed
 
 if TYPE_CHECKING:
     from .app import App
@@ -22,6 +24,28 @@ Gate = Callable[["Operation", "Context"], None]
 """A lifecycle gate: raises (410, 404) or adds headers to the context."""
 Observer = Callable[["Operation", "Context", int, float], None]
 """Called after every call with (operation, context, status, seconds). Must not block."""
+
+
+def conflict(exc: IntegrityError, dev: bool) -> Conflict:
+    """409 for a write the database refused (a unique, foreign-key, not-null or check
+    constraint): the caller's input clashes with stored data, which is not a server
+    error. The database's own message names tables and columns, so only dev mode shows it."""
+    detail = "the change conflicts with the stored data: a unique, foreign-key, not-null or check constraint refused it"
+    if dev:
+        detail += f" ({str(exc.orig).splitlines()[0] if exc.orig is not None else exc})"
+    return Conflict(detail)
+
+
+def does_not_fit(exc: BaseException) -> bool:
+    """Whether the database driver refused a value the caller sent as out of its column's
+    range or type: a DB-API ``DataError`` (asyncpg's "value out of int32 range" arrives
+    wrapped in a plain ``DBAPIError``), or sqlite3's overflow of a 64-bit INTEGER."""
+    if isinstance(exc, DataError):
+        return True
+    if isinstance(exc, DBAPIError):
+        cause = exc.orig.__cause__ if exc.orig is not None else None
+        return type(cause).__name__ == "DataError"
+    return isinstance(exc, OverflowError) and "SQLite INTEGER" in str(exc)
 
 
 class FrontController:
@@ -74,10 +98,14 @@ class FrontController:
                 session = ctx._session
                 if session is not None:
                     await session.commit()
-            except BaseException:
+            except BaseException as exc:
                 session = ctx._session
                 if session is not None:
                     await session.rollback()
+                if isinstance(exc, IntegrityError):
+                    raise conflict(exc, self.app.settings.dev) from exc
+                if does_not_fit(exc):
+                    raise ValidationFailed([], "a value in the request does not fit the database (a number out of range?)") from exc
                 raise
             finally:
                 session = ctx._session

@@ -14,9 +14,9 @@ import re
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin
 
-from pydantic import BaseModel, TypeAdapter, ValidationError, create_model
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
 from pydantic_core import SchemaSerializer, SchemaValidator
 
 from .errors import ConfigurationError, ValidationFailed, field_errors
@@ -83,7 +83,7 @@ class Operation:
         self.params_model: type[BaseModel] | None = None
         if simple:
             fields: dict[str, Any] = {
-                p.name: (p.annotation, ... if p.required else p.default) for p in simple
+                p.name: (bounded_int(p.annotation), ... if p.required else p.default) for p in simple
             }
             self.params_model = create_model(f"{self.name}_params", **fields)
         self.list_params = {p.name for p in self.query_params if _is_list(p.annotation)}
@@ -189,6 +189,30 @@ def _relocate(err: dict[str, Any], op: Operation) -> dict[str, Any]:
     where = "path" if any(p.name == name for p in op.path_params) else "query"
     loc = [where, *err["loc"]]
     return {**err, "loc": loc, "field": ".".join(str(p) for p in loc)}
+
+
+INT64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+"""An ``int`` path or query parameter: what a database column can hold (a larger one is a
+422, not a driver's overflow error in the handler)."""
+
+
+def bounded_int(annotation: Any) -> Any:
+    """``annotation`` with ``int`` (alone, optional, or in a list) bounded to 64 bits.
+
+    >>> bounded_int(int) is INT64, bounded_int(str) is str
+    (True, True)
+    >>> bounded_int(int | None) == (INT64 | None), bounded_int(list[int]) == list[INT64]
+    (True, True)
+    """
+    if annotation is int:
+        return INT64
+    args = get_args(annotation)
+    if int in args:
+        if get_origin(annotation) is list:
+            return list[INT64]  # type: ignore[valid-type]
+        if type(None) in args and len(args) == 2:
+            return INT64 | None
+    return annotation
 
 
 def _is_list(tp: Any) -> bool:

@@ -17,7 +17,7 @@ from ..auth.request import authenticate_cached, authenticate_request
 from ..context import Context
 from ..errors import HyperError, MethodNotAllowed, NotFound, UnsupportedMediaType
 from ..types import ASGIApp, Receive, Scope, Send
-from .http import BODY_LIMIT, JSON, ClientDisconnected, parse_query, read_body, scan_headers, send_problem, server_error
+from .http import BODY_LIMIT, JSON, ClientDisconnected, is_json, parse_query, read_body, scan_headers, send_problem, server_error
 from .http import request_id as new_request_id
 from .router import Router
 
@@ -82,7 +82,7 @@ class RestAdapter:
             ctx.principal, ctx.cookies, ctx.auth_error, ctx.csrf_error = auth
             body: bytes | None = None
             if op.body is not None:
-                if content_type is not None and not content_type.startswith(JSON) and not content_type.endswith(b"+json"):
+                if content_type is not None and not content_type.startswith(JSON) and not is_json(content_type):
                     raise UnsupportedMediaType(f"send JSON (Content-Type: application/json), not {content_type.decode('latin-1')}")
                 message = await receive()
                 body = message.get("body", b"")

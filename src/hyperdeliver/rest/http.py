@@ -52,6 +52,17 @@ def scan_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[Header, Header
     return get(b"authorization"), get(b"cookie"), get(b"x-csrf-token"), get(b"x-request-id"), get(b"content-type"), get(b"accept")
 
 
+def is_json(content_type: bytes) -> bool:
+    """Whether a ``Content-Type`` value is JSON (``application/json`` or ``*/*+json``, any
+    case: media types are case-insensitive, RFC 9110 §8.3.1).
+
+    >>> is_json(b"APPLICATION/JSON; charset=utf-8"), is_json(b"application/merge-patch+json"), is_json(b"text/plain")
+    (True, True, False)
+    """
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == JSON or media.endswith(b"+json")
+
+
 class ClientDisconnected(Exception):
     pass
 
