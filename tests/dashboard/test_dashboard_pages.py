@@ -143,3 +143,31 @@ async def test_pages_render_on_an_unmigrated_database(settings_for: Any, sqlite_
                 assert "No usage data" in r.text or "No job tables" in r.text
     finally:
         await app.database.dispose()
+
+
+async def test_unknown_paths_and_wrong_methods_answer_problem_json(teamboard: App) -> None:
+    async with TestClient(teamboard) as admin:
+        await admin.login("admin@teamboard.dev", "admin-password")
+        for path in ("/_hyper/nosuch", "/_hyper/features/tasks/nosuch", "/_hyper/static/nosuch.css", "/_hyper/static/..%2fviews.py"):
+            r = await admin.get(path)
+            assert r.status_code == 404, path
+            assert r.headers["content-type"] == "application/problem+json"
+            assert r.json()["status"] == 404 and r.json()["type"].endswith("/not-found")
+        for method, path, allow in [
+            ("DELETE", "/_hyper/features", "GET, HEAD"),
+            ("POST", "/_hyper/", "GET, HEAD"),
+            ("GET", "/_hyper/features/tasks/lifecycle", "POST"),
+            ("PUT", "/_hyper/features/tasks/flag", "POST"),
+        ]:
+            r = await admin.request(method, path)
+            assert r.status_code == 405, (method, path)
+            assert r.headers["content-type"] == "application/problem+json" and r.headers["allow"] == allow
+            assert r.json()["status"] == 405 and r.json()["instance"] == path
+        # unchanged: an unknown feature's page is HTML, a trailing slash redirects
+        r = await admin.get("/_hyper/features/nope")
+        assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+        assert (await admin.get("/_hyper/features/")).status_code in (307, 308)
+    async with TestClient(teamboard) as anon:
+        r = await anon.get("/_hyper/nosuch")
+        assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+        assert (await anon.get("/_hyper/features")).status_code == 303

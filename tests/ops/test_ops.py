@@ -117,3 +117,32 @@ async def test_request_metrics_count_the_calls_a_full_buffer_drops(make_app_for_
         assert rec.counters()["dropped"] >= 3
         assert m[("hd_requests_total", (("feature", "workspaces"), ("operation", "list_workspaces"), ("status", "200")))] == 4
     await app.database.dispose()
+
+
+async def test_ops_endpoints_answer_only_get_and_head_at_their_exact_path(client: TestClient) -> None:
+    for path in ("/healthz", "/readyz", "/metrics"):
+        get = await client.get(path)
+        assert get.status_code == 200 and get.content
+        head = await client.head(path)
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-type"] == get.headers["content-type"]
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            r = await client.request(method, path)
+            assert r.status_code == 405, (method, path)
+            assert r.headers["content-type"] == "application/problem+json" and r.headers["allow"] == "GET, HEAD"
+            assert r.json()["status"] == 405 and r.json()["instance"] == path
+        for sub in (path + "/", path + "/extra"):
+            r = await client.get(sub)
+            assert r.status_code == 404, sub
+            assert r.headers["content-type"] == "application/problem+json" and r.json()["status"] == 404
+        assert (await client.post(path + "/x")).status_code == 404
+
+
+async def test_readyz_head_keeps_the_503_without_a_body(database_url: str, settings_for: Callable[..., Settings]) -> None:
+    from teamboard.app import create_app
+
+    app: App = create_app(settings_for(database_url))
+    async with TestClient(app) as c:
+        r = await c.head("/readyz")
+        assert r.status_code == 503 and r.content == b""
+    await app.database.dispose()

@@ -2,7 +2,9 @@
 
 Pages need the ``admin`` role (``settings.dashboard_role``): an anonymous visitor gets
 the login page, another user a 403 page. Forms post with the session's CSRF token in a
-hidden field (an API token in ``Authorization`` needs none).
+hidden field (an API token in ``Authorization`` needs none). A path with no page, a
+method a page does not serve and a missing static file answer problem+json (404, or
+405 with ``Allow``), as the REST adapter does; an unknown feature's page stays HTML.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hmac
 import math
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timezone
+from http import HTTPStatus
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,14 +21,18 @@ from urllib.parse import parse_qs, quote
 
 import jinja2
 import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Route, Router
+from starlette.routing import Route
 
 from ..auth.principal import Principal
 from ..auth.request import authenticate_request
+from ..errors import HyperError, MethodNotAllowed, NotFound
 from ..lifecycle.states import LIFECYCLES
 from ..lifecycle.store import LifecycleError
+from ..rest.http import problem_body, server_error
 from . import data
 
 if TYPE_CHECKING:
@@ -101,6 +108,30 @@ def fmt_cell(value: Any, key: str = "") -> str:
     return str(value)
 
 
+class ProblemResponse(Response):
+    """An RFC 9457 ``application/problem+json`` answer for a :class:`HyperError`."""
+
+    media_type = "application/problem+json"
+
+    def __init__(self, exc: HyperError, instance: str | None = None) -> None:
+        super().__init__(problem_body(exc, instance, None), status_code=exc.status, headers=exc.headers or None)
+
+
+def _http_error(exc: HTTPException, request: Request) -> HyperError:
+    """The problem for a Starlette routing error: no page at the path, or not with this method."""
+    path, method = request.url.path, request.method
+    if exc.status_code == 404:
+        return NotFound(f"no dashboard page at {path}")
+    if exc.status_code == 405:
+        # Starlette joins a set: sort it so the header is stable.
+        allow = ", ".join(sorted(m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip()))
+        return MethodNotAllowed(f"{method} is not served at {path}; use {allow}", headers={"Allow": allow})
+    err = HyperError(exc.detail, headers=dict(exc.headers or {}))
+    err.status, err.title = exc.status_code, HTTPStatus(exc.status_code).phrase
+    err.code = err.title.lower().replace(" ", "-")
+    return err
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("hyperdeliver.dashboard", "templates"),
@@ -121,7 +152,9 @@ class Dashboard:
         self.role = role
         self.env = _environment()
         p = self.prefix
-        self.router = Router(
+        # A Starlette app, not a bare Router: inside one, routing raises HTTPException for
+        # 404 and 405 (a bare Router answers text/plain), which the handlers turn into problem+json.
+        self.asgi = Starlette(
             routes=[
                 Route(p, self.root),
                 Route(p + "/", self.overview_page),
@@ -133,13 +166,23 @@ class Dashboard:
                 Route(p + "/sunset", self.sunset_page),
                 Route(p + "/jobs", self.jobs_page),
                 Route(p + "/static/{file}", self.static),
-            ]
+            ],
+            exception_handlers={HTTPException: self.http_error, Exception: self.server_error},
         )
+        self.router = self.asgi.router
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.router(scope, receive, send)
+        await self.asgi(scope, receive, send)
 
     # -- helpers ----------------------------------------------------------------------
+
+    async def http_error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return ProblemResponse(_http_error(exc, request), request.url.path)
+
+    async def server_error(self, request: Request, exc: Exception) -> Response:
+        # Starlette's ServerErrorMiddleware sends this, then re-raises for the server to log.
+        return ProblemResponse(server_error(exc, self.app.settings.dev), request.url.path)
 
     def render(self, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         ctx.setdefault("prefix", self.prefix)
@@ -280,7 +323,7 @@ class Dashboard:
         path = _static_dir() / name
         kind = STATIC_TYPES.get(path.suffix)
         if kind is None or "/" in name or name.startswith(".") or not path.is_file():
-            return Response("not found", status_code=404, media_type="text/plain")
+            return ProblemResponse(NotFound(f"no static file {name!r}"), request.url.path)
         return Response(path.read_bytes(), media_type=kind, headers={"Cache-Control": "public, max-age=3600"})
 
 
