@@ -32,7 +32,7 @@ from .operations import Operation
 from .plugins import default_plugins
 from .rest.asgi import RestAdapter
 from .roles import RoleHierarchy
-from .settings import Settings
+from .settings import Settings, settings_from_env
 from .types import Receive, Scope, Send
 
 
@@ -61,7 +61,7 @@ class App:
         hasher: Hasher | None = None,
     ) -> None:
         self.name = name
-        self.settings = settings or Settings()
+        self.settings = settings or settings_from_env()
         self.role_hierarchy = RoleHierarchy(roles)
         self.migrations_dir = Path(migrations) if migrations else None
         self.features: dict[str, Feature] = {}
@@ -71,9 +71,7 @@ class App:
             self.features[f.name] = f
         self.operations: list[Operation] = [op for f in self.features.values() for op in f.operations.values()]
         self._check()
-        self.database = Database(
-            self.settings.resolved_database_url(), echo=self.settings.db_echo, pool_size=self.settings.db_pool_size
-        )
+        self.database = _database(self.settings)
         self.auth = AuthService(self.database, self.role_hierarchy, self.settings, hasher)
         self.controller = FrontController(self)
         self.rest = RestAdapter(self)
@@ -182,6 +180,26 @@ class App:
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _database(settings: Settings) -> Database:
+    """The app's Database; a URL SQLAlchemy cannot use is a ConfigurationError naming its variable."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, InvalidRequestError, NoSuchModuleError
+
+    url = settings.resolved_database_url()
+    try:
+        return Database(url, echo=settings.db_echo, pool_size=settings.db_pool_size)
+    except ArgumentError:
+        raise ConfigurationError(
+            "HYPER_DATABASE_URL is not a database URL: use sqlite:///path/to/file.sqlite3 or postgresql://user@host/db"
+        ) from None
+    except (NoSuchModuleError, InvalidRequestError, ImportError) as exc:
+        shown = make_url(url).render_as_string(hide_password=True)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigurationError(
+            f"HYPER_DATABASE_URL {shown}: no usable async driver ({reason}); use sqlite:/// or postgresql://"
+        ) from None
 
 
 def discover(features: str | Iterable[Feature | ModuleType | str]) -> list[Feature]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from .errors import ConfigurationError
 
 
 class Settings(BaseSettings):
@@ -92,6 +94,32 @@ class Settings(BaseSettings):
             self.var_dir.mkdir(parents=True, exist_ok=True)
             return f"sqlite+aiosqlite:///{(self.var_dir / 'hyper.sqlite3').resolve()}"
         return async_url(url)
+
+
+def settings_from_env() -> Settings:
+    """``Settings()`` read from ``HYPER_*``; a bad value raises a one-line ConfigurationError
+    naming its variable, such as ``HYPER_ENV='prod': use 'dev', 'test' or 'production'``."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(exc)) from None
+    except SettingsError as exc:
+        raise ConfigurationError(str(exc).splitlines()[0]) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    """The first error as ``HYPER_NAME='value': what to use``."""
+    errors = exc.errors(include_url=False, include_context=False)
+    first = errors[0]
+    msg = str(first["msg"])
+    if msg.startswith("Input should be "):
+        msg = "use " + msg.removeprefix("Input should be ")
+    loc = first.get("loc") or ()
+    where = f"HYPER_{str(loc[0]).upper()}" if loc else "HYPER_* settings"
+    if "input" in first and not isinstance(first["input"], dict):
+        where += f"={first['input']!r}"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {msg}{more}"
 
 
 def async_url(url: str) -> str:

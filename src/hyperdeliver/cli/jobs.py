@@ -29,6 +29,11 @@ console = Console()
 AppOpt = Annotated[Optional[str], typer.Option("--app", envvar="HYPER_APP", help="module:attribute of the app [env: HYPER_APP]")]
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_ID = 2**63 - 1
+"""The largest job id or limit a database column (SQLite INTEGER, PostgreSQL BIGINT) holds."""
+MAX_AGE = timedelta(days=100 * 365)
+"""The longest --older-than: a cutoff further back than this is no cutoff at all."""
+JobId = Annotated[int, typer.Argument(help="the job's id", min=1, max=MAX_ID)]
 
 
 def _logging() -> None:
@@ -64,7 +69,10 @@ def parse_duration(value: str) -> timedelta:
     m = _DURATION.match(value)
     if not m:
         raise BadRequest(f"--older-than {value!r}: use a number and a unit, like 7d, 12h, 30m")
-    return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
+    seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if seconds > MAX_AGE.total_seconds():
+        raise BadRequest(f"--older-than {value!r} is too long: at most {MAX_AGE.days}d")
+    return timedelta(seconds=seconds)
 
 
 # -- worker and scheduler ---------------------------------------------------------
@@ -213,7 +221,7 @@ def jobs_list(
     app: AppOpt = None,
     status: Annotated[Optional[str], typer.Option("--status", "-s", help="queued, running, done, failed or dead")] = None,
     task: Annotated[Optional[str], typer.Option("--task", help="only this task (feature.name)")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n")] = 50,
+    limit: Annotated[int, typer.Option("--limit", "-n", max=MAX_ID)] = 50,
     json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """The latest jobs, newest first, with a count per status."""
@@ -268,7 +276,7 @@ async def _get_job(application: App, job_id: int) -> Any:
 
 
 @queue_cli.command("show")
-def jobs_show(job_id: Annotated[int, typer.Argument(help="the job's id")], app: AppOpt = None) -> None:
+def jobs_show(job_id: JobId, app: AppOpt = None) -> None:
     """One job: its arguments, state and full last error."""
     application = _app_with_jobs(app)
 
@@ -285,7 +293,7 @@ def jobs_show(job_id: Annotated[int, typer.Argument(help="the job's id")], app: 
 
 
 @queue_cli.command("retry")
-def jobs_retry(job_id: Annotated[int, typer.Argument(help="the job's id")], app: AppOpt = None) -> None:
+def jobs_retry(job_id: JobId, app: AppOpt = None) -> None:
     """Queue a dead (or failed) job again, now, with a fresh set of attempts."""
     from sqlalchemy import update
 
