@@ -26,7 +26,7 @@ from .auth.passwords import Hasher
 from .auth.service import AuthService
 from .controller import FrontController
 from .db import Database
-from .errors import ConfigurationError
+from .errors import ConfigurationError, first_line
 from .features import Feature
 from .operations import Operation
 from .plugins import default_plugins
@@ -196,7 +196,7 @@ def _database(settings: Settings) -> Database:
         ) from None
     except (NoSuchModuleError, InvalidRequestError, ImportError) as exc:
         shown = make_url(url).render_as_string(hide_password=True)
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = first_line(exc) or type(exc).__name__
         raise ConfigurationError(
             f"HYPER_DATABASE_URL {shown}: no usable async driver ({reason}); use sqlite:/// or postgresql://"
         ) from None

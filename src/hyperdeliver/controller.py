@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
-from .errors import Conflict, Forbidden, HyperError, Unauthorized, ValidationFailed
+from .errors import Conflict, Forbidden, HyperError, Unauthorized, ValidationFailed, first_line
 
 if TYPE_CHECKING:
     from .app import App
@@ -32,7 +32,7 @@ def conflict(exc: IntegrityError, dev: bool) -> Conflict:
     error. The database's own message names tables and columns, so only dev mode shows it."""
     detail = "the change conflicts with the stored data: a unique, foreign-key, not-null or check constraint refused it"
     if dev:
-        detail += f" ({str(exc.orig).splitlines()[0] if exc.orig is not None else exc})"
+        detail += f" ({first_line(exc.orig if exc.orig is not None else exc)})"
     return Conflict(detail)
 
 

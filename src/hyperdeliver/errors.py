@@ -143,6 +143,19 @@ class ConfigurationError(Exception):
     """A mistake in how the app is declared, reported at start-up with what to change."""
 
 
+def first_line(value: object) -> str:
+    """The first non-empty line of ``str(value)``: drivers, SQLAlchemy and pydantic append
+    more lines (the SQL, a docs link) to their errors' text. Empty when there is none.
+
+    >>> first_line(ValueError("\\nno such table: hd_users\\n[SQL: SELECT 1]"))
+    'no such table: hd_users'
+    """
+    for line in str(value).splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
 def field_errors(exc: Any, prefix: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
     """Turn a Pydantic ``ValidationError`` into stable, JSON-safe field errors."""
     out = []

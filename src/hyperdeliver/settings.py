@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, first_line
 
 
 class Settings(BaseSettings):
@@ -104,7 +104,7 @@ def settings_from_env() -> Settings:
     except ValidationError as exc:
         raise ConfigurationError(_describe(exc)) from None
     except SettingsError as exc:
-        raise ConfigurationError(str(exc).splitlines()[0]) from None
+        raise ConfigurationError(first_line(exc)) from None
 
 
 def _describe(exc: ValidationError) -> str:

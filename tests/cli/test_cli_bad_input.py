@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from test_cli_core import EXAMPLES, assert_one_line_error, db_env, hyper  # noqa: F401 - db_env is a fixture
 
-from hyperdeliver.cli.main import _first_line
+from hyperdeliver.errors import first_line
 
 
 @pytest.mark.parametrize(
@@ -51,7 +51,7 @@ def test_a_bad_setting_names_the_variable_and_its_value(db_env: dict[str, str]) 
     assert_one_line_error(r, "HYPER_DB_POOL_SIZE='lots'")
 
 
-def test_an_unexpected_error_prints_only_its_first_line(tmp_path: Path, db_env: dict[str, str]) -> None:
+def test_an_unexpected_error_prints_only_itsfirst_line(tmp_path: Path, db_env: dict[str, str]) -> None:
     unreachable = {**db_env, "HYPER_DATABASE_URL": f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.sqlite3'}"}
     r = hyper("db", "current", env=unreachable)
     assert_one_line_error(r, "OperationalError", "unable to open database file")
@@ -59,8 +59,8 @@ def test_an_unexpected_error_prints_only_its_first_line(tmp_path: Path, db_env: 
 
 
 def test_first_line_skips_blank_lines() -> None:
-    assert _first_line("\n  one  \ntwo\n") == "one"
-    assert _first_line("") == ""
+    assert first_line("\n  one  \ntwo\n") == "one"
+    assert first_line("") == ""
 
 
 @pytest.mark.parametrize(

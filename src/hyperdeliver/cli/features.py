@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 import typer
 from rich.console import Console
 
-from ..errors import BadRequest
+from ..errors import BadRequest, first_line
 from .loader import load_app
 from .output import print_json, table
 
@@ -50,7 +50,7 @@ def _run(spec: str | None, fn: Callable[[LifecycleStore], Awaitable[T]]) -> tupl
             try:
                 await store.load()
             except Exception as exc:
-                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                first = first_line(exc) or type(exc).__name__
                 if "hd_feature_states" in first or "hd_flags" in first:
                     raise BadRequest("the database has no lifecycle tables: run 'hyper db upgrade' first") from None
                 raise BadRequest(f"cannot read feature states: {first}") from None

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
-from ..errors import ConfigurationError, HyperError
+from ..errors import ConfigurationError, HyperError, first_line
 from .graphql import graphql_cli
 from .features import features_cli
 from .jobs import jobs_cli
@@ -220,7 +220,7 @@ def users_create(
                 await s.commit()
                 return int(user.id)
         except SQLAlchemyError as exc:
-            first = _first_line(exc)
+            first = first_line(exc)
             if "hd_users" in first:
                 raise CliError("the database has no user tables (hd_users): run 'hyper db upgrade' first") from None
             raise CliError(f"cannot create the user: {first}") from None
@@ -288,14 +288,6 @@ def demo(
         _serve(spec, host, port, reload=False)
 
 
-def _first_line(value: object) -> str:
-    """The first non-empty line of an error's text (SQLAlchemy and pydantic add more)."""
-    for line in str(value).splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
-
-
 def _usage_error(exc: Any) -> str | None:
     """A click usage error as one line, or None for those that show help (no arguments)."""
     ctx = getattr(exc, "ctx", None)
@@ -320,10 +312,10 @@ def main() -> None:
         sys.stderr.write("hyper: aborted\n")
         sys.exit(1)
     except (ConfigurationError, CliError) as exc:
-        sys.stderr.write(f"hyper: {_first_line(exc)}\n")
+        sys.stderr.write(f"hyper: {first_line(exc)}\n")
         sys.exit(1)
     except HyperError as exc:
-        sys.stderr.write(f"hyper: {_first_line(exc.detail)}\n")
+        sys.stderr.write(f"hyper: {first_line(exc.detail)}\n")
         sys.exit(1)
     except Exception as exc:  # click usage errors (Typer vendors click) and the unexpected
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
@@ -333,5 +325,5 @@ def main() -> None:
             else:
                 sys.stderr.write(f"{line}\n")
             sys.exit(exc.exit_code or 2)
-        sys.stderr.write(f"hyper: {type(exc).__name__}: {_first_line(exc)}\n")
+        sys.stderr.write(f"hyper: {type(exc).__name__}: {first_line(exc)}\n")
         sys.exit(1)

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
+from ..errors import first_line
 from .loader import load_app
 from .output import print_json, table
 
@@ -38,7 +39,7 @@ def _run(app: Any, coro: Any) -> Any:
     except Exception as exc:
         from .main import CliError
 
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        text = first_line(exc) or type(exc).__name__
         if "hd_releases" in str(exc):
             text = "the usage tables are missing: run `hyper db upgrade` first"
         raise CliError(text) from None

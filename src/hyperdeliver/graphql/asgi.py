@@ -23,7 +23,7 @@ from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationType, 
 
 from ..auth.request import authenticate_request
 from ..errors import HyperError, NotFound
-from ..rest.http import ClientDisconnected, parse_query, read_body, scan_headers, send_bytes, send_problem
+from ..rest.http import JSON, ClientDisconnected, is_json, media_type, parse_query, read_body, scan_headers, send_bytes, send_problem
 from ..rest.http import request_id as new_request_id
 from ..types import Receive, Scope, Send
 from . import graphiql
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hyperdeliver.access")
 errlog = logging.getLogger("hyperdeliver.error")
-JSON = b"application/json"
 _CACHE_SIZE = 512
 """Documents (and plans) kept, by source text; the cache empties when full."""
 _CACHEABLE = 20_000
@@ -136,10 +135,10 @@ class GraphQLEndpoint:
             raw = await read_body(receive)
         except HyperError as exc:
             raise BadGraphQLRequest(exc.detail, "PAYLOAD_TOO_LARGE", exc.status) from None
-        ctype = (content_type or b"application/json").split(b";")[0].strip().lower()
+        ctype = media_type(content_type or JSON)
         if ctype == b"application/graphql":
             return {"query": raw.decode("utf-8", "replace")}
-        if ctype != JSON and not ctype.endswith(b"+json"):
+        if not is_json(ctype):
             raise BadGraphQLRequest(f"send JSON (Content-Type: application/json), not {ctype.decode('latin-1')}", "UNSUPPORTED_MEDIA_TYPE", 415)
         data = _json(raw, "the body")
         if isinstance(data, list):

@@ -52,14 +52,23 @@ def scan_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[Header, Header
     return get(b"authorization"), get(b"cookie"), get(b"x-csrf-token"), get(b"x-request-id"), get(b"content-type"), get(b"accept")
 
 
+def media_type(content_type: bytes) -> bytes:
+    """A ``Content-Type`` value's media type, lower case (media types are case-insensitive,
+    RFC 9110 §8.3.1), without its parameters.
+
+    >>> media_type(b"Application/JSON; charset=utf-8")
+    b'application/json'
+    """
+    return content_type.split(b";", 1)[0].strip().lower()
+
+
 def is_json(content_type: bytes) -> bool:
-    """Whether a ``Content-Type`` value is JSON (``application/json`` or ``*/*+json``, any
-    case: media types are case-insensitive, RFC 9110 §8.3.1).
+    """Whether a ``Content-Type`` value is JSON (``application/json`` or ``*/*+json``, any case).
 
     >>> is_json(b"APPLICATION/JSON; charset=utf-8"), is_json(b"application/merge-patch+json"), is_json(b"text/plain")
     (True, True, False)
     """
-    media = content_type.split(b";", 1)[0].strip().lower()
+    media = media_type(content_type)
     return media == JSON or media.endswith(b"+json")
 
 
