@@ -122,9 +122,27 @@ class ValidationFailed(HyperError):
 
     status, code, title = 422, "validation-failed", "Unprocessable Content"
 
+    in_params = False
+    """Whether ``errors`` name fields by the operation's parameters (``data.assignee_id``),
+    as :meth:`on` does; each adapter then puts them where its callers see them (REST:
+    ``body.assignee_id``, ``path.task_id``)."""
+
     def __init__(self, errors: list[dict[str, Any]], detail: str | None = None) -> None:
         self.errors = errors
         super().__init__(detail or "The input is not valid.", extra={"errors": errors})
+
+    @classmethod
+    def on(cls, field: str, msg: str, type: str = "value_error") -> ValidationFailed:
+        """A handler's 422 for one field its checks refused, named as the handler's
+        parameters name it: ``raise ValidationFailed.on("data.assignee_id", "no user 7")``.
+
+        >>> ValidationFailed.on("data.tags.0", "unknown tag").errors[0]["loc"]
+        ['data', 'tags', 0]
+        """
+        loc: list[str | int] = [int(p) if p.isdigit() else p for p in field.split(".")]
+        exc = cls([{"loc": loc, "field": field, "msg": msg, "type": type}], f"{field}: {msg}")
+        exc.in_params = True
+        return exc
 
 
 class TooManyRequests(HyperError):

@@ -191,6 +191,27 @@ def _relocate(err: dict[str, Any], op: Operation) -> dict[str, Any]:
     return {**err, "loc": loc, "field": ".".join(str(p) for p in loc)}
 
 
+def rest_errors(exc: ValidationFailed, op: Operation) -> ValidationFailed:
+    """A handler's :meth:`ValidationFailed.on` errors as REST names fields: the body
+    parameter's name becomes ``body``, a path or query parameter gets ``path.``/``query.``
+    (as :meth:`Operation.validate_rest` reports them). Other errors are left as they are."""
+    if not exc.in_params:
+        return exc
+    errors = []
+    for err in exc.errors:
+        loc = err["loc"]
+        if op.body is not None and loc and loc[0] == op.body.name:
+            loc = ["body", *loc[1:]]
+            err = {**err, "loc": loc, "field": ".".join(str(p) for p in loc)}
+        elif loc and any(p.name == loc[0] for p in (*op.path_params, *op.query_params)):
+            err = _relocate(err, op)
+        errors.append(err)
+    fields = ", ".join(e["field"] for e in errors)
+    out = ValidationFailed(errors, f"{fields}: {errors[0]['msg']}" if len(errors) == 1 else None)
+    out.headers = exc.headers
+    return out
+
+
 INT64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 """An ``int`` path or query parameter: what a database column can hold (a larger one is a
 422, not a driver's overflow error in the handler)."""

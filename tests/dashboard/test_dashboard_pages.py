@@ -171,3 +171,25 @@ async def test_unknown_paths_and_wrong_methods_answer_problem_json(teamboard: Ap
         r = await anon.get("/_hyper/nosuch")
         assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
         assert (await anon.get("/_hyper/features")).status_code == 303
+
+
+async def test_a_failing_page_is_a_500_whose_request_id_is_in_the_log(teamboard: App, monkeypatch: Any, caplog: Any) -> None:
+    from hyperdeliver.dashboard import data
+
+    async def broken(app: App) -> Any:
+        raise RuntimeError("boom: secret internals")
+
+    monkeypatch.setattr(data, "overview", broken)
+    async with TestClient(teamboard) as admin:
+        await admin.login("admin@teamboard.dev", "admin-password")
+        for sent in (None, "req-from-the-proxy"):
+            caplog.clear()
+            r = await admin.get("/_hyper/", headers={"X-Request-ID": sent} if sent else {})
+            assert r.status_code == 500 and r.headers["content-type"] == "application/problem+json"
+            rid = r.json()["request_id"]
+            assert rid == r.headers["x-request-id"] and rid and (sent is None or rid == sent)
+            assert "secret" not in r.text and "Traceback" not in r.text
+            (record,) = [rec for rec in caplog.records if rec.name == "hyperdeliver.error"]
+            assert rid in record.getMessage() and record.exc_info and "boom" in str(record.exc_info[1])
+        # The dashboard keeps serving.
+        assert (await admin.get("/_hyper/features")).status_code == 200

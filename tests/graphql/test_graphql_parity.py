@@ -178,3 +178,33 @@ async def test_login_throttle_answers_too_many_requests(client: TestClient) -> N
     assert codes == ["UNAUTHENTICATED"] * 10 + ["TOO_MANY_REQUESTS"]
     rest = await client.post("/auth/login", json={"email": "member@teamboard.dev", "password": "wrong"})
     assert rest.status_code == 429
+
+
+async def test_handler_field_errors_at_each_adapters_path(client: TestClient) -> None:
+    """A field error a handler raises (``ValidationFailed.on``) is a 422 at the same field,
+    named as each adapter names it; explicit nulls for non-nullable fields are 422, not 409."""
+    await client.login("member@teamboard.dev", "member-password")
+    rest = await client.patch("/tasks/1", json={"assignee_id": 999999})
+    assert rest.status_code == 422, rest.text
+    assert rest.headers["content-type"] == "application/problem+json"
+    assert rest.json()["errors"] == [{"loc": ["body", "assignee_id"], "field": "body.assignee_id", "msg": "no user 999999", "type": "value_error"}]
+    assert rest.json()["detail"] == "body.assignee_id: no user 999999"
+    err = only_error(await graphql(client, "mutation { updateTask(taskId: 1, data: {assigneeId: 999999}) { id } }"), "updateTask")
+    assert err["extensions"]["code"] == CODES[422]
+    assert [(e["field"], e["msg"]) for e in err["extensions"]["errors"]] == [("data.assigneeId", "no user 999999")]
+    created = await client.post("/projects/1/tasks", json={"title": "x", "assignee_id": 999999})
+    assert (created.status_code, created.json()["errors"][0]["field"]) == (422, "body.assignee_id")
+
+    for field in ("title", "status", "priority"):
+        rest = await client.patch("/tasks/1", json={field: None})
+        assert rest.status_code == 422, rest.text
+        assert [e["field"] for e in rest.json()["errors"]] == [f"body.{field}"]
+    # Unassigning is still a null, and a partial update still leaves the rest alone.
+    before = (await client.get("/tasks/1")).json()
+    rest = await client.patch("/tasks/1", json={"assignee_id": None, "priority": 1})
+    assert rest.status_code == 200, rest.text
+    assert {k: rest.json()[k] for k in ("title", "status", "assignee_id", "priority")} == {
+        "title": before["title"], "status": before["status"], "assignee_id": None, "priority": 1,
+    }
+    body = await graphql(client, "mutation { updateTask(taskId: 1, data: {priority: 2}) { title priority } }")
+    assert body == {"data": {"updateTask": {"title": before["title"], "priority": 2}}}

@@ -10,6 +10,7 @@ method a page does not serve and a missing static file answer problem+json (404,
 from __future__ import annotations
 
 import hmac
+import logging
 import math
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timezone
@@ -32,12 +33,14 @@ from ..auth.request import authenticate_request
 from ..errors import HyperError, MethodNotAllowed, NotFound
 from ..lifecycle.states import LIFECYCLES
 from ..lifecycle.store import LifecycleError
-from ..rest.http import problem_body, server_error
+from ..rest.http import problem_body, request_id, server_error
 from . import data
 
 if TYPE_CHECKING:
     from ..app import App
     from ..lifecycle.store import LifecycleStore
+
+errlog = logging.getLogger("hyperdeliver.error")
 
 SaveForm = Callable[["LifecycleStore", str, dict[str, str], str], Awaitable[None]]
 """Applies a feature page's posted form: ``(store, feature, fields, by)``; raises LifecycleError."""
@@ -113,8 +116,11 @@ class ProblemResponse(Response):
 
     media_type = "application/problem+json"
 
-    def __init__(self, exc: HyperError, instance: str | None = None) -> None:
-        super().__init__(problem_body(exc, instance, None), status_code=exc.status, headers=exc.headers or None)
+    def __init__(self, exc: HyperError, instance: str | None = None, rid: str | None = None) -> None:
+        headers = dict(exc.headers)
+        if rid:
+            headers["X-Request-ID"] = rid
+        super().__init__(problem_body(exc, instance, rid), status_code=exc.status, headers=headers or None)
 
 
 def _http_error(exc: HTTPException, request: Request) -> HyperError:
@@ -172,7 +178,13 @@ class Dashboard:
         self.router = self.asgi.router
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.asgi(scope, receive, send)
+        try:
+            await self.asgi(scope, receive, send)
+        except Exception:
+            # Starlette has answered (server_error below) and re-raises for the server to
+            # log; logged here instead, once, with the request id the answer carries.
+            rid = scope.get("hd_request_id") or request_id(dict(scope.get("headers") or ()).get(b"x-request-id"))
+            errlog.exception("unhandled error in dashboard page %s (request %s)", scope.get("path"), rid)
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -181,8 +193,9 @@ class Dashboard:
         return ProblemResponse(_http_error(exc, request), request.url.path)
 
     async def server_error(self, request: Request, exc: Exception) -> Response:
-        # Starlette's ServerErrorMiddleware sends this, then re-raises for the server to log.
-        return ProblemResponse(server_error(exc, self.app.settings.dev), request.url.path)
+        # Starlette's ServerErrorMiddleware sends this, then re-raises to __call__.
+        rid = request.scope["hd_request_id"] = request_id(request.headers.get("x-request-id", "").encode("latin-1") or None)
+        return ProblemResponse(server_error(exc, self.app.settings.dev), request.url.path, rid)
 
     def render(self, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         ctx.setdefault("prefix", self.prefix)

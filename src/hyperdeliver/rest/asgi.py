@@ -15,7 +15,8 @@ import orjson
 from ..auth.principal import ANONYMOUS
 from ..auth.request import authenticate_cached, authenticate_request
 from ..context import Context
-from ..errors import HyperError, MethodNotAllowed, NotFound, UnsupportedMediaType
+from ..errors import HyperError, MethodNotAllowed, NotFound, UnsupportedMediaType, ValidationFailed
+from ..operations import rest_errors
 from ..types import ASGIApp, Receive, Scope, Send
 from .http import BODY_LIMIT, JSON, ClientDisconnected, is_json, parse_query, read_body, scan_headers, send_problem, server_error
 from .http import request_id as new_request_id
@@ -105,6 +106,8 @@ class RestAdapter:
             await send({"type": "http.response.body", "body": payload})
         except HyperError as exc:
             status = exc.status
+            if isinstance(exc, ValidationFailed) and exc.in_params:
+                exc = rest_errors(exc, op)
             extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_headers]
             await send_problem(send, exc, path, rid, extra)
         except ClientDisconnected:

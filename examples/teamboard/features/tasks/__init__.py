@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from hyperdeliver import Context, Feature, NotFound, utcnow
+from hyperdeliver import Context, Feature, NotFound, ValidationFailed, utcnow
 from hyperdeliver.auth.models import User
 
 from ..projects.models import Project
@@ -34,9 +34,11 @@ class TaskIn(BaseModel):
 
 
 class TaskUpdate(BaseModel):
-    status: Status | None = None
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    priority: int | None = Field(default=None, ge=1, le=4)
+    """Only the fields sent change; ``assignee_id: null`` unassigns, the others cannot be null."""
+
+    status: Status = Field(default=None)  # type: ignore[assignment]
+    title: str = Field(default=None, min_length=1, max_length=200)  # type: ignore[assignment]
+    priority: int = Field(default=None, ge=1, le=4)  # type: ignore[assignment]
     assignee_id: int | None = None
 
 
@@ -66,6 +68,11 @@ async def _task(ctx: Context, task_id: int) -> Task:
     return row
 
 
+async def _check_assignee(ctx: Context, assignee_id: int | None) -> None:
+    if assignee_id is not None and await ctx.db.get(User, assignee_id) is None:
+        raise ValidationFailed.on("data.assignee_id", f"no user {assignee_id}")
+
+
 @feature.query("GET /projects/{project_id}/tasks", roles={"viewer"})
 async def list_tasks(ctx: Context, project_id: int, status: Status | None = None, limit: Annotated[int, Field(ge=1, le=500)] = 100) -> list[TaskOut]:
     """The tasks of a project, optionally of one status."""
@@ -87,6 +94,7 @@ async def create_task(ctx: Context, project_id: int, data: TaskIn) -> TaskOut:
     """Add a task to a project."""
     if await ctx.db.get(Project, project_id) is None:
         raise NotFound(f"no project {project_id}")
+    await _check_assignee(ctx, data.assignee_id)
     row = Task(project_id=project_id, created_by=ctx.user.user_id, **data.model_dump())
     ctx.db.add(row)
     await ctx.db.flush()
@@ -101,7 +109,8 @@ async def update_task(ctx: Context, task_id: int, data: TaskUpdate) -> TaskOut:
     """Change a task's status, title, priority or assignee."""
     row = await _task(ctx, task_id)
     changes = data.model_dump(exclude_unset=True)
-    if "status" in changes and changes["status"] is not None:
+    await _check_assignee(ctx, changes.get("assignee_id"))
+    if "status" in changes:
         changes["status"] = changes["status"].value
         if changes["status"] == "done":
             ctx.track("task_completed", project_id=row.project_id)
