@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     """One JSON log line per request."""
     db_pool_size: int = 10
     db_echo: bool = False
+    sqlite_inline: bool = True
+    """Run SQLite calls on the event loop's thread (a lock is waited for on a worker
+    thread); false: every call on aiosqlite's thread. See ``hyperdeliver.db.sqlite_inline``."""
     # GraphQL limits
     graphql_max_depth: int = 10
     graphql_max_aliases: int = 15
