@@ -100,7 +100,7 @@ def dev(
 def routes(app: AppOpt = None, json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
     """Every operation: method, path, feature, owner, roles, lifecycle."""
     application = load_app(app)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "method": op.method,
             "path": op.path,

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Mapping, Sequence
 from inspect import isawaitable
 from types import CoroutineType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import orjson
 from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast
@@ -51,7 +52,7 @@ class BadGraphQLRequest(Exception):
         code: str,
         status: int = 400,
         headers: list[tuple[bytes, bytes]] | None = None,
-        errors: list[dict[str, Any]] | None = None,
+        errors: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         super().__init__(message)
         self.errors = errors or [request_error(message, code)]
@@ -273,7 +274,7 @@ class GraphQLEndpoint:
 _PLAIN = frozenset({dict, list, str, int, float, bool, type(None)})
 
 
-def _is_awaitable(value: Any) -> bool:
+def _is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
     """graphql-core's check, short-cut for the JSON values our field resolvers return."""
     kind = type(value)
     if kind in _PLAIN:

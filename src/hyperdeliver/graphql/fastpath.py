@@ -47,8 +47,10 @@ from graphql.pyutils import inspect
 
 try:  # graphql-core 3.3: the coercion helpers with these signatures
     from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+
+    _COERCION_HELPERS = True
 except ImportError:  # pragma: no cover - other versions run everything through graphql-core
-    VariableValues = None
+    _COERCION_HELPERS = False
 
 
 class _Info:
@@ -175,7 +177,7 @@ class Plan:
 
 def compile_plan(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None) -> Plan | None:
     """A plan for a validated document, or None when it needs graphql-core's executor."""
-    if VariableValues is None:
+    if not _COERCION_HELPERS:
         return None
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) != len(document.definitions):

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
     DocumentNode,
     FieldNode,
     FragmentSpreadNode,
@@ -70,7 +71,7 @@ class Limits:
             introspection = settings.env != "production"
         return cls(settings.graphql_max_depth, settings.graphql_max_aliases, settings.graphql_max_tokens, introspection)
 
-    def rules(self) -> list[type[ValidationRule]]:
+    def rules(self) -> list[type[ASTValidationRule]]:
         extra: list[type[ValidationRule]] = [depth_rule(self.max_depth), alias_rule(self.max_aliases)]
         if not self.introspection:
             extra.append(NoIntrospection)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from graphql import GraphQLBoolean, GraphQLField, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, print_schema
+from graphql import GraphQLBoolean, GraphQLField, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType, GraphQLSchema, print_schema
 
 from ..operations import camel
 from .resolvers import resolver_for
@@ -45,6 +45,7 @@ def field_for(op: Operation, types: TypeMapper) -> GraphQLField:
         )
     if op.body is not None:
         args[camel(op.body.name)] = types.argument(op.body.annotation, required=op.body.required, python_name=op.body.name)
+    out: GraphQLOutputType
     if op.output is None:
         out = GraphQLBoolean
     else:

@@ -91,7 +91,7 @@ JSON = GraphQLScalarType(
     description="Any JSON value.",
     serialize=lambda v: v,
     parse_value=lambda v: v,
-    parse_literal=lambda node, variables=None: value_from_ast_untyped(node, variables),
+    parse_literal=value_from_ast_untyped,
 )
 
 SCALARS: dict[Any, GraphQLScalarType] = {

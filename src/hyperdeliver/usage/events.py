@@ -33,7 +33,7 @@ def as_event(item: Any) -> UsageEvent:
     if isinstance(item, UsageEvent):
         return item
     if isinstance(item, dict):
-        ts = item.get("ts", item.get("at"))
+        ts: Any = item.get("ts", item.get("at"))  # passed on as given, unless a POSIX timestamp
         if isinstance(ts, (int, float)):
             ts = datetime.fromtimestamp(ts, timezone.utc)
         return UsageEvent(
