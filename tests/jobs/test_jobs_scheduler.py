@@ -31,7 +31,7 @@ async def _check_one_job_per_tick(app: App, at_least: int) -> int:
     times = [_aware(t[0]) for t in ticks]
     gaps = {(b - a).total_seconds() for a, b in zip(times, times[1:])}
     assert gaps == {1.0}, f"ticks are not one per second: {sorted(gaps)}"  # no hole, no duplicate
-    assert sorted(t[1] for t in ticks) == [j[0] for j in jobs]  # one job per tick, each its own
+    assert sorted(t[1] for t in ticks) == [j[0] for j in jobs], (ticks, jobs)  # one job per tick, each its own
     return len(ticks)
 
 
@@ -60,7 +60,7 @@ async def test_schedulers_race_on_sqlite(make_app, sqlite_url: str) -> None:
         s.stop()
     await asyncio.gather(*tasks)
     n = await _check_one_job_per_tick(apps[0], at_least=3)
-    assert sum(s.enqueued for s in schedulers) == n
+    assert sum(s.enqueued for s in schedulers) == n, [(s.enqueued, s.skipped) for s in schedulers]
     assert sum(s.skipped for s in schedulers) >= n  # the two losers of each tick saw the row
 
 
