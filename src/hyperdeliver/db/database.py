@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from .sqlite_inline import Checkpoints
 from .sqlite_inline import connect as inline_connect
 
 
@@ -31,8 +32,10 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         self.sqlite_inline = sqlite_inline and url.startswith("sqlite")
         """SQLite calls run on the event loop's thread (:mod:`.sqlite_inline`)."""
+        self.checkpoints = Checkpoints() if self.sqlite_inline else None
+        """Inline SQLite: the WAL checkpoints run on a connection's thread, not at a commit on the loop."""
         if self.sqlite_inline:
-            kwargs["async_creator"] = _inline_creator(url, busy_timeout)
+            kwargs["async_creator"] = _inline_creator(url, busy_timeout, self.checkpoints)
         elif url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": busy_timeout}
         else:
@@ -41,10 +44,11 @@ class Database:
             kwargs["pool_pre_ping"] = False
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
-            wait_ms = 0 if self.sqlite_inline else int(busy_timeout * 1000)  # inline: each call waits on its thread
+            inline = self.sqlite_inline
 
             def pragmas(dbapi_conn: Any, _record: Any) -> None:
-                _sqlite_pragmas(dbapi_conn, wait_ms)
+                # inline: a call waits for a lock on its thread, and checkpoints run there too
+                _sqlite_pragmas(dbapi_conn, 0 if inline else int(busy_timeout * 1000), autocheckpoint=not inline)
 
             event.listen(self.engine.sync_engine, "connect", pragmas)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
@@ -68,16 +72,18 @@ class Database:
         await self.engine.dispose()
 
 
-def _sqlite_pragmas(dbapi_conn: Any, busy_timeout_ms: int) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, busy_timeout_ms: int, autocheckpoint: bool) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+    if not autocheckpoint:
+        cur.execute("PRAGMA wal_autocheckpoint=0")
     cur.close()
 
 
-def _inline_creator(url: str, timeout: float) -> Callable[[], Any]:
+def _inline_creator(url: str, timeout: float, checkpoints: Checkpoints | None) -> Callable[[], Any]:
     """SQLAlchemy's ``async_creator`` for :class:`~.sqlite_inline.InlineConnection`, with
     the file name and options SQLAlchemy would pass aiosqlite for ``url``."""
     from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
@@ -86,6 +92,6 @@ def _inline_creator(url: str, timeout: float) -> Callable[[], Any]:
     cparams.pop("timeout", None)
 
     def create() -> Any:
-        return inline_connect(*cargs, timeout=timeout, **cparams)
+        return inline_connect(*cargs, timeout=timeout, checkpoints=checkpoints, **cparams)
 
     return create

@@ -1,0 +1,176 @@
+"""Usage recording's cost in instructions per served request: recording on vs off.
+
+    .venv/bin/python bench/usage_instructions.py                 # 3,000 requests per run, SQLite and PostgreSQL
+    .venv/bin/python bench/usage_instructions.py --requests 6000 --databases sqlite
+
+``bench/usage_http.py`` measures the ≤ 3 % target in requests per second, which this
+shared VM cannot resolve (back-to-back runs of one server spread by tens of per cent).
+This script counts what the server executes instead, which the machine's noise does not
+change: the uvicorn server of ``bench/targets/usage_app.py`` (uvloop, httptools, one
+worker) runs under ``valgrind --tool=callgrind`` with ``HYPER_USAGE_ENABLED`` true or
+false; after a warm-up the counters are zeroed, a client sends exactly ``--requests``
+requests over 8 keep-alive connections, and the instructions of every thread of the
+server (the loop, the SQLite writer thread) are dumped.
+
+Instructions are not time: cache misses and branch mispredictions are not in them. But
+the recorder's cost is plain Python work (an append per call, a flush per batch), so its
+share of instructions is its share of the CPU to within a few tenths. Under callgrind
+the server is ~50x slower, so a flush carries fewer calls than at full speed (it runs
+every second): the per-call share of the flush's fixed cost is overstated, not hidden.
+
+Per endpoint it prints instructions per request off and on, and the loss
+``1 - off/on`` (the throughput a CPU-bound server loses). Target: ≤ 3 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # bench/queue.py shadows queue
+TARGETS = HERE / "targets"
+HOST = "127.0.0.1"
+PG_ADMIN = os.environ.get("HYPER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_URL = PG_ADMIN.rsplit("/", 1)[0] + "/hd_usage_instr"
+ENDPOINTS = ("/hello", "/people")
+CONNECTIONS = 8
+
+
+def drive(port: int, path: str, requests: int) -> None:
+    """Exactly ``requests`` GETs over ``CONNECTIONS`` keep-alive connections; every answer a 200."""
+    failures: list[str] = []
+
+    def one_connection(n: int) -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=120)
+        try:
+            for _ in range(n):
+                conn.request("GET", path)
+                r = conn.getresponse()
+                r.read()
+                if r.status != 200:
+                    failures.append(f"{path}: {r.status}")
+                    return
+        except OSError as exc:
+            failures.append(f"{path}: {exc}")
+        finally:
+            conn.close()
+
+    share = [requests // CONNECTIONS + (1 if i < requests % CONNECTIONS else 0) for i in range(CONNECTIONS)]
+    threads = [threading.Thread(target=one_connection, args=(n,)) for n in share]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        raise SystemExit(f"run rejected: {failures[:3]}")
+
+
+def instructions(pid: int, out: Path) -> int:
+    """Dump the server's counters and return the instructions since the last zeroing."""
+    before = set(out.parent.glob(out.name + "*"))
+    subprocess.run(["callgrind_control", "-d", str(pid)], check=True, capture_output=True, timeout=120)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        new = [p for p in set(out.parent.glob(out.name + "*")) - before if p.stat().st_size]
+        if new:
+            time.sleep(0.5)  # let every thread's part be written
+            new = [p for p in set(out.parent.glob(out.name + "*")) - before]
+            total = 0
+            for p in new:
+                m = re.search(r"^summary:\s+(\d+)", p.read_text(errors="replace"), re.M)
+                total += int(m.group(1)) if m else 0
+            return total
+        time.sleep(0.2)
+    raise SystemExit("callgrind wrote no dump")
+
+
+def run(url: str, enabled: bool, port: int, work: Path, requests: int) -> dict[str, float]:
+    out = work / f"cg-{port}.out"
+    cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no", "--compress-strings=no",
+           sys.executable, "-m", "uvicorn", "usage_app:app", "--app-dir", str(TARGETS), "--host", HOST, "--port", str(port),
+           "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    env = {**os.environ, "HYPER_DATABASE_URL": url, "HYPER_USAGE_ENABLED": "true" if enabled else "false",
+           "PYTHONPATH": str(TARGETS), "PYTHONMALLOC": "malloc" if os.environ.get("HYPER_BENCH_MALLOC") else "pymalloc"}
+    log = open(work / f"server-{port}.log", "ab")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"server exited ({proc.returncode}); see {work}/server-{port}.log")
+            try:
+                drive(port, "/hello", 1)
+                break
+            except SystemExit:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+        per_request = {}
+        for path in ENDPOINTS:
+            drive(port, path, max(300, requests // 5))  # warm-up: caches, pools, the first flushes
+            time.sleep(1.5)
+            subprocess.run(["callgrind_control", "-z", str(proc.pid)], check=True, capture_output=True, timeout=120)
+            drive(port, path, requests)
+            time.sleep(2.5)  # the last batch's flush (every second) is part of the cost
+            per_request[path] = instructions(proc.pid, out) / requests
+        return per_request
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--requests", type=int, default=3000)
+    ap.add_argument("--databases", default="sqlite,postgresql")
+    args = ap.parse_args()
+    if not (shutil.which("valgrind") and shutil.which("callgrind_control")):
+        raise SystemExit("bench/usage_instructions.py needs valgrind (Debian: apt-get install valgrind)")
+    sys.path.insert(0, str(TARGETS))
+    import usage_app
+
+    work = Path(tempfile.mkdtemp(prefix="hd-usage-instr-"))
+    urls = {}
+    for db in args.databases.split(","):
+        if db == "sqlite":
+            urls["SQLite"] = f"sqlite:///{work / 'usage.sqlite3'}"
+        else:
+            subprocess.run(["psql", PG_ADMIN, "-qc", "DROP DATABASE IF EXISTS hd_usage_instr WITH (FORCE)"], check=True, capture_output=True)
+            subprocess.run(["psql", PG_ADMIN, "-qc", "CREATE DATABASE hd_usage_instr"], check=True, capture_output=True)
+            urls["PostgreSQL"] = PG_URL
+    rows = []
+    port = 8860
+    for label, url in urls.items():
+        usage_app.prepare(url)
+        counts = {}
+        for enabled in (False, True):
+            port += 1
+            counts[enabled] = run(url, enabled, port, work, args.requests)
+            print(f"  {label}, recording {'on' if enabled else 'off'}: done", flush=True)
+        for path in ENDPOINTS:
+            off, on = counts[False][path], counts[True][path]
+            rows.append(f"| {label} | GET {path} | {off:,.0f} | {on:,.0f} | {on - off:,.0f} | {100 * (1 - off / on):.2f} % |")
+    print(f"\nuvicorn under callgrind, {args.requests:,} requests over {CONNECTIONS} connections, all server threads\n")
+    print("| database | endpoint | off instr/req | on instr/req | recording instr/req | loss |")
+    print("|---|---|---:|---:|---:|---:|")
+    print("\n".join(rows))
+    print("\ntarget: loss ≤ 3 %")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
