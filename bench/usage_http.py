@@ -37,8 +37,23 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # bench
 TARGETS = HERE / "targets"
 HOST = "127.0.0.1"
 PG_ADMIN = os.environ.get("HYPER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_URL = PG_ADMIN.rsplit("/", 1)[0] + "/hd_usage_http"
 ENDPOINTS = ("/hello", "/people")
+
+
+def database_urls(names: str, work: Path, pg_database: str) -> dict[str, str]:
+    """``{"SQLite": url, "PostgreSQL": url}`` for ``names`` ("sqlite,postgresql"): a file
+    under ``work``, and ``pg_database`` dropped and created afresh."""
+    urls = {}
+    for db in names.split(","):
+        if db == "sqlite":
+            urls["SQLite"] = f"sqlite:///{work / 'usage.sqlite3'}"
+        elif db == "postgresql":
+            for sql in (f"DROP DATABASE IF EXISTS {pg_database} WITH (FORCE)", f"CREATE DATABASE {pg_database}"):
+                subprocess.run(["psql", PG_ADMIN, "-qc", sql], check=True, capture_output=True)
+            urls["PostgreSQL"] = PG_ADMIN.rsplit("/", 1)[0] + "/" + pg_database
+        else:
+            raise SystemExit(f"unknown database {db!r}: use sqlite, postgresql or both")
+    return urls
 
 
 def cpu_seconds(pid: int) -> float:
@@ -107,14 +122,7 @@ def main() -> int:
     import usage_app
 
     work = Path(tempfile.mkdtemp(prefix="hd-usage-http-"))
-    urls = {}
-    for db in args.databases.split(","):
-        if db == "sqlite":
-            urls["SQLite"] = f"sqlite:///{work / 'usage.sqlite3'}"
-        else:
-            subprocess.run(["psql", PG_ADMIN, "-qc", "DROP DATABASE IF EXISTS hd_usage_http WITH (FORCE)"], check=True, capture_output=True)
-            subprocess.run(["psql", PG_ADMIN, "-qc", "CREATE DATABASE hd_usage_http"], check=True, capture_output=True)
-            urls["PostgreSQL"] = PG_URL
+    urls = database_urls(args.databases, work, "hd_usage_http")
     for url in urls.values():
         usage_app.prepare(url)
     samples: dict[tuple[str, str, bool], list[tuple[float, float]]] = {}

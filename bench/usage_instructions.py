@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import importlib.util
 import os
 import re
 import shutil
@@ -36,13 +37,21 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # bench/queue.py shadows queue
 TARGETS = HERE / "targets"
 HOST = "127.0.0.1"
-PG_ADMIN = os.environ.get("HYPER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_URL = PG_ADMIN.rsplit("/", 1)[0] + "/hd_usage_instr"
+
+
+def _usage_http() -> Any:
+    """bench/usage_http.py as a module (not through sys.path: bench/queue.py would shadow queue)."""
+    spec = importlib.util.spec_from_file_location("usage_http", HERE / "usage_http.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 ENDPOINTS = ("/hello", "/people")
 CONNECTIONS = 8
 
@@ -144,14 +153,7 @@ def main() -> int:
     import usage_app
 
     work = Path(tempfile.mkdtemp(prefix="hd-usage-instr-"))
-    urls = {}
-    for db in args.databases.split(","):
-        if db == "sqlite":
-            urls["SQLite"] = f"sqlite:///{work / 'usage.sqlite3'}"
-        else:
-            subprocess.run(["psql", PG_ADMIN, "-qc", "DROP DATABASE IF EXISTS hd_usage_instr WITH (FORCE)"], check=True, capture_output=True)
-            subprocess.run(["psql", PG_ADMIN, "-qc", "CREATE DATABASE hd_usage_instr"], check=True, capture_output=True)
-            urls["PostgreSQL"] = PG_URL
+    urls = _usage_http().database_urls(args.databases, work, "hd_usage_instr")
     rows = []
     port = 8860
     for label, url in urls.items():
