@@ -225,26 +225,63 @@ async def test_a_stale_snapshot_is_not_waited_for(db: Database, path: Path) -> N
     assert await _rows(db) == ["other"]
 
 
-async def test_checkpoints_run_on_a_thread_every_so_many_writes(db: Database, path: Path) -> None:
-    """With the automatic checkpoint off, written pages stay in the WAL until the
-    checkpoint that every ``Checkpoints.every``-th write transaction starts on its thread."""
-    assert db.checkpoints is not None
-    db.checkpoints.every, db.checkpoints.writes = 10, 0
-    blob = b"x" * 20_000
-    size = path.stat().st_size
+async def test_a_commit_never_checkpoints_the_checkpointer_thread_does(path: Path) -> None:
+    """With the automatic checkpoint off, written pages stay in the WAL (no commit copies
+    them into the database file on the loop) until the checkpointer thread runs."""
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    checkpointer = db.inline.checkpointer  # type: ignore[union-attr]
+    assert checkpointer is not None
+    checkpointer.period = 3600
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)"))
+        size = path.stat().st_size
+        blob = b"x" * 20_000
+        for _ in range(60):  # 1.2 MB: past SQLite's automatic checkpoint (1,000 pages)
+            async with db.engine.begin() as conn:
+                await conn.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": blob})
+        assert path.stat().st_size == size and checkpointer.runs == 0
+        await checkpointer.stop()
+        checkpointer.period = 0.05
+        checkpointer.start()
+        for _ in range(100):
+            if path.stat().st_size > size + 60 * len(blob):
+                break
+            await asyncio.sleep(0.05)
+        assert path.stat().st_size > size + 60 * len(blob) and checkpointer.runs >= 1
+        assert len(await _rows(db)) == 60
+    finally:
+        await db.dispose()
+
+
+async def test_no_checkpointer_without_a_database_file(tmp_path: Path) -> None:
+    memory = Database("sqlite+aiosqlite:///:memory:")
+    uri = Database(f"sqlite+aiosqlite:///file:{tmp_path / 'u.sqlite3'}?uri=true")
+    try:
+        for db in (memory, uri):
+            assert db.inline is not None and db.inline.checkpointer is None
+        async with uri.engine.connect() as conn:  # SQLite's own automatic checkpoint stays on
+            assert (await conn.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one() == 1000
+    finally:
+        await memory.dispose()
+        await uri.dispose()
+
+
+async def test_dispose_waits_for_a_call_left_on_a_thread(db: Database, path: Path) -> None:
+    """A cancelled write still waits for its lock on the thread when the app shuts down:
+    dispose waits for it, so the thread closes its connection before the loop is gone."""
+    holder = Holder(path, 0.6)
+    holder.start()
 
     async def write() -> None:
         async with db.engine.begin() as conn:
-            await conn.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": blob})
+            await conn.execute(text("INSERT INTO t (v) VALUES ('cancelled')"))
 
-    for _ in range(9):
-        await write()
-    assert db.checkpoints.runs == 0 and path.stat().st_size == size  # all of it in the WAL
-    await write()
-    assert db.checkpoints.runs == 1
-    for _ in range(100):
-        if path.stat().st_size > size + 9 * len(blob):
-            break
-        await asyncio.sleep(0.02)
-    assert path.stat().st_size > size + 9 * len(blob)
-    assert len(await _rows(db)) == 10
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(write(), 0.1)
+    assert db.inline is not None and db.inline.pending
+    t0 = time.monotonic()
+    await db.dispose()
+    assert time.monotonic() - t0 > 0.3 and not db.inline.pending
+    await holder.done()
+    assert await _rows(db) == ["holder"]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from .sqlite_inline import Checkpoints
-from .sqlite_inline import connect as inline_connect
+from .sqlite_inline import InlineSqlite
 
 
 class Database:
@@ -32,10 +30,11 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         self.sqlite_inline = sqlite_inline and url.startswith("sqlite")
         """SQLite calls run on the event loop's thread (:mod:`.sqlite_inline`)."""
-        self.checkpoints = Checkpoints() if self.sqlite_inline else None
-        """Inline SQLite: the WAL checkpoints run on a connection's thread, not at a commit on the loop."""
-        if self.sqlite_inline:
-            kwargs["async_creator"] = _inline_creator(url, busy_timeout, self.checkpoints)
+        self.busy_timeout = busy_timeout
+        self.inline = _inline(url, busy_timeout) if self.sqlite_inline else None
+        """What the inline SQLite connections share: the checkpointer, the calls on their threads."""
+        if self.inline is not None:
+            kwargs["async_creator"] = self.inline.connect
         elif url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": busy_timeout}
         else:
@@ -44,11 +43,11 @@ class Database:
             kwargs["pool_pre_ping"] = False
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
-            inline = self.sqlite_inline
+            wait_ms = 0 if self.inline is not None else int(busy_timeout * 1000)  # inline: a call waits on its thread
+            autocheckpoint = self.inline is None or self.inline.checkpointer is None
 
             def pragmas(dbapi_conn: Any, _record: Any) -> None:
-                # inline: a call waits for a lock on its thread, and checkpoints run there too
-                _sqlite_pragmas(dbapi_conn, 0 if inline else int(busy_timeout * 1000), autocheckpoint=not inline)
+                _sqlite_pragmas(dbapi_conn, wait_ms, autocheckpoint)
 
             event.listen(self.engine.sync_engine, "connect", pragmas)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
@@ -69,7 +68,14 @@ class Database:
             return False
 
     async def dispose(self) -> None:
+        if self.inline is not None:
+            await self.inline.drain(self.busy_timeout + 1)
         await self.engine.dispose()
+        if self.inline is not None:
+            await self.inline.close()
+
+
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
 def _sqlite_pragmas(dbapi_conn: Any, busy_timeout_ms: int, autocheckpoint: bool) -> None:
@@ -80,18 +86,16 @@ def _sqlite_pragmas(dbapi_conn: Any, busy_timeout_ms: int, autocheckpoint: bool)
     cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
     if not autocheckpoint:
         cur.execute("PRAGMA wal_autocheckpoint=0")
+    # After a checkpoint a big write (a VACUUM, a bulk load) left behind, the WAL file is
+    # cut back to this size instead of keeping its largest size on disk.
+    cur.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
     cur.close()
 
 
-def _inline_creator(url: str, timeout: float, checkpoints: Checkpoints | None) -> Callable[[], Any]:
-    """SQLAlchemy's ``async_creator`` for :class:`~.sqlite_inline.InlineConnection`, with
-    the file name and options SQLAlchemy would pass aiosqlite for ``url``."""
+def _inline(url: str, busy_timeout: float) -> InlineSqlite:
+    """The :class:`~.sqlite_inline.InlineSqlite` for ``url``, with the file name and options
+    SQLAlchemy would pass aiosqlite."""
     from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 
     cargs, cparams = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
-    cparams.pop("timeout", None)
-
-    def create() -> Any:
-        return inline_connect(*cargs, timeout=timeout, checkpoints=checkpoints, **cparams)
-
-    return create
+    return InlineSqlite(cargs[0] if cargs else "", cparams, busy_timeout)

@@ -12,16 +12,18 @@ where it is awaited, with SQLite's busy timeout at 0: a call never waits on the 
   busy timeout the app configured, so the loop keeps serving while that call waits. Only
   a call that is safe to repeat is repeated: not one that changed rows before it met the
   lock (an autocommit ``executemany``), not a fetch, not ``SQLITE_BUSY_SNAPSHOT`` (the
-  transaction read an older snapshot; waiting cannot help). ``executescript`` and an
-  autocommit ``executemany`` run on the thread from the start.
-- **A caller cancelled while its call waits on the thread** (a timeout, a client gone).
-  The call finishes there; until it has, every later call on the connection (the
-  rollback, the close) queues behind it on the same thread, so the sqlite3 connection is
-  never used by two threads at once.
+  transaction read an older snapshot; waiting cannot help). ``executescript``,
+  ``backup``, ``iterdump`` and an autocommit ``executemany`` run on the thread from the start.
+- **One thread at a time.** While any call of a connection is queued or running on its
+  thread (a caller cancelled while its call waited, SQLAlchemy's isolation-level
+  switch), every later call, the close included, queues behind it there, so the sqlite3
+  connection is never used by two threads at once; a close does not wait for it.
+  :meth:`InlineSqlite.drain` (from ``Database.dispose``) waits for those calls.
 - **Checkpoints.** A commit that crosses SQLite's automatic checkpoint size would copy
-  the WAL into the database file on the loop (13-15 ms). Inline connections turn the
-  automatic checkpoint off; every :attr:`Checkpoints.every` write transactions, a passive
-  checkpoint runs on the committing connection's thread instead.
+  the WAL into the database file on the loop (13-15 ms). With a database file, inline
+  connections turn the automatic checkpoint off, and a :class:`Checkpointer` thread with
+  a connection of its own runs a passive checkpoint whenever the WAL has grown since its
+  last look (every half second): whatever wrote it, DDL and ``VACUUM`` included.
 
 The trade-off: a slow query (a report over millions of rows) holds the loop while it
 runs. ``HYPER_SQLITE_INLINE=false`` gives back aiosqlite's thread for every call.
@@ -31,12 +33,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
-from collections.abc import Callable
-from functools import partial
+import threading
+from collections.abc import Callable, Mapping
+from queue import SimpleQueue
 from typing import Any
 
 import aiosqlite
+from aiosqlite.core import _connection_worker_thread
 
 log = logging.getLogger("hyperdeliver.db")
 
@@ -44,76 +49,191 @@ SQLITE_BUSY = 5
 """Primary result code of a lock held by another connection (extended codes keep it in the low byte)."""
 SQLITE_BUSY_SNAPSHOT = 517
 """A read transaction's snapshot is older than the database: it cannot become a write."""
-ON_THREAD = frozenset({"executescript"})
-NEVER_REPEATED = frozenset({"fetchone", "fetchmany", "fetchall", "executescript"})
+ON_THREAD = frozenset({"executescript", "backup", "iterdump"})
+NEVER_REPEATED = frozenset({"fetchone", "fetchmany", "fetchall"})
 
 
 def is_busy(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and (getattr(exc, "sqlite_errorcode", 0) & 0xFF) == SQLITE_BUSY
 
 
-class Checkpoints:
-    """Counts the write transactions of a database's inline connections; every ``every``
-    of them, one connection runs a passive WAL checkpoint on its thread."""
+class Checkpointer:
+    """A thread with a sqlite3 connection of its own that runs a passive WAL checkpoint
+    whenever the ``-wal`` file has changed since its last look, every ``period`` seconds."""
 
-    def __init__(self, every: int = 200) -> None:
-        self.every = every
-        self.writes = 0
+    def __init__(self, path: str, period: float = 0.5) -> None:
+        self.path, self.period = path, period
         self.runs = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
 
-    def due(self) -> bool:
-        self.writes += 1
-        return self.writes % self.every == 0
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="hyperdeliver-sqlite-checkpoint", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            conn = sqlite3.connect(self.path, timeout=0, check_same_thread=False)
+        except sqlite3.Error as exc:
+            log.debug("no WAL checkpoints for %s: %s", self.path, exc)
+            return
+        seen: tuple[int, int] | None = None
+        try:
+            while not self._stop.wait(self.period):
+                try:
+                    st = os.stat(self.path + "-wal")
+                except FileNotFoundError:
+                    continue
+                if (st.st_size, st.st_mtime_ns) == seen:
+                    continue
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.runs += 1
+                    seen = (st.st_size, st.st_mtime_ns)
+                except sqlite3.Error as exc:  # tried again at the next look
+                    log.debug("sqlite checkpoint of %s: %s", self.path, exc)
+        finally:
+            conn.close()
+
+    async def stop(self) -> None:
+        """Stop the thread (``start`` starts it again)."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stop.set()
+            await asyncio.to_thread(thread.join, 5)
+            self._stop = threading.Event()
 
 
-def _checkpoint(conn: sqlite3.Connection) -> None:
-    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+class InlineSqlite:
+    """What the inline connections of one database share: the checkpointer (a database
+    file only) and the calls still queued or running on their threads."""
+
+    def __init__(self, database: str, options: Mapping[str, Any], busy_timeout: float) -> None:
+        self.database, self.options = database, options
+        self.busy_timeout_ms = int(busy_timeout * 1000)
+        file = database not in ("", ":memory:") and not options.get("uri")
+        self.checkpointer = Checkpointer(os.path.abspath(database)) if file else None
+        """None: SQLite's automatic checkpoint stays on (``:memory:``, ``file:`` URIs)."""
+        self.pending: set[asyncio.Future[Any]] = set()
+
+    def connect(self) -> InlineConnection:
+        """What ``aiosqlite.connect`` returns, for SQLAlchemy's ``async_creator``: the sqlite3
+        connection is opened on the worker thread, usable from the loop's thread, with the
+        busy timeout at 0 (the worker thread turns it on per waiting call)."""
+        checkpointer = self.checkpointer
+        database, options = self.database, {k: v for k, v in self.options.items() if k not in ("timeout", "check_same_thread")}
+
+        def connector() -> sqlite3.Connection:
+            conn = sqlite3.connect(database, timeout=0, check_same_thread=False, **options)
+            conn.execute("PRAGMA busy_timeout=0")
+            if checkpointer is not None:
+                checkpointer.start()  # once the database file is there
+            return conn
+
+        return InlineConnection(connector, self)
+
+    async def drain(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds) for the calls still on the connections' threads."""
+        if self.pending:
+            await asyncio.wait(list(self.pending), timeout=timeout)
+
+    async def close(self) -> None:
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()
+
+
+class _CountingQueue(SimpleQueue):  # type: ignore[type-arg]
+    """aiosqlite's call queue, counting the calls not yet done on the worker thread.
+    ``pending`` is read and written on the loop's thread only."""
+
+    def __init__(self) -> None:
+        self.pending = 0
+
+    def put_nowait(self, item: tuple[asyncio.Future[Any] | None, Callable[[], Any]]) -> None:
+        future, fn = item
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # from a finalizer, no loop: nothing will read the count
+            super().put_nowait(item)
+            return
+        self.pending += 1
+
+        def counted() -> Any:
+            # The result goes back here rather than in aiosqlite's worker loop, which
+            # dies on a loop closed meanwhile (a failed connect's stop, at exit).
+            try:
+                result = fn()
+            except BaseException as exc:
+                if future is not None:
+                    _call_soon(loop, _settle, future, None, exc)
+                return None
+            else:
+                if future is not None:
+                    _call_soon(loop, _settle, future, result, None)
+                return result
+            finally:
+                _call_soon(loop, self._done)
+
+        super().put_nowait((None, counted))
+
+    def _done(self) -> None:
+        self.pending -= 1
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> None:
+    try:
+        loop.call_soon_threadsafe(fn, *args)
+    except RuntimeError:  # the loop has closed: nobody waits any more
+        pass
+
+
+def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if future.done():
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
 
 
 class InlineConnection(aiosqlite.Connection):
     """An aiosqlite connection whose calls run on the caller's thread (see the module)."""
 
-    def __init__(
-        self, connector: Callable[[], sqlite3.Connection], busy_timeout_ms: int, checkpoints: Checkpoints | None = None
-    ) -> None:
+    def __init__(self, connector: Callable[[], sqlite3.Connection], shared: InlineSqlite) -> None:
         super().__init__(connector, iter_chunk_size=64)
-        self.busy_timeout_ms = busy_timeout_ms
-        self.checkpoints = checkpoints
+        self._queue = _CountingQueue()
+        self._tx = self._queue
+        self._thread = threading.Thread(target=_connection_worker_thread, args=(self._tx,), daemon=True)
+        self.shared = shared
         self.waits = 0
         """How many calls met a lock and waited for it on the thread."""
-        self._on_thread = 0
-        self._settled = 0
-        """``total_changes`` when the last write transaction ended."""
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         conn = self._connection
         if not self._running or conn is None:
             raise ValueError("Connection closed")
         name = getattr(fn, "__name__", "")
-        if self._on_thread or name in ON_THREAD or (name == "executemany" and conn.isolation_level is None and not conn.in_transaction):
+        if self._queue.pending or name in ON_THREAD or (name == "executemany" and conn.isolation_level is None and not conn.in_transaction):
             return await self._on_worker(self._waiting, conn, fn, args, kwargs)
         if name == "executemany" and len(args) > 1 and not isinstance(args[1], (list, tuple)):
             args = (args[0], list(args[1]), *args[2:])  # a generator could not be read twice
         changes = conn.total_changes
         try:
-            result = fn(*args, **kwargs)
+            return fn(*args, **kwargs)
         except sqlite3.OperationalError as exc:
             if not is_busy(exc) or exc.sqlite_errorcode == SQLITE_BUSY_SNAPSHOT or name in NEVER_REPEATED or conn.total_changes != changes:
                 raise
-            self.waits += 1
-            return await self._on_worker(self._waiting, conn, fn, args, kwargs)
-        if name != "close" and self.checkpoints is not None and conn.total_changes != self._settled and not conn.in_transaction:
-            self._settled = conn.total_changes
-            if self.checkpoints.due():
-                self.checkpoints.runs += 1
-                self._start_on_worker(_checkpoint, conn)
-        return result
+        self.waits += 1
+        return await self._on_worker(self._waiting, conn, fn, args, kwargs)
 
     def _waiting(self, conn: sqlite3.Connection, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """On the worker thread: ``fn``, with the busy timeout on for this one call."""
         if getattr(fn, "__name__", "") == "close":
             return fn(*args, **kwargs)
-        conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+        conn.execute(f"PRAGMA busy_timeout={self.shared.busy_timeout_ms}")
         try:
             return fn(*args, **kwargs)
         finally:
@@ -121,47 +241,40 @@ class InlineConnection(aiosqlite.Connection):
 
     async def close(self) -> None:
         conn = self._connection
-        if conn is None or not self._on_thread:
+        if conn is None or not self._queue.pending:
             await super().close()
             return
-        # A call still waits for a lock on the thread (its caller was cancelled): the
-        # connection closes after it, and whoever closes does not wait for that.
+        # A call is still on the thread (its caller was cancelled): the connection
+        # closes after it, and whoever closes does not wait for that.
         self._connection = None
         self._tx.put_nowait((None, conn.close))
         self.stop()
 
-    def _start_on_worker(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
-        """Queue ``fn(*args)`` on the worker thread; calls made before it is done queue behind it."""
-        future = asyncio.get_running_loop().create_future()
-        self._on_thread += 1
-        future.add_done_callback(self._back_from_worker)
-        self._tx.put_nowait((future, partial(fn, *args)))
-        return future
-
     async def _on_worker(self, fn: Callable[..., Any], *args: Any) -> Any:
-        # shield: a cancelled caller leaves the call to finish on the thread (see the module)
-        return await asyncio.shield(self._start_on_worker(fn, *args))
+        """``fn(*args)`` on the worker thread. The result comes back through the loop only
+        while it runs; shielded, so a cancelled caller leaves the call to finish there."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
 
-    def _back_from_worker(self, future: asyncio.Future[Any]) -> None:
-        self._on_thread -= 1
-        if future.cancelled():
-            return
-        exc = future.exception()  # retrieved here, raised to the caller if it still waits
-        if exc is not None and isinstance(exc, sqlite3.Error):
-            log.debug("sqlite call on the worker thread failed: %s", exc)
+        def call() -> None:
+            try:
+                result = fn(*args)
+            except BaseException as exc:
+                _call_soon(loop, _settle, future, None, exc)
+            else:
+                _call_soon(loop, _settle, future, result, None)
+
+        pending = self.shared.pending
+        pending.add(future)
+        future.add_done_callback(_forget(pending))
+        self._tx.put_nowait((None, call))
+        return await asyncio.shield(future)
 
 
-def connect(database: str, *, timeout: float = 30.0, checkpoints: Checkpoints | None = None, **kwargs: Any) -> InlineConnection:
-    """What ``aiosqlite.connect`` returns, for SQLAlchemy's ``async_creator``: the sqlite3
-    connection is opened on the worker thread, usable from the loop's thread, and starts
-    with the busy timeout at 0 (the worker thread turns it on per waiting call)."""
-    kwargs["check_same_thread"] = False
+def _forget(pending: set[asyncio.Future[Any]]) -> Callable[[asyncio.Future[Any]], None]:
+    def done(future: asyncio.Future[Any]) -> None:
+        pending.discard(future)
+        if not future.cancelled() and future.exception() is not None:  # retrieved: its caller may be gone
+            log.debug("sqlite call on a worker thread failed: %s", future.exception())
 
-    def connector() -> sqlite3.Connection:
-        conn = sqlite3.connect(database, timeout=0, **kwargs)
-        conn.execute("PRAGMA busy_timeout=0")
-        return conn
-
-    conn = InlineConnection(connector, busy_timeout_ms=int(timeout * 1000), checkpoints=checkpoints)
-    conn._thread.daemon = True
-    return conn
+    return done
