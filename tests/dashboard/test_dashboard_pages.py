@@ -117,7 +117,9 @@ async def test_jobs_page_lists_jobs_ticks_and_schedules(teamboard: App) -> None:
         html = (await admin.get("/_hyper/jobs")).text
     assert "tasks.notify_assignee" in html and "RuntimeError: mail server down" in html and "traceback" not in html
     assert "2026-11-24 07:00 UTC" in html  # the tick
-    assert "0 7 * * *" in html  # the declared schedule
+    assert "0 7 * * *" in html  # the declared schedule, when it runs next, whose it is
+    crons = re.search(r'<table id="crons">(.*?)</table>', html, re.S).group(1)  # type: ignore[union-attr]
+    assert "next run" in crons and "carol@teamboard.dev" in crons and re.search(r"\d{4}-\d\d-\d\d 07:00 UTC", crons)
     assert re.search(r"<b>1</b>dead", html) and re.search(r"<b>1</b>done", html)
 
 

@@ -43,8 +43,13 @@ async def test_the_dashboard_tells_the_demo_story(teamboard: App) -> None:
         rate = lambda ps: sum(p["errors"] for p in ps) / sum(p["calls"] for p in ps)  # noqa: E731
         assert rate(before) < 0.05 < 0.10 < rate(after)
         assert 'id="release-deltas"' in detail and "v1.4.0" in detail
+        # the broken release's row reads before → after, its error rate rise marked as bad
+        deltas = re.search(r'<table id="release-deltas">(.*?)</table>', detail, re.S).group(1)
+        broken = re.search(r"<tr>\s*<td>v1\.4\.0</td>(.*?)</tr>", deltas, re.S).group(1)
+        assert broken.count("→") == 3 and 'class="n bad"' in broken
+        assert "calls_before" not in deltas and "p95 (ms)" in deltas
 
         sunset = (await admin.get("/_hyper/sunset")).text
         card = re.search(r'<section class="card candidate" data-feature="legacy_export">(.*?)</section>', sunset, re.S).group(1)
-        assert "low adoption" in card and "deprecated in use" in card and "users still calling it" in card
+        assert "low adoption" in card and "deprecated in use" in card and re.search(r"(?<![0-9])(1 user|(0|[2-9]|[0-9]{2,}) users) still calling it", card)
         assert 'data-feature="tasks"' not in sunset and 'data-feature="projects"' not in sunset

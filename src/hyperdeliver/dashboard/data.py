@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from sqlalchemy import func, select
@@ -139,8 +139,10 @@ async def jobs(app: App, limit: int = 50) -> dict[str, Any] | None:
     """Recent jobs, counts by status and recent cron ticks; None without the job tables."""
     try:
         from ..jobs.models import CronTick, Job
+        from ..jobs.scheduler import next_tick
     except ImportError:
         return None
+    now = datetime.now(timezone.utc)
     try:
         async with app.database.session() as s:
             counts = dict((await s.execute(select(Job.status, func.count()).group_by(Job.status))).all())
@@ -167,7 +169,7 @@ async def jobs(app: App, limit: int = 50) -> dict[str, Any] | None:
         "ticks": [{"name": t.name, "tick_at": t.tick_at, "job_id": t.job_id, "created_at": t.created_at} for t in ticks],
         "crons": sorted(
             [
-                {"name": task.qualname, "schedule": task.schedule}
+                {"name": task.qualname, "schedule": task.schedule, "next_run": next_tick(task, now), "owner": f.owner, "summary": task.summary}
                 for f in app.features.values()
                 for task in f.crons.values()
             ],
