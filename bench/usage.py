@@ -16,7 +16,9 @@
    (``usage_enabled=False``), rounds interleaved, medians: recording's cost per call in
    µs (a call of a few µs, with no server around it, is no served request); (b) the
    throughput of a server with recording on vs off, ``bench/usage_http.py`` (uvicorn +
-   wrk, ``--http-rounds``). Target: ≤ 3 % loss.
+   wrk, ``--http-rounds``). Target: ≤ 3 % loss. On a shared VM whose runs spread by tens
+   of per cent, ``bench/usage_instructions.py`` counts the same comparison exactly:
+   instructions, or cache-simulated cycles, per served request under callgrind.
 3. Dashboard panels: 10 M raw events (90 days, 40 features, 50 k skewed users, 1 % errors)
    COPYed into a dedicated PostgreSQL database ``hd_usage_bench`` on 127.0.0.1:5432,
    rollups built by ``rebuild_rollups``, then each query function of
