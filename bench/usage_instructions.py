@@ -56,11 +56,12 @@ def _usage_http() -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-ENDPOINTS = ("/hello", "/people")
+ENDPOINTS = ("/hello", "/people", "/me/hello")
+"""/me/hello is /hello for a member with an API token: the recorder's per-user work too."""
 CONNECTIONS = 8
 
 
-def drive(port: int, path: str, requests: int) -> None:
+def drive(port: int, path: str, requests: int, token: str = "") -> None:
     """Exactly ``requests`` GETs over ``CONNECTIONS`` keep-alive connections; every answer a 200."""
     failures: list[str] = []
 
@@ -68,7 +69,7 @@ def drive(port: int, path: str, requests: int) -> None:
         conn = http.client.HTTPConnection(HOST, port, timeout=120)
         try:
             for _ in range(n):
-                conn.request("GET", path)
+                conn.request("GET", path, headers={"Authorization": f"Bearer {token}"} if path.startswith("/me/") else {})
                 r = conn.getresponse()
                 r.read()
                 if r.status != 200:
@@ -120,7 +121,7 @@ def instructions(pid: int, out: Path) -> int:
     raise SystemExit("callgrind wrote no dump")
 
 
-def run(url: str, enabled: bool, port: int, work: Path, requests: int, cache_sim: bool) -> dict[str, float]:
+def run(url: str, enabled: bool, port: int, work: Path, requests: int, cache_sim: bool, token: str, endpoints: list[str]) -> dict[str, float]:
     out = work / f"cg-{port}.out"
     sim = ["--cache-sim=yes", "--branch-sim=yes"] if cache_sim else []
     cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no", "--compress-strings=no", *sim,
@@ -143,11 +144,11 @@ def run(url: str, enabled: bool, port: int, work: Path, requests: int, cache_sim
                     raise
                 time.sleep(1)
         per_request = {}
-        for path in ENDPOINTS:
-            drive(port, path, max(300, requests // 5))  # warm-up: caches, pools, the first flushes
+        for path in endpoints:
+            drive(port, path, max(300, requests // 5), token)  # warm-up: caches, pools, the first flushes
             time.sleep(1.5)
             subprocess.run(["callgrind_control", "-z", str(proc.pid)], check=True, capture_output=True, timeout=120)
-            drive(port, path, requests)
+            drive(port, path, requests, token)
             time.sleep(2.5)  # the last batch's flush (every second) is part of the cost
             per_request[path] = instructions(proc.pid, out) / requests
         return per_request
@@ -163,6 +164,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=3000)
     ap.add_argument("--databases", default="sqlite,postgresql")
+    ap.add_argument("--endpoints", default=",".join(ENDPOINTS), help="comma-separated, of " + ", ".join(ENDPOINTS))
     ap.add_argument("--cache-sim", action="store_true", help="count estimated cycles (cache and branch simulation), not instructions")
     args = ap.parse_args()
     if not (shutil.which("valgrind") and shutil.which("callgrind_control")):
@@ -172,16 +174,19 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="hd-usage-instr-"))
     urls = _usage_http().database_urls(args.databases, work, "hd_usage_instr")
+    endpoints = args.endpoints.split(",")
+    if unknown := set(endpoints) - set(ENDPOINTS):
+        raise SystemExit(f"unknown endpoint(s) {sorted(unknown)}: use {', '.join(ENDPOINTS)}")
     rows = []
     port = 8860
     for label, url in urls.items():
-        usage_app.prepare(url)
+        token = usage_app.prepare(url)
         counts = {}
         for enabled in (False, True):
             port += 1
-            counts[enabled] = run(url, enabled, port, work, args.requests, args.cache_sim)
+            counts[enabled] = run(url, enabled, port, work, args.requests, args.cache_sim, token, endpoints)
             print(f"  {label}, recording {'on' if enabled else 'off'}: done", flush=True)
-        for path in ENDPOINTS:
+        for path in endpoints:
             off, on = counts[False][path], counts[True][path]
             rows.append(f"| {label} | GET {path} | {off:,.0f} | {on:,.0f} | {on - off:,.0f} | {100 * (1 - off / on):.2f} % |")
     unit = "est. cycles" if args.cache_sim else "instr"

@@ -2,8 +2,10 @@
 the database, both public, both recorded like any feature's calls.
 
 GET /hello returns a constant; GET /people reads 20 users through ``ctx.db`` (SQLAlchemy
-ORM, one query in the call's unit of work). ``prepare(url)`` migrates the database and
-seeds the users; ``app`` is built from ``HYPER_DATABASE_URL``.
+ORM, one query in the call's unit of work); GET /me/hello is /hello for a logged-in
+``member`` (an API token), whose calls the recorder counts per user. ``prepare(url)``
+migrates the database, seeds the users and returns the member's API token; ``app`` is
+built from ``HYPER_DATABASE_URL``.
 """
 
 from __future__ import annotations
@@ -46,23 +48,32 @@ async def people(ctx: Context) -> list[Person]:
     return [Person(id=u.id, email=u.email, name=u.name) for u in rows]
 
 
+@feature.query("GET /me/hello", roles={"member"})
+async def my_hello(ctx: Context) -> Hello:
+    """Says hello to a logged-in member (no I/O once the token is cached)."""
+    return HELLO
+
+
 def create_app(settings: Settings | None = None) -> App:
-    return App("usagehttp", features=[feature], settings=settings or Settings(env="production", access_log=False))
+    return App("usagehttp", features=[feature], roles=["member"], settings=settings or Settings(env="production", access_log=False))
 
 
-def prepare(url: str) -> None:
-    """Migrate a fresh database at ``url`` and add 20 users."""
+def prepare(url: str) -> str:
+    """Migrate a fresh database at ``url``, add 20 users and a member; the member's API token."""
     from hyperdeliver.db.migrate import upgrade_async
 
-    async def go() -> None:
+    async def go() -> str:
         app = create_app(Settings(env="production", database_url=url))
         await upgrade_async(app)
         async with app.database.session() as s:
             s.add_all(User(email=f"person{i}@bench.dev", name=f"Person {i}", password_hash="x") for i in range(20))
+            member = await app.auth.create_user(s, "member@bench.dev", "bench-password", {"member"})
+            _, token = await app.auth.create_token(s, member.id, "bench")
             await s.commit()
         await app.database.dispose()
+        return token
 
-    asyncio.run(go())
+    return asyncio.run(go())
 
 
 app = create_app() if os.environ.get("HYPER_DATABASE_URL") else None
