@@ -241,14 +241,16 @@ async def test_a_commit_never_checkpoints_the_checkpointer_thread_does(path: Pat
             async with db.engine.begin() as conn:
                 await conn.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": blob})
         assert path.stat().st_size == size and checkpointer.runs == 0
+        assert checkpointer.waiting_frames() > 60 * 5  # each 20 kB row is 5+ pages
         await checkpointer.stop()
-        checkpointer.period = 0.05
+        checkpointer.period, checkpointer.idle = 0.05, 0.2
         checkpointer.start()
         for _ in range(100):
             if path.stat().st_size > size + 60 * len(blob):
                 break
             await asyncio.sleep(0.05)
         assert path.stat().st_size > size + 60 * len(blob) and checkpointer.runs >= 1
+        assert checkpointer.waiting_frames() == 0
         assert len(await _rows(db)) == 60
     finally:
         await db.dispose()
@@ -285,3 +287,28 @@ async def test_dispose_waits_for_a_call_left_on_a_thread(db: Database, path: Pat
     assert time.monotonic() - t0 > 0.3 and not db.inline.pending
     await holder.done()
     assert await _rows(db) == ["holder"]
+
+
+async def test_the_checkpointer_waits_for_enough_frames_or_time(path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    checkpointer = db.inline.checkpointer  # type: ignore[union-attr]
+    assert checkpointer is not None
+    checkpointer.period, checkpointer.frames, checkpointer.idle = 0.02, 100, 3600
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)"))
+        for _ in range(3):  # a few frames: not yet worth a checkpoint
+            async with db.engine.begin() as conn:
+                await conn.execute(text("INSERT INTO t (v) VALUES ('small')"))
+        await asyncio.sleep(0.2)
+        assert checkpointer.runs == 0 and 0 < checkpointer.waiting_frames() < 100
+        for _ in range(30):  # 150+ frames: past `frames`
+            async with db.engine.begin() as conn:
+                await conn.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": b"x" * 20_000})
+        for _ in range(100):
+            if checkpointer.runs:
+                break
+            await asyncio.sleep(0.02)
+        assert checkpointer.runs >= 1 and checkpointer.waiting_frames() < 100
+    finally:
+        await db.dispose()

@@ -22,8 +22,9 @@ where it is awaited, with SQLite's busy timeout at 0: a call never waits on the 
 - **Checkpoints.** A commit that crosses SQLite's automatic checkpoint size would copy
   the WAL into the database file on the loop (13-15 ms). With a database file, inline
   connections turn the automatic checkpoint off, and a :class:`Checkpointer` thread with
-  a connection of its own runs a passive checkpoint whenever the WAL has grown since its
-  last look (every half second): whatever wrote it, DDL and ``VACUUM`` included.
+  a connection of its own runs a passive checkpoint when 1,000 WAL frames await one (as
+  SQLite's automatic checkpoint would) or some have waited 5 s: whatever wrote them, DDL
+  and ``VACUUM`` included.
 
 The trade-off: a slow query (a report over millions of rows) holds the loop while it
 runs. ``HYPER_SQLITE_INLINE=false`` gives back aiosqlite's thread for every call.
@@ -35,7 +36,9 @@ import asyncio
 import logging
 import os
 import sqlite3
+import struct
 import threading
+import time
 from collections.abc import Callable, Mapping
 from queue import SimpleQueue
 from typing import Any
@@ -59,10 +62,12 @@ def is_busy(exc: BaseException) -> bool:
 
 class Checkpointer:
     """A thread with a sqlite3 connection of its own that runs a passive WAL checkpoint
-    whenever the ``-wal`` file has changed since its last look, every ``period`` seconds."""
+    when ``frames`` WAL frames await one (SQLite's own automatic checkpoint size), or
+    some frames have waited ``idle`` seconds. It looks every ``period`` seconds, in the
+    WAL index's header (the ``-shm`` file): ``mxFrame`` and ``nBackfill``."""
 
-    def __init__(self, path: str, period: float = 0.5) -> None:
-        self.path, self.period = path, period
+    def __init__(self, path: str, period: float = 0.5, frames: int = 1000, idle: float = 5.0) -> None:
+        self.path, self.period, self.frames, self.idle = path, period, frames, idle
         self.runs = 0
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -74,25 +79,32 @@ class Checkpointer:
                 self._thread = threading.Thread(target=self._run, name="hyperdeliver-sqlite-checkpoint", daemon=True)
                 self._thread.start()
 
+    def waiting_frames(self) -> int:
+        """WAL frames not yet copied into the database file (0 without a WAL)."""
+        try:
+            with open(self.path + "-shm", "rb") as f:
+                header = f.read(100)
+            max_frame, backfilled = struct.unpack_from("=I", header, 16)[0], struct.unpack_from("=I", header, 96)[0]
+        except (OSError, struct.error):
+            return 0
+        return max(0, max_frame - backfilled)
+
     def _run(self) -> None:
         try:
             conn = sqlite3.connect(self.path, timeout=0, check_same_thread=False)
         except sqlite3.Error as exc:
             log.debug("no WAL checkpoints for %s: %s", self.path, exc)
             return
-        seen: tuple[int, int] | None = None
+        last = time.monotonic()
         try:
             while not self._stop.wait(self.period):
-                try:
-                    st = os.stat(self.path + "-wal")
-                except FileNotFoundError:
-                    continue
-                if (st.st_size, st.st_mtime_ns) == seen:
+                waiting = self.waiting_frames()
+                if not waiting or (waiting < self.frames and time.monotonic() - last < self.idle):
                     continue
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                     self.runs += 1
-                    seen = (st.st_size, st.st_mtime_ns)
+                    last = time.monotonic()
                 except sqlite3.Error as exc:  # tried again at the next look
                     log.debug("sqlite checkpoint of %s: %s", self.path, exc)
         finally:
