@@ -184,11 +184,15 @@ def _core(adapter: TypeAdapter[Any] | None, part: str, method: str) -> Callable[
     return getattr(adapter, "validate_json" if part == "validator" else "dump_json")  # type: ignore[no-any-return]
 
 
+def _at(err: dict[str, Any], loc: list[Any]) -> dict[str, Any]:
+    """``err`` at ``loc``, its dotted ``field`` to match."""
+    return {**err, "loc": loc, "field": ".".join(str(p) for p in loc)}
+
+
 def _relocate(err: dict[str, Any], op: Operation) -> dict[str, Any]:
     name = err["loc"][0] if err["loc"] else ""
     where = "path" if any(p.name == name for p in op.path_params) else "query"
-    loc = [where, *err["loc"]]
-    return {**err, "loc": loc, "field": ".".join(str(p) for p in loc)}
+    return _at(err, [where, *err["loc"]])
 
 
 def rest_errors(exc: ValidationFailed, op: Operation) -> ValidationFailed:
@@ -201,8 +205,7 @@ def rest_errors(exc: ValidationFailed, op: Operation) -> ValidationFailed:
     for err in exc.errors:
         loc = err["loc"]
         if op.body is not None and loc and loc[0] == op.body.name:
-            loc = ["body", *loc[1:]]
-            err = {**err, "loc": loc, "field": ".".join(str(p) for p in loc)}
+            err = _at(err, ["body", *loc[1:]])
         elif loc and any(p.name == loc[0] for p in (*op.path_params, *op.query_params)):
             err = _relocate(err, op)
         errors.append(err)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from hyperdeliver import Settings
 from hyperdeliver.app import _database
 from hyperdeliver.db.database import Database
-from hyperdeliver.db.sqlite_inline import SQLITE_BUSY_SNAPSHOT, InlineConnection, is_busy
+from hyperdeliver.db.sqlite_inline import InlineConnection, is_busy
 
 
 @pytest.fixture
@@ -219,7 +219,7 @@ async def test_a_stale_snapshot_is_not_waited_for(db: Database, path: Path) -> N
         other.close()
         with pytest.raises(OperationalError) as info:
             await conn.exec_driver_sql("INSERT INTO t (v) VALUES ('me')")
-        assert info.value.orig.sqlite_errorcode == SQLITE_BUSY_SNAPSHOT  # type: ignore[union-attr]
+        assert info.value.orig.sqlite_errorcode == sqlite3.SQLITE_BUSY_SNAPSHOT  # type: ignore[union-attr]
         assert raw.waits == 0
         await conn.exec_driver_sql("ROLLBACK")
     assert await _rows(db) == ["other"]
@@ -312,3 +312,14 @@ async def test_the_checkpointer_waits_for_enough_frames_or_time(path: Path) -> N
         assert checkpointer.runs >= 1 and checkpointer.waiting_frames() < 100
     finally:
         await db.dispose()
+
+
+def test_is_busy_reads_the_primary_code_and_tolerates_none() -> None:
+    def error(code: int | None) -> sqlite3.OperationalError:
+        exc = sqlite3.OperationalError("database is locked")
+        exc.sqlite_errorcode = code  # type: ignore[attr-defined]
+        return exc
+
+    assert is_busy(error(sqlite3.SQLITE_BUSY)) and is_busy(error(sqlite3.SQLITE_BUSY_SNAPSHOT))
+    assert not is_busy(error(sqlite3.SQLITE_LOCKED)) and not is_busy(error(None))
+    assert not is_busy(sqlite3.OperationalError("no code at all")) and not is_busy(ValueError("busy"))

@@ -28,10 +28,8 @@ class Database:
     ) -> None:
         self.url = url
         kwargs: dict[str, Any] = {"echo": echo}
-        self.sqlite_inline = sqlite_inline and url.startswith("sqlite")
-        """SQLite calls run on the event loop's thread (:mod:`.sqlite_inline`)."""
         self.busy_timeout = busy_timeout
-        self.inline = _inline(url, busy_timeout) if self.sqlite_inline else None
+        self.inline = _inline(url, busy_timeout) if sqlite_inline and url.startswith("sqlite") else None
         """What the inline SQLite connections share: the checkpointer, the calls on their threads."""
         if self.inline is not None:
             kwargs["async_creator"] = self.inline.connect
@@ -51,6 +49,11 @@ class Database:
 
             event.listen(self.engine.sync_engine, "connect", pragmas)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+
+    @property
+    def sqlite_inline(self) -> bool:
+        """SQLite calls run on the event loop's thread (:mod:`.sqlite_inline`)."""
+        return self.inline is not None
 
     @property
     def dialect(self) -> str:

@@ -39,7 +39,9 @@ import sqlite3
 import struct
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from functools import partial
 from queue import SimpleQueue
 from typing import Any
 
@@ -48,16 +50,24 @@ from aiosqlite.core import _connection_worker_thread
 
 log = logging.getLogger("hyperdeliver.db")
 
-SQLITE_BUSY = 5
-"""Primary result code of a lock held by another connection (extended codes keep it in the low byte)."""
-SQLITE_BUSY_SNAPSHOT = 517
-"""A read transaction's snapshot is older than the database: it cannot become a write."""
 ON_THREAD = frozenset({"executescript", "backup", "iterdump"})
 NEVER_REPEATED = frozenset({"fetchone", "fetchmany", "fetchall"})
 
 
 def is_busy(exc: BaseException) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and (getattr(exc, "sqlite_errorcode", 0) & 0xFF) == SQLITE_BUSY
+    """Whether ``exc`` is SQLITE_BUSY, a lock held by another connection (the primary code
+    of an extended one; an error raised without a code is not)."""
+    return isinstance(exc, sqlite3.OperationalError) and ((getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF) == sqlite3.SQLITE_BUSY
+
+
+@contextmanager
+def busy_waiting(conn: sqlite3.Connection, timeout_ms: int) -> Iterator[None]:
+    """The busy timeout on for the calls inside (on a worker thread), back to 0 after."""
+    conn.execute(f"PRAGMA busy_timeout={int(timeout_ms)}")
+    try:
+        yield
+    finally:
+        conn.execute("PRAGMA busy_timeout=0")
 
 
 class Checkpointer:
@@ -236,20 +246,15 @@ class InlineConnection(aiosqlite.Connection):
         try:
             return fn(*args, **kwargs)
         except sqlite3.OperationalError as exc:
-            if not is_busy(exc) or exc.sqlite_errorcode == SQLITE_BUSY_SNAPSHOT or name in NEVER_REPEATED or conn.total_changes != changes:
+            if not is_busy(exc) or exc.sqlite_errorcode == sqlite3.SQLITE_BUSY_SNAPSHOT or name in NEVER_REPEATED or conn.total_changes != changes:
                 raise
         self.waits += 1
         return await self._on_worker(self._waiting, conn, fn, args, kwargs)
 
     def _waiting(self, conn: sqlite3.Connection, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """On the worker thread: ``fn``, with the busy timeout on for this one call."""
-        if getattr(fn, "__name__", "") == "close":
+        with busy_waiting(conn, self.shared.busy_timeout_ms):
             return fn(*args, **kwargs)
-        conn.execute(f"PRAGMA busy_timeout={self.shared.busy_timeout_ms}")
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            conn.execute("PRAGMA busy_timeout=0")
 
     async def close(self) -> None:
         conn = self._connection
@@ -265,21 +270,11 @@ class InlineConnection(aiosqlite.Connection):
     async def _on_worker(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(*args)`` on the worker thread. The result comes back through the loop only
         while it runs; shielded, so a cancelled caller leaves the call to finish there."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-
-        def call() -> None:
-            try:
-                result = fn(*args)
-            except BaseException as exc:
-                _call_soon(loop, _settle, future, None, exc)
-            else:
-                _call_soon(loop, _settle, future, result, None)
-
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         pending = self.shared.pending
         pending.add(future)
         future.add_done_callback(_forget(pending))
-        self._tx.put_nowait((None, call))
+        self._queue.put_nowait((future, partial(fn, *args)))  # the queue settles the future
         return await asyncio.shield(future)
 
 

@@ -19,8 +19,10 @@ import asyncio
 import logging
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import Any
 
+from ...db.sqlite_inline import busy_waiting, is_busy
 from ..batch import Batch, records
 from ..fold import Folded
 from .base import Writer
@@ -54,9 +56,7 @@ class SqliteWriter(Writer):
         if self._conn is None:
             self._conn = self._connect()
         conn = self._conn
-        if wait:
-            conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
-        try:
+        with busy_waiting(conn, int(self.timeout * 1000)) if wait else nullcontext():
             conn.execute("BEGIN IMMEDIATE")
             try:
                 for sql, rows in statements:
@@ -66,9 +66,6 @@ class SqliteWriter(Writer):
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-        finally:
-            if wait:
-                conn.execute("PRAGMA busy_timeout=0")
 
     def _checkpoint(self) -> None:
         try:
@@ -92,7 +89,7 @@ class SqliteWriter(Writer):
             try:
                 self._write(statements, False)
             except sqlite3.OperationalError as exc:
-                if (exc.sqlite_errorcode or 0) & 0xFF != sqlite3.SQLITE_BUSY:  # primary code of an extended one
+                if not is_busy(exc):
                     raise
                 self.handed_over += 1
                 await self._on_thread(self._write, statements, True)
