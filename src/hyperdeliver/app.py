@@ -153,7 +153,8 @@ class App:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            await self.rest(scope, receive, send)
+            endpoint, path_values = self.rest.resolve(scope["path"], scope["method"])
+            await endpoint(scope, receive, send, path_values)
             return
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)

@@ -131,6 +131,29 @@ class Operation:
             raise ValidationFailed(errors)
         return kwargs
 
+    def rest_validator(self) -> Callable[[dict[str, str], dict[str, Any], bytes | None], dict[str, Any]]:
+        """:meth:`validate_rest`, or for the usual shapes (no path or query parameters,
+        with or without a JSON body) a function doing just that part of it, with the
+        same answers and errors: the REST endpoint calls it once per request."""
+        if self.params_model is not None or (self.body is not None and self._validate_body_json is None):
+            return self.validate_rest
+        if self.body is None:
+            return _no_arguments
+        validate_json, name, required, default = self._validate_body_json, self.body.name, self.body.required, self.body.default
+
+        def validate_body(path_values: dict[str, str], query: dict[str, Any], body: bytes | None) -> dict[str, Any]:
+            if not body:
+                if required:
+                    raise ValidationFailed([{"loc": ["body"], "field": "body", "msg": "A JSON body is required", "type": "missing"}])
+                return {name: default}
+            try:
+                return {name: validate_json(body)}
+            except ValidationError as exc:
+                errors = field_errors(exc, ("body",))
+            raise ValidationFailed(errors)
+
+        return validate_body
+
     def validate_args(self, args: dict[str, Any]) -> dict[str, Any]:
         """Validate already-decoded arguments (GraphQL, jobs); keys are Python names."""
         kwargs: dict[str, Any] = {}
@@ -167,10 +190,28 @@ class Operation:
         assert self._to_json is not None
         return self._to_json(self.to_output(result))  # type: ignore[no-any-return]
 
+    def json_dumper(self) -> Callable[[Any], bytes]:
+        """:meth:`dump_json` as one call: a result that already is the output model (the
+        usual case) goes straight to the serializer."""
+        to_json = self._to_json
+        if to_json is None or not self._output_is_model:
+            return self.dump_json
+        output, to_output = self.output, self.to_output
+
+        def dump(result: Any) -> bytes:
+            return to_json(result if result.__class__ is output else to_output(result))  # type: ignore[no-any-return]
+
+        return dump
+
     def dump_python(self, result: Any) -> Any:
         if self.output_adapter is None:
             return None
         return self.output_adapter.dump_python(self.to_output(result), mode="json")
+
+
+def _no_arguments(path_values: dict[str, str], query: dict[str, Any], body: bytes | None) -> dict[str, Any]:
+    """The keyword arguments of an operation that takes none."""
+    return {}
 
 
 def _core(adapter: TypeAdapter[Any] | None, part: str, method: str) -> Callable[..., Any] | None:

@@ -34,16 +34,8 @@ class RequestAuth(NamedTuple):
     csrf_error: str | None
 
 
-_NOBODY = RequestAuth(ANONYMOUS, NO_COOKIES, None, None)
-
-
-def authenticate_cached(app: App, authorization: bytes | None, cookie: bytes | None) -> RequestAuth | None:
-    """The answer without a coroutine when it is already known: no credentials at all, or
-    an ``Authorization`` header verified within ``token_cache_ttl``; else None (then
-    :func:`authenticate_request`)."""
-    if authorization is not None:
-        return app.auth.cached_header(authorization)  # type: ignore[no-any-return]
-    return _NOBODY if cookie is None else None
+NOBODY = RequestAuth(ANONYMOUS, NO_COOKIES, None, None)
+"""A request without credentials."""
 
 
 async def authenticate_request(
@@ -74,7 +66,7 @@ async def authenticate_request(
         app.auth.remember_header(authorization, answer)
         return answer
     if cookie is None:
-        return _NOBODY
+        return NOBODY
     assert app is not None
     cookies = parse_cookies(cookie.decode("latin-1"))
     sid = cookies.get(app.settings.session_cookie)
