@@ -140,6 +140,7 @@ class Operation:
         if self.body is None:
             return _no_arguments
         validate_json, name, required, default = self._validate_body_json, self.body.name, self.body.required, self.body.default
+        assert validate_json is not None  # checked above
 
         def validate_body(path_values: dict[str, str], query: dict[str, Any], body: bytes | None) -> dict[str, Any]:
             if not body:
