@@ -8,7 +8,7 @@ check, validation, the handler inside a unit of work, and usage recording.
 from __future__ import annotations
 
 from time import perf_counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 Gate = Callable[["Operation", "Context"], None]
 """A lifecycle gate: raises (410, 404) or adds headers to the context."""
 Observer = Callable[["Operation", "Context", int, float], None]
+Runner = Callable[..., Awaitable[Any]]
+"""One operation's pipeline: ``await run(ctx, validate, *args)`` (see :meth:`FrontController.call`)."""
 """Called after every call with (operation, context, status, seconds). Must not block."""
 
 
@@ -53,74 +55,94 @@ class FrontController:
         self.app = app
         self.gates: list[Gate] = []
         self.observers: list[Observer] = []
+        self._runners: dict[Operation, Runner] = {}
 
     def gate(self, op: Operation, ctx: Context) -> None:
         for g in self.gates:
             g(op, ctx)
 
-    def authorize(self, op: Operation, ctx: Context) -> None:
-        """401 when a login is needed, 403 when the caller lacks every required role,
-        403 when a cookie-authenticated write lacks its CSRF token."""
-        if op.kind == "task":
-            # Background tasks are internal: only the job path (worker, `hyper cron run`) runs them.
-            if ctx.interface != "job":
-                raise Forbidden(f"{op.qualname} is a background task: enqueue it with ctx.enqueue")
-            return
-        if ctx.auth_error is not None:
-            raise Unauthorized(ctx.auth_error, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-        if ctx.csrf_error is not None and op.kind == "mutation":
-            raise Forbidden(ctx.csrf_error)
-        need = op.requirement  # as RoleHierarchy.allows reads op.roles, computed once per operation
-        if need is None:
-            return
-        principal = ctx.principal
-        if principal.user_id is None:
-            raise Unauthorized("log in or send an API token", headers={"WWW-Authenticate": 'Bearer realm="api"'})
-        if need and need.isdisjoint(principal.effective_roles):
-            raise Forbidden(f"{op.qualname} needs one of the roles {sorted(need)}")
+    def runner(self, op: Operation) -> Runner:
+        """``op``'s pipeline (see :meth:`call`), built on first use and kept: what the
+        operation decides (its roles, kind, handler, status) is bound once, so a call
+        pays only for what varies per call."""
+        run = self._runners.get(op)
+        if run is None:
+            run = self._runners[op] = self._build(op)
+        return run
 
     async def call(self, op: Operation, ctx: Context, validate: Callable[..., dict[str, Any]], *args: Any) -> Any:
         """Gate, authorize, validate, run, record. ``validate(*args)`` is the adapter's
         parser, called only once the caller may call ``op`` (401/403 before 422).
 
+        Authorization: 401 when a login is needed, 403 when the caller lacks every
+        required role, 403 when a cookie-authenticated write lacks its CSRF token; a
+        background task answers only the job path.
+
         The handler runs inside a unit of work: the session it opened is committed on
         success and rolled back on any error, then the ``after_commit`` callbacks run.
         """
-        start = perf_counter()
-        status = 500
-        try:
-            for g in self.gates:
-                g(op, ctx)
-            self.authorize(op, ctx)
-            kwargs = validate(*args)
+        return await self.runner(op)(ctx, validate, *args)
+
+    def _build(self, op: Operation) -> Runner:
+        gates, observers = self.gates, self.observers  # the lists, not copies: plugins append later
+        handler, default_status = op.handler, op.status
+        is_task, is_mutation, qualname = op.kind == "task", op.kind == "mutation", op.qualname
+        # As RoleHierarchy.allows reads op.roles, computed once per operation (a task has none).
+        need = None if is_task else op.requirement
+        dev = self.app.settings.dev
+
+        async def run(ctx: Context, validate: Callable[..., dict[str, Any]], *args: Any) -> Any:
+            start = perf_counter()
+            status = 500
             try:
-                result = await op.handler(ctx, **kwargs)
-                session = ctx._session
-                if session is not None:
-                    await session.commit()
-            except BaseException as exc:
-                session = ctx._session
-                if session is not None:
-                    await session.rollback()
-                if isinstance(exc, IntegrityError):
-                    raise conflict(exc, self.app.settings.dev) from exc
-                if does_not_fit(exc):
-                    raise ValidationFailed([], "a value in the request does not fit the database (a number out of range?)") from exc
+                for g in gates:
+                    g(op, ctx)
+                if is_task:
+                    # Background tasks are internal: only the job path (worker, `hyper cron run`) runs them.
+                    if ctx.interface != "job":
+                        raise Forbidden(f"{qualname} is a background task: enqueue it with ctx.enqueue")
+                else:
+                    if ctx.auth_error is not None:
+                        raise Unauthorized(ctx.auth_error, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+                    if is_mutation and ctx.csrf_error is not None:
+                        raise Forbidden(ctx.csrf_error)
+                    if need is not None:
+                        principal = ctx.principal
+                        if principal.user_id is None:
+                            raise Unauthorized("log in or send an API token", headers={"WWW-Authenticate": 'Bearer realm="api"'})
+                        if need and need.isdisjoint(principal.effective_roles):
+                            raise Forbidden(f"{qualname} needs one of the roles {sorted(need)}")
+                kwargs = validate(*args)
+                try:
+                    result = await handler(ctx, **kwargs)
+                    session = ctx._session
+                    if session is not None:
+                        await session.commit()
+                except BaseException as exc:
+                    session = ctx._session
+                    if session is not None:
+                        await session.rollback()
+                    if isinstance(exc, IntegrityError):
+                        raise conflict(exc, dev) from exc
+                    if does_not_fit(exc):
+                        raise ValidationFailed([], "a value in the request does not fit the database (a number out of range?)") from exc
+                    raise
+                finally:
+                    session = ctx._session
+                    if session is not None:
+                        ctx._session = None
+                        await session.close()
+                for fn in ctx.after_commit:
+                    fn()
+                status = ctx.status or default_status
+                return result
+            except HyperError as exc:
+                status = exc.status
                 raise
             finally:
-                session = ctx._session
-                if session is not None:
-                    ctx._session = None
-                    await session.close()
-            for fn in ctx.after_commit:
-                fn()
-            status = ctx.status or op.status
-            return result
-        except HyperError as exc:
-            status = exc.status
-            raise
-        finally:
-            if self.observers:
-                elapsed = perf_counter() - start
-                for obs in self.observers:
-                    obs(op, ctx, status, elapsed)
+                if observers:
+                    elapsed = perf_counter() - start
+                    for obs in observers:
+                        obs(op, ctx, status, elapsed)
+
+        return run

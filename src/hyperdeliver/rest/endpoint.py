@@ -48,7 +48,7 @@ NO_QUERY: dict[str, list[str]] = {}
 def rest_endpoint(app: App, op: Operation) -> Endpoint:
     """``op`` served over HTTP: the request's headers, body and query in, JSON or
     problem+json out, with the front controller in between."""
-    call = app.controller.call
+    run = app.controller.runner(op)
     validate = op.rest_validator()
     dump_json = op.json_dumper()
     cached_header = app.auth.cached_header
@@ -89,7 +89,7 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
                 if message["type"] != "http.request" or message.get("more_body", False) or len(body) > BODY_LIMIT:
                     body = await read_body(receive, first=message)  # streamed, too large, or gone
             query = parse_query(scope["query_string"]) if takes_query else NO_QUERY
-            result = await call(op, ctx, validate, path_values, query, body)
+            result = await run(ctx, validate, path_values, query, body)
             status = ctx.status or default_status
             if no_output or status == 204:
                 payload = b""
