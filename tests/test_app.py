@@ -96,3 +96,30 @@ async def test_a_server_start_freezes_the_objects_alive_then_out_of_the_gc(tmp_p
     await app({"type": "lifespan"}, receive, send)
     assert (counts[0] > 0) is frozen
     assert gc.get_freeze_count() == 0  # unfrozen again at shutdown
+
+
+@pytest.mark.parametrize(("env", "setting", "during"), [("production", None, 10_000), ("test", None, None), ("test", 5_000, 5_000), ("production", 2_000, 2_000)])
+async def test_a_server_start_collects_the_youngest_generation_less_often(tmp_path, env, setting, during) -> None:  # type: ignore[no-untyped-def]
+    import gc
+
+    before = gc.get_threshold()
+    app = App("gct", features=[feature_with(PUBLIC)], settings=Settings(
+        env=env, gc_threshold=setting, database_url=f"sqlite:///{tmp_path}/gc.sqlite3", var_dir=tmp_path, access_log=False))
+    inbox = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    seen: list[tuple[int, ...]] = []
+
+    async def receive() -> dict[str, str]:
+        return inbox.pop(0)
+
+    async def send(message: dict[str, str]) -> None:
+        if message["type"] == "lifespan.startup.complete":
+            seen.append(gc.get_threshold())
+
+    await app({"type": "lifespan"}, receive, send)
+    assert seen[0] == ((during, *before[1:]) if during is not None else before)
+    assert gc.get_threshold() == before  # restored at shutdown
+
+
+def test_a_gc_threshold_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="gc_threshold"):
+        Settings(gc_threshold=0)

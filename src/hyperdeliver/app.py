@@ -36,6 +36,10 @@ from .settings import Settings, settings_from_env
 from .types import Receive, Scope, Send
 
 
+GC_THRESHOLD = 10_000
+"""A server's youngest-generation GC threshold unless ``Settings.gc_threshold`` says otherwise."""
+
+
 class App:
     """A hyperdeliver application: an ASGI callable and the registry the CLI reads.
 
@@ -88,6 +92,8 @@ class App:
         for f in self.features.values():
             f.freeze()
         self._started = False
+        self._gc_threshold: tuple[int, ...] | None = None
+        """The GC thresholds before start-up, restored at shutdown."""
 
     def __repr__(self) -> str:
         return f"<App {self.name} features={len(self.features)} operations={len(self.operations)}>"
@@ -162,6 +168,19 @@ class App:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1000})
 
+    def _tune_gc(self) -> None:
+        """A server's garbage collector: the objects alive after start-up frozen out of its
+        reach, and its youngest generation collected less often (``gc_freeze``, ``gc_threshold``)."""
+        settings = self.settings
+        threshold = settings.gc_threshold or (None if settings.env == "test" else GC_THRESHOLD)
+        if threshold is not None:
+            self._gc_threshold = gc.get_threshold()
+            gc.set_threshold(threshold, *self._gc_threshold[1:])
+        freeze = settings.gc_freeze
+        if freeze or (freeze is None and settings.env != "test"):
+            gc.collect()
+            gc.freeze()
+
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
@@ -171,13 +190,13 @@ class App:
                 except Exception as exc:
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
-                freeze = self.settings.gc_freeze
-                if freeze or (freeze is None and self.settings.env != "test"):
-                    gc.collect()
-                    gc.freeze()
+                self._tune_gc()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 gc.unfreeze()
+                if self._gc_threshold is not None:
+                    gc.set_threshold(*self._gc_threshold)
+                    self._gc_threshold = None
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
