@@ -31,12 +31,19 @@ class RestAdapter:
         self.app = app
         self.router = Router()
         self.endpoints: dict[Operation, Endpoint] = {}
+        self._static: dict[str, dict[str, Endpoint]] = {}
+        """Per static path, its endpoints by request method (HEAD too, where GET is served)."""
         self.mounts: list[tuple[str, ASGIApp]] = []
         self._mounted: dict[str, Endpoint] = {}
 
     def receive_operation(self, op: Any) -> None:
         self.router.add(op)
-        self.endpoints[op] = rest_endpoint(self.app, op)
+        endpoint = self.endpoints[op] = rest_endpoint(self.app, op)
+        if op.path in self.router.static:
+            methods = self._static.setdefault(op.path, {})
+            methods[op.method] = endpoint
+            if op.method == "GET":
+                methods["HEAD"] = endpoint
 
     def mount(self, prefix: str, asgi: ASGIApp) -> None:
         prefix = prefix.rstrip("/") or "/"
@@ -47,6 +54,11 @@ class RestAdapter:
     def resolve(self, path: str, method: str) -> tuple[Endpoint, dict[str, str]]:
         """The endpoint that answers ``method path`` (an operation's, a mounted app's,
         or a 404/405 problem) and the path's values."""
+        hit = self._static.get(path)
+        if hit is not None:
+            endpoint = hit.get(method)
+            if endpoint is not None:
+                return endpoint, NO_PATH_VALUES
         methods = self.router.static.get(path)
         path_values = NO_PATH_VALUES
         if methods is None:

@@ -56,7 +56,12 @@ class UsageRecorder:
         self.release = s.release
         self.buffer = CallBuffer()
         self.track_buffer: list[dict[str, Any]] = []
-        self.produced = 0
+        self._taken = 0
+        """Calls taken out of the buffer by flushes."""
+        self._overflowed = 0
+        """Calls dropped because the buffer was full."""
+        self._due = min(self.flush_size, self.buffer_max)
+        """The buffered count from which a call wakes the flusher or is dropped."""
         self.persisted = 0
         self.dropped = 0
         self.in_flight = 0
@@ -85,24 +90,32 @@ class UsageRecorder:
     def observe(self, op: Operation, ctx: Context, status: int, seconds: float) -> None:
         """The observer: one tuple appended to the call's operation's list (plus the
         call's product events when it succeeded)."""
-        self.produced += 1
         buf = self.buffer
-        if buf.count >= self.buffer_max:
-            self.dropped += 1
-            for sink in self.drop_sinks:
-                sink(op, ctx, status, seconds)
-        else:
-            buf.count += 1
+        n = buf.count
+        if n >= self._due:  # rare: a flush is due, or the buffer is full
+            if n >= self.buffer_max:
+                self.dropped += 1
+                self._overflowed += 1
+                for sink in self.drop_sinks:
+                    sink(op, ctx, status, seconds)
+                n = -1
+            elif self._wake is not None:
+                self._wake.set()
+        if n >= 0:
+            buf.count = n + 1
             calls = buf.groups.get(op)
             if calls is None:
                 calls = buf.groups[op] = []
             calls.append((_now(), ctx.interface, ctx.principal.user_id, status, seconds * 1000.0))
-            if buf.count >= self.flush_size and self._wake is not None:
-                self._wake.set()
         if ctx.events and status < 400:
             now = time.time()
             for name, props in ctx.events:
                 self.track_buffer.append({"ts": now, "event": name, "user_id": ctx.principal.user_id, "feature": op.feature.name, "props": props})
+
+    @property
+    def produced(self) -> int:
+        """Calls observed: taken by flushes, dropped at a full buffer, or buffered now."""
+        return self._taken + self._overflowed + self.buffer.count
 
     def pending_stats(self) -> list[KeyStats]:
         """The stats of the calls buffered now (not yet handed to :attr:`stats_sinks`)."""
@@ -173,6 +186,7 @@ class UsageRecorder:
             self._lock = asyncio.Lock()
         async with self._lock:
             raw, self.buffer = self.buffer, CallBuffer()
+            self._taken += len(raw)
             tracks, self.track_buffer = self.track_buffer, []
             if users or len(self.pending_users) >= PENDING_USERS_MAX or time.monotonic() - self._last_sketch >= SKETCH_INTERVAL:
                 self._last_sketch = time.monotonic()
