@@ -40,6 +40,27 @@ GC_THRESHOLD = 10_000
 """A server's youngest-generation GC threshold unless ``Settings.gc_threshold`` says otherwise."""
 
 
+class _GcThreshold:
+    """The process's GC thresholds while apps serve: the first app to start saves Python's,
+    the last to stop puts them back, whatever order apps start and stop in."""
+
+    serving = 0
+    saved: tuple[int, int, int] = (700, 10, 10)
+
+    @classmethod
+    def raise_to(cls, threshold: int) -> None:
+        if cls.serving == 0:
+            cls.saved = gc.get_threshold()
+        cls.serving += 1
+        gc.set_threshold(threshold, *cls.saved[1:])
+
+    @classmethod
+    def release(cls) -> None:
+        cls.serving -= 1
+        if cls.serving == 0:
+            gc.set_threshold(*cls.saved)
+
+
 class App:
     """A hyperdeliver application: an ASGI callable and the registry the CLI reads.
 
@@ -92,8 +113,8 @@ class App:
         for f in self.features.values():
             f.freeze()
         self._started = False
-        self._gc_threshold: tuple[int, ...] | None = None
-        """The GC thresholds before start-up, restored at shutdown."""
+        self._gc_raised = 0
+        """Start-ups of this app that raised the GC threshold, not yet shut down."""
 
     def __repr__(self) -> str:
         return f"<App {self.name} features={len(self.features)} operations={len(self.operations)}>"
@@ -174,8 +195,8 @@ class App:
         settings = self.settings
         threshold = settings.gc_threshold or (None if settings.env == "test" else GC_THRESHOLD)
         if threshold is not None:
-            self._gc_threshold = gc.get_threshold()
-            gc.set_threshold(threshold, *self._gc_threshold[1:])
+            _GcThreshold.raise_to(threshold)
+            self._gc_raised += 1
         freeze = settings.gc_freeze
         if freeze or (freeze is None and settings.env != "test"):
             gc.collect()
@@ -194,9 +215,9 @@ class App:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 gc.unfreeze()
-                if self._gc_threshold is not None:
-                    gc.set_threshold(*self._gc_threshold)
-                    self._gc_threshold = None
+                if self._gc_raised:
+                    self._gc_raised -= 1
+                    _GcThreshold.release()
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -63,8 +63,8 @@ class FrontController:
 
     def runner(self, op: Operation) -> Runner:
         """``op``'s pipeline (see :meth:`call`), built on first use and kept: what the
-        operation decides (its roles, kind, handler, status) is bound once, so a call
-        pays only for what varies per call."""
+        operation's declaration decides (its roles, kind) is bound once; its handler and
+        status, and the settings, are read per call (tests replace them)."""
         run = self._runners.get(op)
         if run is None:
             run = self._runners[op] = self._build(op)
@@ -85,11 +85,10 @@ class FrontController:
 
     def _build(self, op: Operation) -> Runner:
         gates, observers = self.gates, self.observers  # the lists, not copies: plugins append later
-        handler, default_status = op.handler, op.status
         is_task, is_mutation, qualname = op.kind == "task", op.kind == "mutation", op.qualname
         # As RoleHierarchy.allows reads op.roles, computed once per operation (a task has none).
         need = None if is_task else op.requirement
-        dev = self.app.settings.dev
+        app = self.app
 
         async def run(ctx: Context, validate: Callable[..., dict[str, Any]], *args: Any) -> Any:
             start = perf_counter()
@@ -114,7 +113,7 @@ class FrontController:
                             raise Forbidden(f"{qualname} needs one of the roles {sorted(need)}")
                 kwargs = validate(*args)
                 try:
-                    result = await handler(ctx, **kwargs)
+                    result = await op.handler(ctx, **kwargs)
                     session = ctx._session
                     if session is not None:
                         await session.commit()
@@ -123,7 +122,7 @@ class FrontController:
                     if session is not None:
                         await session.rollback()
                     if isinstance(exc, IntegrityError):
-                        raise conflict(exc, dev) from exc
+                        raise conflict(exc, app.settings.dev) from exc
                     if does_not_fit(exc):
                         raise ValidationFailed([], "a value in the request does not fit the database (a number out of range?)") from exc
                     raise
@@ -134,7 +133,7 @@ class FrontController:
                         await session.close()
                 for fn in ctx.after_commit:
                     fn()
-                status = ctx.status or default_status
+                status = ctx.status or op.status
                 return result
             except HyperError as exc:
                 status = exc.status

@@ -6,11 +6,11 @@ reads the body, hands over to :meth:`FrontController.call
 <hyperdeliver.controller.FrontController.call>`, and writes the response or the
 problem+json error.
 
-Everything the operation decides (does it take a body, query parameters, an output; is
-it a write; is access logged) is settled here, once, and bound in the closure: at
-~25,000 requests a second per core, each ``op.body`` or ``app.settings.access_log``
-looked up per request is measurable (see ``bench/http_bench.py``). What varies per
-request is read from the request only.
+What the operation's declaration decides (does it take a body, query parameters, an
+output; is it a write) is settled here, once, and bound in the closure: at ~30,000
+requests a second per core, each ``op.body`` looked up per request is measurable (see
+``bench/http_bench.py``). What may change while the app runs (the handler, the
+settings) is read per request.
 """
 
 from __future__ import annotations
@@ -52,17 +52,15 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
     validate = op.rest_validator()
     dump_json = op.json_dumper()
     cached_header = app.auth.cached_header
-    logged = app.settings.access_log
-    dev = app.settings.dev
     unsafe = op.method not in SAFE_METHODS  # a GET operation also answers HEAD, which is safe too
     answers_head = op.method == "GET"
     takes_body = op.body is not None
     takes_query = bool(op.query_params)
     no_output = op.output_adapter is None
     qualname = op.qualname
-    default_status = op.status
 
     async def endpoint(scope: Scope, receive: Receive, send: Send, path_values: dict[str, str]) -> None:
+        logged = app.settings.access_log  # read per request: a test or a shell may change it
         start = perf_counter() if logged else 0.0
         headers = dict(scope["headers"])  # built in C; a repeated header keeps its last value
         authorization = headers.get(b"authorization")
@@ -91,7 +89,7 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
                     body = await read_body(receive, first=message)  # streamed, too large, or gone
             query = parse_query(scope["query_string"]) if takes_query else NO_QUERY
             result = await run(ctx, validate, path_values, query, body)
-            status = ctx.status or default_status
+            status = ctx.status or op.status
             if no_output or status == 204:
                 payload = b""
                 out = [(b"x-request-id", rid.encode("latin-1"))]
@@ -115,7 +113,7 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
         except Exception as exc:
             status = 500
             errlog.exception("unhandled error in %s (request %s)", qualname, rid)
-            await send_problem(send, server_error(exc, dev), scope["path"], rid)
+            await send_problem(send, server_error(exc, app.settings.dev), scope["path"], rid)
         if logged and log.isEnabledFor(logging.INFO):
             log.info(access_line(rid, scope, qualname, status, start, ctx))
 
