@@ -18,7 +18,10 @@ Two measurements, apps interleaved within each round, medians reported:
 - ``http``: one uvicorn worker per app (uvloop, httptools, no access log) pinned to
   CPU 1, all up at once, ``wrk -t1 -c64`` pinned to CPU 0 going from one to the next
   (order rotated each round); requests per second. Every run must have zero socket
-  errors and zero non-2xx answers.
+  errors and zero non-2xx answers. The same runs also give the server's CPU time per
+  request (user + system, every thread, from /proc): the servers are CPU-bound, so it
+  is the throughput's inverse, without the time the VM's host takes the CPU away
+  (steal), which moves requests per second by tens of per cent between runs.
 
 It prints each app's figure and hyperdeliver's ratio to every peer (for req/s,
 ``hyperdeliver / peer``; for CPU, ``peer / hyperdeliver``: above 1.0 is faster): the
@@ -240,7 +243,15 @@ class Server:
         self.out.close()
 
 
-def wrk(port: int, endpoint: str, lua: Path, duration: int, cpu: str | None) -> float:
+def cpu_seconds(pid: int) -> float:
+    """The process's CPU time so far (user + system, every thread)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(port: int, endpoint: str, lua: Path, duration: int, cpu: str | None, pid: int | None = None) -> tuple[float, float]:
+    """Requests per second, and the server's CPU microseconds per request (0 without ``pid``)."""
+    cpu0 = cpu_seconds(pid) if pid else 0.0
     cmd = (["taskset", "-c", cpu] if cpu else []) + [
         "wrk", "-t1", "-c64", f"-d{duration}s", "-s", str(lua), f"http://{HOST}:{port}{ENDPOINTS[endpoint][1]}"
     ]
@@ -251,7 +262,8 @@ def wrk(port: int, endpoint: str, lua: Path, duration: int, cpu: str | None) -> 
     data = json.loads(m.group(1))
     if data["errors"] or data["status"]:
         raise SystemExit(f"wrk on port {port} {endpoint}: {data['errors']} socket errors, {data['status']} non-2xx; run rejected")
-    return data["requests"] / (data["duration_us"] / 1e6)
+    used = cpu_seconds(pid) - cpu0 if pid else 0.0
+    return data["requests"] / (data["duration_us"] / 1e6), used / data["requests"] * 1e6
 
 
 def run_http(names: list[str], rounds: int, duration: int, token: str, db: str, work: Path, pin: bool) -> dict:
@@ -263,11 +275,12 @@ def run_http(names: list[str], rounds: int, duration: int, token: str, db: str, 
         raise SystemExit("bench/http_bench.py --mode http needs wrk (Debian: apt-get install wrk)")
     server_cpu, client_cpu = ("1", "0") if pin and shutil.which("taskset") and (os.cpu_count() or 1) >= 2 else (None, None)
     samples: dict = {(a, ep): [] for a in names for ep in ENDPOINTS}
+    cpu: dict = {(a, ep): [] for a in names for ep in ENDPOINTS}
     with contextlib.ExitStack() as stack:
-        ports = {}
+        ports, pids = {}, {}
         for i, name in enumerate(names):
             ports[name] = 8791 + i
-            stack.enter_context(Server(name, ports[name], db, server_cpu, work / f"{name}.log"))
+            pids[name] = stack.enter_context(Server(name, ports[name], db, server_cpu, work / f"{name}.log")).proc.pid
         luas = {(name, ep): lua_for(ep, token_for(name, token), work) for name in names for ep in ENDPOINTS}
         for name in names:
             for ep in ENDPOINTS:
@@ -276,9 +289,11 @@ def run_http(names: list[str], rounds: int, duration: int, token: str, db: str, 
             order = names[rnd % len(names):] + names[:rnd % len(names)]
             for ep in ENDPOINTS:
                 for name in order:
-                    samples[(name, ep)].append(wrk(ports[name], ep, luas[(name, ep)], duration, client_cpu))
+                    rate, us = wrk(ports[name], ep, luas[(name, ep)], duration, client_cpu, pids[name])
+                    samples[(name, ep)].append(rate)
+                    cpu[(name, ep)].append(us)
             print(f"  http round {rnd + 1}/{rounds} done", flush=True)
-    return samples
+    return samples, cpu
 
 
 # -------------------------------------------------------------------------- report
@@ -344,8 +359,9 @@ def main() -> int:
         s = run_inproc(names, args.repeat, args.n, token, db)
         out.append(report(f"In-process, process CPU us/request (median of {args.repeat})", "us", s, names, False))
     if args.mode in ("http", "both"):
-        s = run_http(names, args.rounds, args.duration, token, db, work, not args.no_pin)
+        s, cpu = run_http(names, args.rounds, args.duration, token, db, work, not args.no_pin)
         out.append(report(f"uvicorn + wrk -c64, requests/s (median of {args.rounds})", "req/s", s, names, True))
+        out.append(report(f"uvicorn + wrk -c64, server CPU us/request, every thread (median of {args.rounds})", "us", cpu, names, False))
     print("\n".join(out))
     return 0
 

@@ -30,7 +30,7 @@ from .errors import ConfigurationError, first_line
 from .features import Feature
 from .operations import Operation
 from .plugins import default_plugins
-from .rest.asgi import RestAdapter
+from .rest.asgi import NO_PATH_VALUES, RestAdapter
 from .roles import RoleHierarchy
 from .settings import Settings, settings_from_env
 from .types import Receive, Scope, Send
@@ -180,8 +180,13 @@ class App:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            endpoint, path_values = self.rest.resolve(scope["path"], scope["method"])
-            await endpoint(scope, receive, send, path_values)
+            methods = self.rest.static_endpoints.get(scope["path"])  # a static path: the usual case
+            endpoint = methods.get(scope["method"]) if methods is not None else None
+            if endpoint is not None:
+                await endpoint(scope, receive, send, NO_PATH_VALUES)
+            else:
+                endpoint, path_values = self.rest.resolve(scope["path"], scope["method"])
+                await endpoint(scope, receive, send, path_values)
             return
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)

@@ -200,13 +200,9 @@ class Operation:
         if to_json is None or not self._output_is_model:
             return self.dump_json
         output, to_output = self.output, self.to_output
-        plain = plain_dumper(output)
+        plain = plain_dumper(output, otherwise=self.dump_json)
         if plain is not None:
-
-            def dump_plain(result: Any) -> bytes:
-                return plain(result) if result.__class__ is output else to_json(to_output(result))  # type: ignore[no-any-return]
-
-            return dump_plain
+            return plain
 
         def dump(result: Any) -> bytes:
             return to_json(result if result.__class__ is output else to_output(result))  # type: ignore[no-any-return]

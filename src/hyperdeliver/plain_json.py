@@ -79,22 +79,25 @@ def plain_model(model: type[BaseModel]) -> bool:
     return True
 
 
-def plain_dumper(model: type[BaseModel]) -> Callable[[BaseModel], bytes] | None:
-    """``instance -> JSON bytes`` for a :func:`plain_model` (pydantic's own for what orjson
-    refuses, and for an instance lacking a field); None for any other model."""
+def plain_dumper(model: type[BaseModel], otherwise: Callable[[Any], bytes] | None = None) -> Callable[[Any], bytes] | None:
+    """``value -> JSON bytes`` for a :func:`plain_model`: an instance of exactly ``model``
+    written by orjson; anything else (another value, a subclass, what orjson refuses, an
+    instance lacking a field) by ``otherwise`` (pydantic's ``to_json`` by default). None
+    for any other model."""
     if not plain_model(model):
         return None
-    to_json = model.__pydantic_serializer__.to_json
+    rest = otherwise if otherwise is not None else model.__pydantic_serializer__.to_json
     fields = len(model.model_fields)
     dumps, refused = orjson.dumps, orjson.JSONEncodeError
 
-    def dump(instance: BaseModel) -> bytes:
-        values = instance.__dict__
-        if len(values) == fields:  # model_construct() may leave a field out
-            try:
-                return dumps(values)
-            except refused:
-                pass
-        return to_json(instance)  # type: ignore[no-any-return]
+    def dump(value: Any) -> bytes:
+        if value.__class__ is model:
+            values = value.__dict__
+            if len(values) == fields:  # model_construct() may leave a field out
+                try:
+                    return dumps(values)
+                except refused:
+                    pass
+        return rest(value)
 
     return dump

@@ -31,8 +31,9 @@ class RestAdapter:
         self.app = app
         self.router = Router()
         self.endpoints: dict[Operation, Endpoint] = {}
-        self._static: dict[str, dict[str, Endpoint]] = {}
-        """Per static path, its endpoints by request method (HEAD too, where GET is served)."""
+        self.static_endpoints: dict[str, dict[str, Endpoint]] = {}
+        """Per static path, its endpoints by request method (HEAD too, where GET is served):
+        what :meth:`resolve` tries first, and what the App looks up itself."""
         self.mounts: list[tuple[str, ASGIApp]] = []
         self._mounted: dict[str, Endpoint] = {}
 
@@ -40,7 +41,7 @@ class RestAdapter:
         self.router.add(op)
         endpoint = self.endpoints[op] = rest_endpoint(self.app, op)
         if op.path in self.router.static:
-            methods = self._static.setdefault(op.path, {})
+            methods = self.static_endpoints.setdefault(op.path, {})
             methods[op.method] = endpoint
             if op.method == "GET":
                 methods["HEAD"] = endpoint
@@ -54,7 +55,7 @@ class RestAdapter:
     def resolve(self, path: str, method: str) -> tuple[Endpoint, dict[str, str]]:
         """The endpoint that answers ``method path`` (an operation's, a mounted app's,
         or a 404/405 problem) and the path's values."""
-        hit = self._static.get(path)
+        hit = self.static_endpoints.get(path)
         if hit is not None:
             endpoint = hit.get(method)
             if endpoint is not None:
