@@ -53,6 +53,8 @@ def does_not_fit(exc: BaseException) -> bool:
 class FrontController:
     def __init__(self, app: App) -> None:
         self.app = app
+        # Plugins append to these lists; each operation's runner holds the lists themselves,
+        # so a gate or observer appended later counts, and one assigned anew would not.
         self.gates: list[Gate] = []
         self.observers: list[Observer] = []
         self._runners: dict[Operation, Runner] = {}
