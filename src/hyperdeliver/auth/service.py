@@ -40,7 +40,11 @@ class AuthService:
         self.hasher: Hasher = hasher or Argon2Hasher()
         self._dummy = self.hasher.hash("hyperdeliver-dummy-password")
         self._token_cache: dict[str, tuple[str, Principal, float]] = {}
-        self._header_cache: dict[bytes, tuple[Any, float]] = {}
+        self.verified_headers: dict[bytes, tuple[Any, float]] = {}
+        """``Authorization`` header value (secret included) -> (its answer, expiry on the
+        monotonic clock), written by :meth:`remember_header`; the REST endpoint looks a
+        request's header up here first. Cleared, never replaced. The key's hash is SipHash
+        with this process's random key, so lookup times tell nothing about the secret."""
 
     # -- principals ----------------------------------------------------------------
 
@@ -108,28 +112,16 @@ class AuthService:
             self._token_cache.clear()
         return principal
 
-    def cached_header(self, authorization: bytes) -> Any | None:
-        """What was answered for this exact ``Authorization`` header value, while fresh.
-
-        Keyed by the whole header, secret included, so a hit is an exact match with a
-        value verified before: one dict lookup per request (the key's hash is SipHash
-        with this process's random key, so lookup times tell nothing about the secret).
-        """
-        hit = self._header_cache.get(authorization)
-        if hit is not None and hit[1] > time.monotonic():
-            return hit[0]
-        return None
-
     def remember_header(self, authorization: bytes, answer: Any) -> None:
         """Cache a verified header's answer for ``token_cache_ttl`` seconds."""
-        if len(self._header_cache) >= 10_000:
-            self._header_cache.clear()
-        self._header_cache[authorization] = (answer, time.monotonic() + self.settings.token_cache_ttl)
+        if len(self.verified_headers) >= 10_000:
+            self.verified_headers.clear()
+        self.verified_headers[authorization] = (answer, time.monotonic() + self.settings.token_cache_ttl)
 
     def forget_tokens(self) -> None:
         """Drop the in-process token caches (after a revocation or a role change)."""
         self._token_cache.clear()
-        self._header_cache.clear()
+        self.verified_headers.clear()
 
     # -- users ---------------------------------------------------------------------
 

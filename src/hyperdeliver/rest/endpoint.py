@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from time import perf_counter
+from time import monotonic, perf_counter
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -51,7 +51,7 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
     run = app.controller.runner(op)
     validate = op.rest_validator()
     dump_json = op.json_dumper()
-    cached_header = app.auth.cached_header
+    verified = app.auth.verified_headers  # cleared, never replaced
     unsafe = op.method not in SAFE_METHODS  # a GET operation also answers HEAD, which is safe too
     answers_head = op.method == "GET"
     takes_body = op.body is not None
@@ -72,7 +72,8 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
         status = 500
         try:
             if authorization is not None:
-                auth = cached_header(authorization)
+                hit = verified.get(authorization)  # verified within token_cache_ttl: one dict lookup
+                auth = hit[0] if hit is not None and hit[1] > monotonic() else None
             else:
                 auth = NOBODY if cookie is None else None
             if auth is None:
