@@ -21,23 +21,17 @@ second) keep wall-clock time: background work is overstated per request, not hid
 from __future__ import annotations
 
 import argparse
-import http.client
+import functools
 import importlib.util
-import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # bench/queue.py shadows queue
 HOST = "127.0.0.1"
-CONNECTIONS = 8
 
 
 def _module(name: str) -> Any:
@@ -53,76 +47,22 @@ bench = _module("http_bench")
 counted = _module("usage_instructions")
 
 
-def drive(port: int, endpoint: str, requests: int, token: str) -> None:
-    """Exactly ``requests`` calls of ``endpoint`` over ``CONNECTIONS`` keep-alive connections, each answered as expected."""
+def drive(port: int, endpoint: str, requests: int, token: str = "") -> None:
+    """Exactly ``requests`` calls of ``endpoint`` (http_bench's contract), each answered as expected."""
     method, path, expect = bench.ENDPOINTS[endpoint]
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"} if method == "POST" else {}
-    body = bench.ITEMS_BODY if method == "POST" else None
-    failures: list[str] = []
-
-    def one_connection(n: int) -> None:
-        conn = http.client.HTTPConnection(HOST, port, timeout=300)
-        try:
-            for _ in range(n):
-                conn.request(method, path, body=body, headers=headers)
-                r = conn.getresponse()
-                r.read()
-                if r.status != expect:
-                    failures.append(f"{path}: {r.status}")
-                    return
-        except OSError as exc:
-            failures.append(f"{path}: {exc}")
-        finally:
-            conn.close()
-
-    share = [requests // CONNECTIONS + (1 if i < requests % CONNECTIONS else 0) for i in range(CONNECTIONS)]
-    threads = [threading.Thread(target=one_connection, args=(n,)) for n in share]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if failures:
-        raise SystemExit(f"run rejected: {failures[:3]}")
+    if method == "POST":
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        counted.drive(port, path, requests, method=method, body=bench.ITEMS_BODY, headers=headers, expect=expect)
+    else:
+        counted.drive(port, path, requests, headers={}, expect=expect)
 
 
 def run(name: str, db: str, port: int, work: Path, requests: int, cache_sim: bool, token: str) -> dict[str, float]:
     target, folder = bench.APPS[name]
-    out = work / f"cg-{name}.out"
-    sim = ["--cache-sim=yes", "--branch-sim=yes"] if cache_sim else []
-    cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no", *sim,
-           sys.executable, "-m", "uvicorn", target, "--app-dir", str(folder), "--host", HOST, "--port", str(port),
-           "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
-    env = {**os.environ, "HYPER_DATABASE_URL": db, "PYTHONPATH": str(folder), **bench.APP_ENV.get(name, {})}
-    log = open(work / f"{name}.log", "ab")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"{name}: server exited ({proc.returncode}); see {work}/{name}.log")
-            try:
-                drive(port, "hello", 1, token)
-                break
-            except SystemExit:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
-        per_request = {}
-        for endpoint in bench.ENDPOINTS:
-            drive(port, endpoint, max(400, requests // 5), token)  # warm-up: caches, the first flushes
-            time.sleep(1.5)
-            subprocess.run(["callgrind_control", "-z", str(proc.pid)], check=True, capture_output=True, timeout=120)
-            drive(port, endpoint, requests, token)
-            time.sleep(2.5)  # the last batch's usage flush (every second) is part of the cost
-            per_request[endpoint] = counted.instructions(proc.pid, out) / requests
-        return per_request
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    env = {"HYPER_DATABASE_URL": db, **bench.APP_ENV.get(name, {})}
+    workloads = {endpoint: functools.partial(drive, port, endpoint, token=token) for endpoint in bench.ENDPOINTS}
+    return counted.count_served(target, folder, env, port, work, name, cache_sim, requests,  # type: ignore[no-any-return]
+                                lambda: drive(port, "hello", 1, token), workloads)
 
 
 def main() -> int:
@@ -149,7 +89,7 @@ def main() -> int:
         counts[name] = run(name, db, 8900 + i, work, args.requests, args.cache_sim, bench.token_for(name, token))
         print(f"  {name}: done", flush=True)
     unit = "est. cycles" if args.cache_sim else "instr"
-    print(f"\nuvicorn under callgrind, {args.requests:,} requests over {CONNECTIONS} connections, all server threads\n")
+    print(f"\nuvicorn under callgrind, {args.requests:,} requests over {counted.CONNECTIONS} connections, all server threads\n")
     print(f"| app | GET /hello {unit}/req | POST /items {unit}/req | hyperdeliver vs app, /hello | /items |")
     print("|---|---:|---:|---:|---:|")
     ours = counts["hyperdeliver"]

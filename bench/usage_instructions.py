@@ -29,6 +29,7 @@ Per endpoint it prints instructions per request off and on, and the loss
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import importlib.util
 import os
@@ -41,6 +42,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
@@ -61,18 +63,24 @@ ENDPOINTS = ("/hello", "/people", "/me/hello")
 CONNECTIONS = 8
 
 
-def drive(port: int, path: str, requests: int, token: str = "") -> None:
-    """Exactly ``requests`` GETs over ``CONNECTIONS`` keep-alive connections; every answer a 200."""
+def drive(
+    port: int, path: str, requests: int, token: str = "", *,
+    method: str = "GET", body: bytes | None = None, headers: dict[str, str] | None = None, expect: int = 200,
+) -> None:
+    """Exactly ``requests`` calls over ``CONNECTIONS`` keep-alive connections; every answer
+    ``expect``. Without ``headers``, a /me/ path carries the API token."""
+    if headers is None:
+        headers = {"Authorization": f"Bearer {token}"} if path.startswith("/me/") else {}
     failures: list[str] = []
 
     def one_connection(n: int) -> None:
         conn = http.client.HTTPConnection(HOST, port, timeout=120)
         try:
             for _ in range(n):
-                conn.request("GET", path, headers={"Authorization": f"Bearer {token}"} if path.startswith("/me/") else {})
+                conn.request(method, path, body=body, headers=headers)
                 r = conn.getresponse()
                 r.read()
-                if r.status != 200:
+                if r.status != expect:
                     failures.append(f"{path}: {r.status}")
                     return
         except OSError as exc:
@@ -121,36 +129,40 @@ def instructions(pid: int, out: Path) -> int:
     raise SystemExit("callgrind wrote no dump")
 
 
-def run(url: str, enabled: bool, port: int, work: Path, requests: int, cache_sim: bool, token: str, endpoints: list[str]) -> dict[str, float]:
-    out = work / f"cg-{port}.out"
+def count_served(
+    target: str, app_dir: Path, env: dict[str, str], port: int, work: Path, name: str, cache_sim: bool,
+    requests: int, probe: Callable[[], None], workloads: dict[str, Callable[[int], None]],
+) -> dict[str, float]:
+    """Serve ``target`` (uvicorn, uvloop, httptools) under callgrind; once ``probe`` answers,
+    for each workload: warm up, zero the counters, send ``requests``, wait for the last
+    usage flush, dump. Returns each workload's cost per request (see :func:`cost`)."""
+    out = work / f"cg-{name}.out"
     sim = ["--cache-sim=yes", "--branch-sim=yes"] if cache_sim else []
     cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no", "--compress-strings=no", *sim,
-           sys.executable, "-m", "uvicorn", "usage_app:app", "--app-dir", str(TARGETS), "--host", HOST, "--port", str(port),
+           sys.executable, "-m", "uvicorn", target, "--app-dir", str(app_dir), "--host", HOST, "--port", str(port),
            "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
-    env = {**os.environ, "HYPER_DATABASE_URL": url, "HYPER_USAGE_ENABLED": "true" if enabled else "false",
-           "PYTHONPATH": str(TARGETS), "PYTHONMALLOC": "malloc" if os.environ.get("HYPER_BENCH_MALLOC") else "pymalloc"}
-    log = open(work / f"server-{port}.log", "ab")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log = open(work / f"{name}.log", "ab")
+    proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(app_dir), **env}, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 300
         while True:
             if proc.poll() is not None:
-                raise SystemExit(f"server exited ({proc.returncode}); see {work}/server-{port}.log")
+                raise SystemExit(f"{name}: server exited ({proc.returncode}); see {work}/{name}.log")
             try:
-                drive(port, "/hello", 1)
+                probe()
                 break
             except SystemExit:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(1)
         per_request = {}
-        for path in endpoints:
-            drive(port, path, max(300, requests // 5), token)  # warm-up: caches, pools, the first flushes
+        for label, send in workloads.items():
+            send(max(300, requests // 5))  # warm-up: caches, pools, the first flushes
             time.sleep(1.5)
             subprocess.run(["callgrind_control", "-z", str(proc.pid)], check=True, capture_output=True, timeout=120)
-            drive(port, path, requests, token)
+            send(requests)
             time.sleep(2.5)  # the last batch's flush (every second) is part of the cost
-            per_request[path] = instructions(proc.pid, out) / requests
+            per_request[label] = instructions(proc.pid, out) / requests
         return per_request
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -158,6 +170,15 @@ def run(url: str, enabled: bool, port: int, work: Path, requests: int, cache_sim
             proc.wait(120)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
+
+
+def run(url: str, enabled: bool, port: int, work: Path, requests: int, cache_sim: bool, token: str, endpoints: list[str]) -> dict[str, float]:
+    env = {"HYPER_DATABASE_URL": url, "HYPER_USAGE_ENABLED": "true" if enabled else "false",
+           "PYTHONMALLOC": "malloc" if os.environ.get("HYPER_BENCH_MALLOC") else "pymalloc"}
+    workloads = {path: functools.partial(drive, port, path, token=token) for path in endpoints}
+    return count_served("usage_app:app", TARGETS, env, port, work, f"server-{port}", cache_sim, requests,
+                        lambda: drive(port, "/hello", 1), workloads)
 
 
 def main() -> int:
