@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 Gate = Callable[["Operation", "Context"], None]
 """A lifecycle gate: raises (410, 404) or adds headers to the context."""
 Observer = Callable[["Operation", "Context", int, float], None]
+"""Called after every call with (operation, context, status, seconds). Must not block."""
 Runner = Callable[..., Awaitable[Any]]
 """One operation's pipeline: ``await run(ctx, validate, *args)`` (see :meth:`FrontController.call`)."""
-"""Called after every call with (operation, context, status, seconds). Must not block."""
 
 
 def conflict(exc: IntegrityError, dev: bool) -> Conflict:
@@ -58,10 +58,6 @@ class FrontController:
         self.gates: list[Gate] = []
         self.observers: list[Observer] = []
         self._runners: dict[Operation, Runner] = {}
-
-    def gate(self, op: Operation, ctx: Context) -> None:
-        for g in self.gates:
-            g(op, ctx)
 
     def runner(self, op: Operation) -> Runner:
         """``op``'s pipeline (see :meth:`call`), built on first use and kept: what the
