@@ -33,7 +33,7 @@ class RestAdapter:
         self.endpoints: dict[Operation, Endpoint] = {}
         self.static_endpoints: dict[str, dict[str, Endpoint]] = {}
         """Per static path, its endpoints by request method (HEAD too, where GET is served):
-        what :meth:`resolve` tries first, and what the App looks up itself."""
+        what the App looks up before :meth:`resolve`."""
         self.mounts: list[tuple[str, ASGIApp]] = []
         self._mounted: dict[str, Endpoint] = {}
 
@@ -54,12 +54,8 @@ class RestAdapter:
 
     def resolve(self, path: str, method: str) -> tuple[Endpoint, dict[str, str]]:
         """The endpoint that answers ``method path`` (an operation's, a mounted app's,
-        or a 404/405 problem) and the path's values."""
-        hit = self.static_endpoints.get(path)
-        if hit is not None:
-            endpoint = hit.get(method)
-            if endpoint is not None:
-                return endpoint, NO_PATH_VALUES
+        or a 404/405 problem) and the path's values. The App looks a static path up in
+        :attr:`static_endpoints` first and comes here for the rest."""
         methods = self.router.static.get(path)
         path_values = NO_PATH_VALUES
         if methods is None:
@@ -75,7 +71,7 @@ class RestAdapter:
         return self.endpoints[op], path_values
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        endpoint, path_values = self.resolve(scope["path"], scope["method"])
+        endpoint, path_values = self.resolve(scope["path"], scope["method"])  # the App's static lookup is only a shortcut
         await endpoint(scope, receive, send, path_values)
 
 

@@ -29,7 +29,7 @@ from ..errors import HyperError, UnsupportedMediaType, ValidationFailed
 from ..operations import rest_errors
 from ..types import Receive, Scope, Send
 from .http import BODY_LIMIT, JSON, ClientDisconnected, is_json, parse_query, read_body, send_problem, server_error
-from .http import next_request_id
+from .http import request_id
 
 if TYPE_CHECKING:
     from ..app import App
@@ -65,8 +65,7 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
         headers = dict(scope["headers"])  # built in C; a repeated header keeps its last value
         authorization = headers.get(b"authorization")
         cookie = headers.get(b"cookie")
-        sent_id = headers.get(b"x-request-id")
-        rid: str = sent_id.decode("latin-1")[:200] if sent_id else next_request_id()  # as rest.http.request_id, inlined
+        rid = request_id(headers.get(b"x-request-id"))
         client = scope.get("client")
         ctx = Context(app, rid, ANONYMOUS, "rest", op, client[0] if client else "")
         status = 500

@@ -21,15 +21,14 @@ PROBLEM = b"application/problem+json"
 # Request ids: a random per-process prefix and a counter (unique, cheap; not secrets),
 # produced by C-level iterators (no Python frame, no format-spec parsing per id).
 _RID_PREFIX = secrets.token_hex(4) + "-"
-next_request_id = map(_RID_PREFIX.__add__, map(str, itertools.count(1))).__next__
-"""A new unique request id."""
+_next_id = map(_RID_PREFIX.__add__, map(str, itertools.count(1))).__next__
 
 
 def request_id(header: bytes | None) -> str:
     """The caller's ``X-Request-ID`` (at most 200 characters), else a new unique id."""
     if header:
         return header.decode("latin-1")[:200]
-    return next_request_id()
+    return _next_id()
 
 
 Header = bytes | None
