@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from .features import Feature
 
 Handler = Callable[..., Awaitable[Any]]
+RestValidator = Callable[[dict[str, str], dict[str, Any], "bytes | None"], dict[str, Any]]
+"""``validate(path_values, query, body) -> kwargs``, or a ValidationFailed."""
 _PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
@@ -95,6 +97,7 @@ class Operation:
         # TypeAdapter methods' keyword plumbing costs as much as validating a small body.
         self._validate_body_json = _core(self.body_adapter, "validator", "validate_json")
         self._to_json = _core(self.output_adapter, "serializer", "to_json")
+        self._rest_body = _body_reader(self.body, self._validate_body_json)
         self.public = self.roles is not None and "public" in self.roles
         self.requirement = requirement(self.roles) if self.roles is not None else None
         """What the front controller checks (:func:`~hyperdeliver.roles.requirement`)."""
@@ -117,44 +120,22 @@ class Operation:
                 kwargs.update(self.params_model.model_validate(raw).__dict__)
             except ValidationError as exc:
                 errors += [_relocate(e, self) for e in field_errors(exc)]
-        if self.body is not None and self._validate_body_json is not None:
-            if not body:
-                if self.body.required:
-                    errors.append({"loc": ["body"], "field": "body", "msg": "A JSON body is required", "type": "missing"})
-                else:
-                    kwargs[self.body.name] = self.body.default
-            else:
-                try:
-                    kwargs[self.body.name] = self._validate_body_json(body)
-                except ValidationError as exc:
-                    errors += field_errors(exc, ("body",))
+        if self._rest_body is not None:
+            try:
+                kwargs.update(self._rest_body(path_values, query, body))
+            except ValidationFailed as exc:
+                errors += exc.errors
         if errors:
             raise ValidationFailed(errors)
         return kwargs
 
-    def rest_validator(self) -> Callable[[dict[str, str], dict[str, Any], bytes | None], dict[str, Any]]:
+    def rest_validator(self) -> RestValidator:
         """:meth:`validate_rest`, or for the usual shapes (no path or query parameters,
-        with or without a JSON body) a function doing just that part of it, with the
-        same answers and errors: the REST endpoint calls it once per request."""
-        if self.params_model is not None or (self.body is not None and self._validate_body_json is None):
+        with or without a JSON body) just the part of it they need, with the same
+        answers and errors: the REST endpoint calls it once per request."""
+        if self.params_model is not None:
             return self.validate_rest
-        if self.body is None:
-            return _no_arguments
-        validate_json, name, required, default = self._validate_body_json, self.body.name, self.body.required, self.body.default
-        assert validate_json is not None  # checked above
-
-        def validate_body(path_values: dict[str, str], query: dict[str, Any], body: bytes | None) -> dict[str, Any]:
-            if not body:
-                if required:
-                    raise ValidationFailed([{"loc": ["body"], "field": "body", "msg": "A JSON body is required", "type": "missing"}])
-                return {name: default}
-            try:
-                return {name: validate_json(body)}
-            except ValidationError as exc:
-                errors = field_errors(exc, ("body",))
-            raise ValidationFailed(errors)
-
-        return validate_body
+        return self._rest_body or _no_arguments
 
     def validate_args(self, args: dict[str, Any]) -> dict[str, Any]:
         """Validate already-decoded arguments (GraphQL, jobs); keys are Python names."""
@@ -213,6 +194,27 @@ class Operation:
         if self.output_adapter is None:
             return None
         return self.output_adapter.dump_python(self.to_output(result), mode="json")
+
+
+def _body_reader(body: Param | None, validate_json: Callable[[bytes], Any] | None) -> RestValidator | None:
+    """The JSON body's part of :meth:`Operation.validate_rest`: ``{name: value}`` or a
+    ValidationFailed at ``body``; None for an operation without a body."""
+    if body is None or validate_json is None:
+        return None
+    name, required, default = body.name, body.required, body.default
+
+    def read_body(path_values: dict[str, str], query: dict[str, Any], raw: bytes | None) -> dict[str, Any]:
+        if not raw:
+            if required:
+                raise ValidationFailed([{"loc": ["body"], "field": "body", "msg": "A JSON body is required", "type": "missing"}])
+            return {name: default}
+        try:
+            return {name: validate_json(raw)}
+        except ValidationError as exc:
+            errors = field_errors(exc, ("body",))
+        raise ValidationFailed(errors)
+
+    return read_body
 
 
 def _no_arguments(path_values: dict[str, str], query: dict[str, Any], body: bytes | None) -> dict[str, Any]:
