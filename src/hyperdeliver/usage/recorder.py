@@ -92,16 +92,17 @@ class UsageRecorder:
         call's product events when it succeeded)."""
         buf = self.buffer
         n = buf.count
+        full = False
         if n >= self._due:  # rare: a flush is due, or the buffer is full
-            if n >= self.buffer_max:
+            full = n >= self.buffer_max
+            if full:
                 self.dropped += 1
                 self._overflowed += 1
                 for sink in self.drop_sinks:
                     sink(op, ctx, status, seconds)
-                n = -1
             elif self._wake is not None:
                 self._wake.set()
-        if n >= 0:
+        if not full:
             buf.count = n + 1
             calls = buf.groups.get(op)
             if calls is None:
