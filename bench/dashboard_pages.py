@@ -25,8 +25,8 @@ PAGES = ["/_hyper/", "/_hyper/features", "/_hyper/features/comments", "/_hyper/s
 
 
 async def main(url: str) -> None:
-    from teamboard.app import create_app
-    from teamboard.seed import seed
+    from hyperdeliver.demo.teamboard.app import create_app
+    from hyperdeliver.demo.teamboard.seed import seed
 
     if url.startswith("postgres"):
         import asyncpg

@@ -168,8 +168,8 @@ def settings_for(tmp_path: Path) -> Callable[..., Settings]:
 @pytest.fixture
 async def teamboard(database_url: str, tmp_path: Path) -> AsyncIterator[App]:
     """The demo product, migrated, with its seed users; on SQLite and on PostgreSQL."""
-    from teamboard.app import create_app
-    from teamboard.seed import seed
+    from hyperdeliver.demo.teamboard.app import create_app
+    from hyperdeliver.demo.teamboard.seed import seed
 
     app = create_app(make_settings(database_url, tmp_path))
     await upgrade_async(app)

@@ -53,7 +53,7 @@ def test_feature_needs_an_owner_and_a_valid_name() -> None:
 
 
 def test_features_are_discovered_from_a_package() -> None:
-    from teamboard.app import create_app
+    from hyperdeliver.demo.teamboard.app import create_app
 
     app = create_app(SETTINGS)
     assert {"auth", "workspaces", "projects", "tasks", "comments"} <= set(app.features)
@@ -62,7 +62,7 @@ def test_features_are_discovered_from_a_package() -> None:
 
 
 def test_roles_hierarchy_expands() -> None:
-    from teamboard.app import create_app
+    from hyperdeliver.demo.teamboard.app import create_app
 
     app = create_app(SETTINGS)
     assert app.role_hierarchy.allows(app.role_hierarchy.expand({"admin"}), frozenset({"member"}))

@@ -87,7 +87,7 @@ def make_feature() -> Feature:
 @pytest.fixture
 def build_app(database_url: str, tmp_path: Path) -> Callable[..., App]:
     def build(env: str = "test") -> App:
-        from teamboard.app import ROLES
+        from hyperdeliver.demo.teamboard.app import ROLES
 
         settings = Settings(env=env, database_url=database_url, var_dir=tmp_path / "var", access_log=False)  # type: ignore[arg-type]
         return App("pipeline", features=[make_feature()], roles=ROLES, settings=settings)

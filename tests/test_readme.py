@@ -27,11 +27,12 @@ def test_pasting_the_feature_example_into_the_demo_adds_a_working_endpoint(tmp_p
     assert example is not None
     code = example.group(1)
     target = code.splitlines()[0].lstrip("# ").strip()
-    assert target == "examples/teamboard/features/greetings/__init__.py"
+    assert target == "src/hyperdeliver/demo/teamboard/features/greetings/__init__.py"
     assert len([line for line in code.splitlines() if line.strip()]) <= 12
-    project = tmp_path / "examples"
-    shutil.copytree(ROOT / "examples" / "teamboard", project / "teamboard", ignore=shutil.ignore_patterns("__pycache__"))
-    pasted = tmp_path / target
+    # The demo copied as a top-level package, so the pasted file is imported from the copy.
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "src/hyperdeliver/demo/teamboard", project / "teamboard", ignore=shutil.ignore_patterns("__pycache__"))
+    pasted = project / "teamboard/features/greetings/__init__.py"
     pasted.parent.mkdir(parents=True)
     pasted.write_text(code)
     script = """

@@ -12,8 +12,10 @@ Example:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from datetime import date
+from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import ConfigurationError
@@ -35,6 +37,7 @@ class Feature:
         lifecycle: str = "active",
         sunset: date | str | None = None,
         link: str | None = None,
+        module: str | None = None,
     ) -> None:
         if not name or not name.replace("_", "").replace("-", "").isalnum():
             raise ConfigurationError(f"feature name {name!r} must be letters, digits, '-' or '_'")
@@ -57,6 +60,8 @@ class Feature:
                 raise ConfigurationError(f"feature {name!r}: {exc}") from None
         self.link = link
         """Deprecated features: where callers read about the replacement (``Link; rel="sunset"``)."""
+        self.module = module if module is not None else sys._getframe(1).f_globals.get("__name__", "")
+        """The module that declared the feature (its caller's ``__name__``): where its code lives."""
         self.operations: dict[str, Operation] = {}
         self.tasks: dict[str, Any] = {}
         self.crons: dict[str, Any] = {}
@@ -64,6 +69,18 @@ class Feature:
 
     def __repr__(self) -> str:
         return f"<Feature {self.name} owner={self.owner} ops={len(self.operations)}>"
+
+    @property
+    def folder(self) -> Path | None:
+        """The feature's folder: its package's directory when it is declared in a package's
+        ``__init__.py`` (``acme/features/invoices/``), else its module's file; None when
+        the module has no file (declared in a shell or a doctest)."""
+        module = sys.modules.get(self.module)
+        file = getattr(module, "__file__", None)
+        if not file:
+            return None
+        path = Path(file).resolve()
+        return path.parent if path.name == "__init__.py" else path
 
     def _check_setup(self) -> None:
         if self._frozen:

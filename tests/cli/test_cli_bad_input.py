@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_cli_core import EXAMPLES, assert_one_line_error, db_env, hyper  # noqa: F401 - db_env is a fixture
+from test_cli_core import TEAMBOARD, assert_one_line_error, db_env, hyper  # noqa: F401 - db_env is a fixture
 
 from hyperdeliver.errors import first_line
 
@@ -92,7 +92,7 @@ def test_db_upgrade_reports_the_revisions_it_is_really_at(db_env: dict[str, str]
 
 @pytest.mark.parametrize("message", ["", "   "])
 def test_db_revision_refuses_an_empty_message_before_writing(message: str, tmp_path: Path) -> None:
-    shutil.copytree(EXAMPLES / "teamboard", tmp_path / "teamboard", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(TEAMBOARD, tmp_path / "teamboard", ignore=shutil.ignore_patterns("__pycache__"))
     migrations = tmp_path / "teamboard" / "migrations"
     before = sorted(p.name for p in migrations.iterdir())
     env = {

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 HYPER = str(Path(sys.executable).parent / "hyper")
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+TEAMBOARD = Path(__file__).resolve().parents[2] / "src/hyperdeliver/demo/teamboard"
+"""The demo's source, copied by tests as a top-level ``teamboard`` package they may change."""
 
 
 def hyper(*args: str, env: dict[str, str] | None = None, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -22,7 +23,7 @@ def hyper(*args: str, env: dict[str, str] | None = None, stdin: str = "", cwd: P
 
 @pytest.fixture
 def db_env(tmp_path: Path) -> dict[str, str]:
-    return {"HYPER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}", "HYPER_APP": "teamboard.app:create_app"}
+    return {"HYPER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}", "HYPER_APP": "hyperdeliver.demo.teamboard.app:create_app"}
 
 
 def assert_one_line_error(r: subprocess.CompletedProcess[str], *needles: str) -> None:
@@ -74,7 +75,7 @@ def test_db_current_on_an_empty_database_lists_pending(db_env: dict[str, str]) -
 
 def test_bad_app_spec_is_one_line(tmp_path: Path) -> None:
     assert_one_line_error(hyper("routes", "--app", "nowhere.at.all:app", cwd=tmp_path), "cannot import")
-    assert_one_line_error(hyper("routes", "--app", "teamboard.app", cwd=tmp_path), "must look like")
+    assert_one_line_error(hyper("routes", "--app", "hyperdeliver.demo.teamboard.app", cwd=tmp_path), "must look like")
 
 
 def test_unknown_command_exits_non_zero() -> None:
@@ -90,7 +91,7 @@ def test_demo_no_serve_migrates_and_seeds(tmp_path: Path) -> None:
 
 
 def test_db_revision_creates_a_file_in_the_apps_migrations(tmp_path: Path) -> None:
-    shutil.copytree(EXAMPLES / "teamboard", tmp_path / "teamboard", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(TEAMBOARD, tmp_path / "teamboard", ignore=shutil.ignore_patterns("__pycache__"))
     env = {
         "PYTHONPATH": str(tmp_path),
         "HYPER_APP": "teamboard.app:create_app",
@@ -102,5 +103,5 @@ def test_db_revision_creates_a_file_in_the_apps_migrations(tmp_path: Path) -> No
     created = [p for p in (tmp_path / "teamboard" / "migrations").glob("*.py") if "due_date" in p.name]
     assert len(created) == 1
     assert "def upgrade" in created[0].read_text()
-    assert not list((EXAMPLES / "teamboard" / "migrations").glob("*due_date*"))
+    assert not list((TEAMBOARD / "migrations").glob("*due_date*"))
     assert hyper("db", "upgrade", env=env, cwd=tmp_path).returncode == 0

@@ -125,7 +125,7 @@ async def test_jobs_page_lists_jobs_ticks_and_schedules(teamboard: App) -> None:
 
 async def test_pages_render_on_an_unmigrated_database(settings_for: Any, sqlite_url: str) -> None:
     """No tables yet: every page says there is no data instead of failing (the login too)."""
-    from teamboard.app import create_app
+    from hyperdeliver.demo.teamboard.app import create_app
 
     from hyperdeliver.auth.principal import Principal
 

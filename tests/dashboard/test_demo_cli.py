@@ -23,7 +23,7 @@ def test_demo_simulate_fills_the_demo_database(tmp_path: Path) -> None:
     assert "simulated 30 days" in r.stdout and "releases v1.2.0, v1.3.0, v1.4.0" in r.stdout
     assert "/_hyper/" in r.stdout
     db = f"sqlite:///{tmp_path / 'var' / 'demo.sqlite3'}"
-    listed = hyper("features", "list", "--json", tmp=tmp_path, HYPER_DATABASE_URL=db, HYPER_APP="teamboard.app:create_app")
+    listed = hyper("features", "list", "--json", tmp=tmp_path, HYPER_DATABASE_URL=db, HYPER_APP="hyperdeliver.demo.teamboard.app:create_app")
     rows = {row["feature"]: row for row in json.loads(listed.stdout)}
     assert rows["legacy_export"]["lifecycle"] == "deprecated" and rows["legacy_export"]["sunset"]
 

@@ -12,7 +12,7 @@ from hyperdeliver.db.migrate import current_async, heads, is_current, upgrade_as
 
 
 async def test_upgrade_applies_every_branch_and_is_idempotent(database_url: str, tmp_path: Path) -> None:
-    from teamboard.app import create_app
+    from hyperdeliver.demo.teamboard.app import create_app
 
     app = create_app(Settings(env="test", database_url=database_url, var_dir=tmp_path / "var", access_log=False))  # type: ignore[arg-type]
     assert not await is_current(app)

@@ -79,13 +79,13 @@ def make_probe() -> Feature:
 
 
 def build_probe_app(settings: Settings) -> App:
-    from teamboard.app import ROLES
+    from hyperdeliver.demo.teamboard.app import ROLES
 
-    import teamboard
+    import hyperdeliver.demo.teamboard as teamboard
 
     return App(
         "teamboard",
-        features=["teamboard.features", make_probe()],
+        features=["hyperdeliver.demo.teamboard.features", make_probe()],
         roles=ROLES,
         settings=settings,
         migrations=Path(teamboard.__file__).parent / "migrations",
@@ -93,7 +93,7 @@ def build_probe_app(settings: Settings) -> App:
 
 
 async def prepared(app: App) -> App:
-    from teamboard.seed import seed
+    from hyperdeliver.demo.teamboard.seed import seed
 
     await upgrade_async(app)
     await seed(app)

@@ -23,8 +23,8 @@ from hyperdeliver.types import ASGIApp
 async def _prepare(settings: Settings) -> str:
     """Migrate and seed the demo; return an API token of the member user."""
     from sqlalchemy import select
-    from teamboard.app import create_app
-    from teamboard.seed import seed
+    from hyperdeliver.demo.teamboard.app import create_app
+    from hyperdeliver.demo.teamboard.seed import seed
 
     from hyperdeliver.auth.models import User
 
@@ -42,7 +42,7 @@ async def _prepare(settings: Settings) -> str:
 @pytest.fixture
 def served_demo(database_url: str, settings_for: Callable[..., Settings], serve_app: Callable[[ASGIApp], str]) -> tuple[str, str]:
     """(url of /graphql, member API token) of the demo served over HTTP."""
-    from teamboard.app import create_app
+    from hyperdeliver.demo.teamboard.app import create_app
 
     settings = settings_for(database_url)
     token = asyncio.run(_prepare(settings))

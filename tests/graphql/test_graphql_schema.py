@@ -87,7 +87,7 @@ def test_schema_maps_models_lists_optionals_enums_datetimes() -> None:
 
 def test_teamboard_schema_has_every_operation() -> None:
     from hyperdeliver import Settings
-    from teamboard.app import create_app
+    from hyperdeliver.demo.teamboard.app import create_app
 
     app = create_app(Settings(env="test", database_url="sqlite://"))
     schema = app.state["graphql"].schema
@@ -103,7 +103,7 @@ def test_cli_prints_the_sdl(tmp_path: Path) -> None:
     hyper = Path(sys.executable).parent / "hyper"
     env = {**os.environ, "HYPER_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}", "HYPER_VAR_DIR": str(tmp_path)}
     out = subprocess.run(
-        [str(hyper), "graphql", "sdl", "--app", "teamboard.app:create_app"], capture_output=True, text=True, env=env, timeout=60
+        [str(hyper), "graphql", "sdl", "--app", "hyperdeliver.demo.teamboard.app:create_app"], capture_output=True, text=True, env=env, timeout=60
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("type Query {")

@@ -68,7 +68,7 @@ def test_schedule_times() -> None:
     now = datetime(2026, 11, 25, 6, 30, 15, 500, tzinfo=timezone.utc)
     assert next_tick(every_second, now) == datetime(2026, 11, 25, 6, 30, 16, tzinfo=timezone.utc)
     assert last_tick(every_second, now) == datetime(2026, 11, 25, 6, 30, 15, tzinfo=timezone.utc)
-    from teamboard.features.tasks import stale_tasks_digest
+    from hyperdeliver.demo.teamboard.features.tasks import stale_tasks_digest
 
     assert last_tick(stale_tasks_digest, now) == datetime(2026, 11, 25, 6, 30, 15, tzinfo=timezone.utc).replace(
         day=24, hour=7, minute=0, second=0

@@ -26,7 +26,7 @@ def one_line_error(r: subprocess.CompletedProcess[str], needle: str) -> None:
 
 
 def migrated(url: str) -> dict[str, str]:
-    e = {"HYPER_DATABASE_URL": url, "HYPER_APP": "teamboard.app:create_app"}
+    e = {"HYPER_DATABASE_URL": url, "HYPER_APP": "hyperdeliver.demo.teamboard.app:create_app"}
     r = hyper("db", "upgrade", env=e)
     assert r.returncode == 0, r.stderr
     return e
@@ -78,5 +78,5 @@ def test_bad_input_is_one_line_and_non_zero(sqlite_env: dict[str, str]) -> None:
 
 
 def test_missing_tables_is_one_line(tmp_path: Path) -> None:
-    e = {"HYPER_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}", "HYPER_APP": "teamboard.app:create_app"}
+    e = {"HYPER_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}", "HYPER_APP": "hyperdeliver.demo.teamboard.app:create_app"}
     one_line_error(hyper("features", "list", env=e), "hyper db upgrade")

@@ -27,8 +27,8 @@ def make_app_for_ops(database_url: str, settings_for: Callable[..., Settings]) -
     """The migrated teamboard app with settings overridden."""
 
     async def build(**kw: Any) -> App:
-        from teamboard.app import create_app
-        from teamboard.seed import seed
+        from hyperdeliver.demo.teamboard.app import create_app
+        from hyperdeliver.demo.teamboard.seed import seed
 
         app = create_app(settings_for(database_url, **kw))
         await upgrade_async(app)
@@ -61,7 +61,7 @@ async def test_healthz_readyz_metrics(client: TestClient) -> None:
 
 
 async def test_readyz_503_when_migrations_are_not_current(database_url: str, settings_for: Callable[..., Settings]) -> None:
-    from teamboard.app import create_app
+    from hyperdeliver.demo.teamboard.app import create_app
 
     app: App = create_app(settings_for(database_url))
     async with TestClient(app) as c:
@@ -76,7 +76,7 @@ async def test_readyz_503_when_migrations_are_not_current(database_url: str, set
 
 
 async def test_readyz_503_when_database_unreachable(settings_for: Callable[..., Settings], tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from teamboard.app import create_app
+    from hyperdeliver.demo.teamboard.app import create_app
 
     app = create_app(settings_for(f"sqlite:///{tmp_path}/missing-dir/nope.sqlite3"))
     async with TestClient(app) as c:
@@ -139,7 +139,7 @@ async def test_ops_endpoints_answer_only_get_and_head_at_their_exact_path(client
 
 
 async def test_readyz_head_keeps_the_503_without_a_body(database_url: str, settings_for: Callable[..., Settings]) -> None:
-    from teamboard.app import create_app
+    from hyperdeliver.demo.teamboard.app import create_app
 
     app: App = create_app(settings_for(database_url))
     async with TestClient(app) as c:

@@ -17,7 +17,7 @@ def hyper(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_release_record_and_list(database_url: str) -> None:
-    env = {"HYPER_DATABASE_URL": database_url, "HYPER_APP": "teamboard.app:create_app"}
+    env = {"HYPER_DATABASE_URL": database_url, "HYPER_APP": "hyperdeliver.demo.teamboard.app:create_app"}
     r = hyper("release", "record", "--version", "1.4.0", "--sha", "3f2c1ab", env=env)
     assert r.returncode != 0 and "hyper db upgrade" in r.stderr and "Traceback" not in r.stderr
     assert hyper("db", "upgrade", env=env).returncode == 0

@@ -263,10 +263,10 @@ def demo(
     if not keep:
         for f in var.glob("demo.sqlite3*"):
             f.unlink()
-    spec = "teamboard.app:create_app"
+    spec = "hyperdeliver.demo.teamboard.app:create_app"
     application = load_app(spec, settings)
     upgrade(application)
-    from teamboard.seed import seed
+    from ..demo.teamboard.seed import seed
 
     async def go() -> list[Any]:
         logins = await seed(application)

@@ -13,7 +13,7 @@ ROLES = ["viewer", "member", "admin"]
 def create_app(settings: Settings | None = None) -> App:
     return App(
         "teamboard",
-        features="teamboard.features",
+        features=f"{__package__}.features",
         roles=ROLES,
         settings=settings,
         migrations=Path(__file__).parent / "migrations",
