@@ -81,7 +81,7 @@ def test_an_app_that_cannot_be_found_is_one_clear_line(project: Path) -> None:
 
 
 @pytest.mark.postgres
-def test_the_project_runs_on_postgresql_each_test_on_its_own_database(project: Path, pg_server: str) -> None:
+def test_the_project_runs_on_postgresql_each_test_on_an_emptied_database(project: Path, pg_server: str) -> None:
     import asyncio
 
     import asyncpg
@@ -97,7 +97,7 @@ def test_the_project_runs_on_postgresql_each_test_on_its_own_database(project: P
     r = run(project, "-q", HYPER_TEST_DATABASE_URL=pg_server)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     assert re.search(r"\b69 passed\b", r.stdout), r.stdout[-500:]  # 12 operations x 5 callers, 8 writes without CSRF, 1 test
-    assert asyncio.run(databases()) == before  # every test database and template dropped
+    assert asyncio.run(databases()) <= before  # the session's database dropped (others' may come and go)
 
 
 def test_the_kit_imports_after_a_plain_install_and_names_the_extra(project: Path, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from hyperdeliver import App
 from hyperdeliver.auth.models import User
 from hyperdeliver.testing import BearerToken, TestClient
+from hyperdeliver.testing.users import Users
 
 
 async def test_app_is_teamboard_on_a_fresh_migrated_empty_database(app: App, hyper_test_database_url: str | None) -> None:
@@ -23,18 +24,26 @@ async def _count(app: App, table: str) -> int:
         return int((await conn.execute(sa.text(f"SELECT count(*) FROM {table}"))).scalar_one())
 
 
-async def test_each_test_gets_a_database_of_its_own(
+async def test_each_test_starts_on_an_empty_database(
     app: App, client: TestClient, login_as, app_factory, app_settings, hyper_databases, hyper_test_database_url, tmp_path
 ) -> None:
     await login_as("admin")
-    assert (await client.post("/workspaces", json={"name": "Mine"})).status_code == 201
-    # What the next test gets: a copy of the template, without this test's row.
+    assert (await client.post("/workspaces", json={"name": "Mine"})).json()["id"] == 1
+    await client.aclose()
+    await app.shutdown()
+    # What the next test gets: on SQLite a copy of the template, on PostgreSQL the same
+    # database emptied, its sequences restarted.
     target = hyper_databases.new_target(hyper_test_database_url, tmp_path)
     following = app_factory(app_settings.model_copy(update={"database_url": target.url}))
     try:
         await hyper_databases.materialize(following, target)
-        assert await _count(app, "workspaces") == 1 and await _count(following, "workspaces") == 0
+        assert await _count(following, "workspaces") == 0 and await _count(following, "hd_users") == 0
+        async with TestClient(following) as c:
+            users = Users(following)
+            await users.log_in(c, await users.create("admin"))
+            assert (await c.post("/workspaces", json={"name": "Again"})).json()["id"] == 1
     finally:
+        await following.shutdown()
         await following.database.dispose()
         await hyper_databases.release(target)
 
