@@ -97,9 +97,16 @@ def dev(
 
 
 @cli.command()
-def routes(app: AppOpt = None, json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
-    """Every operation: method, path, feature, owner, roles, lifecycle."""
+def routes(
+    app: AppOpt = None,
+    json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    matrix: Annotated[bool, typer.Option("--matrix", help="who may call what: 401/403/ok per operation and caller")] = False,
+) -> None:
+    """Every operation: method, path, feature, owner, roles, lifecycle (--matrix: who may call it)."""
     application = load_app(app)
+    if matrix:
+        _print_matrix(application, json)
+        return
     rows: list[dict[str, Any]] = [
         {
             "method": op.method,
@@ -121,6 +128,33 @@ def routes(app: AppOpt = None, json: Annotated[bool, typer.Option("--json", help
             f"{application.name}: {len(rows)} operations",
             ("method", "path", "feature", "owner", "roles", "lifecycle"),
             [(r["method"], r["path"], r["feature"], r["owner"], ", ".join(r["roles"]), r["lifecycle"]) for r in rows],
+        )
+    )
+
+
+def _print_matrix(application: Any, json: bool) -> None:
+    """The permission matrix the generated tests check (hyperdeliver.testing.expectations)."""
+    from ..testing.expectations import callers, matrix
+
+    columns = callers(application)
+    rows = matrix(application, columns)
+    if json:
+        print_json(
+            [
+                {"operation": op.qualname, "method": op.method, "path": op.path, "roles": sorted(op.roles or ()),
+                 "callers": {name: (o.value if o is not None else None) for name, o in cells.items()}}
+                for op, cells in rows
+            ]
+        )
+        return
+    console.print(
+        table(
+            f"{application.name}: who may call what (ok: let through; 401: log in; 403: refused; -: reads need no CSRF token)",
+            ("operation", "route", *(c.name for c in columns)),
+            [
+                (op.qualname, f"{op.method} {op.path}", *(cells[c.name].value if cells[c.name] is not None else "-" for c in columns))  # type: ignore[union-attr]
+                for op, cells in rows
+            ],
         )
     )
 
