@@ -76,8 +76,30 @@ def serve(
 ) -> None:
     """Serve the app with uvicorn (production: several workers behind a load balancer)."""
     spec = app_spec(app)
-    load_app(spec)  # fail fast, with a clear message, before uvicorn starts
+    application = load_app(spec)  # fail fast, with a clear message, before uvicorn starts
+    warning = _unmigrated(application)
+    if warning:
+        sys.stderr.write(f"hyper: {warning}\n")
     _serve(spec, host, port, reload=False, workers=workers)
+
+
+def _unmigrated(application: Any) -> str | None:
+    """One line when the database lacks migrations (or cannot be reached), else None."""
+    from ..db.migrate import pending
+
+    async def go() -> set[str]:
+        try:
+            return await pending(application)
+        finally:
+            await application.database.dispose()
+
+    try:
+        missing = asyncio.run(go())
+    except Exception as exc:  # noqa: BLE001  (unreachable, or revisions this code does not know)
+        return f"could not check the database's migrations ({first_line(exc) or type(exc).__name__})"
+    if not missing:
+        return None
+    return f"the database is not migrated (pending: {', '.join(sorted(missing))}): run 'hyper db upgrade'"
 
 
 @cli.command()
@@ -86,13 +108,12 @@ def dev(
     host: Annotated[str, typer.Option(envvar="HYPER_HOST")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="HYPER_PORT", min=1, max=MAX_PORT)] = 8000,
 ) -> None:
-    """Serve with reload on code changes, migrating first (HYPER_ENV=dev)."""
+    """Serve with reload on code changes, migrating at every (re)start (HYPER_ENV=dev)."""
     os.environ.setdefault("HYPER_ENV", "dev")
     os.environ.setdefault("HYPER_WORKER_IN_PROCESS", "true")  # jobs and crons run in the web process
+    os.environ["HYPER_DEV_MIGRATE"] = "1"  # each server process the reloader starts migrates first
     spec = app_spec(app)
-    from ..db.migrate import upgrade
-
-    upgrade(load_app(spec))
+    load_app(spec)  # fail fast, with a clear message, before uvicorn starts
     _serve(spec, host, port, reload=True)
 
 
