@@ -35,16 +35,29 @@ async def _check_one_job_per_tick(app: App, at_least: int) -> int:
     return len(ticks)
 
 
+async def _until_started(proc) -> bytes:
+    """The scheduler's log up to its start line ("scheduler: N cron(s): ...")."""
+    lines = []
+    while True:
+        line = await asyncio.to_thread(proc.stderr.readline)
+        lines.append(line)
+        if not line or b"cron(s)" in line:
+            return b"".join(lines)
+
+
 @pytest.mark.postgres
 async def test_three_scheduler_processes_race_one_job_per_tick(make_app, postgres_url: str, spawn) -> None:
     app = await make_app(postgres_url)
     procs = [spawn(worker_env(postgres_url), "scheduler") for _ in range(3)]
+    # The race starts once all three run: on a busy machine a process takes seconds to start.
+    early = [await _until_started(p) for p in procs]
     await asyncio.sleep(RACE_SECONDS)
     for p in procs:
         p.send_signal(signal.SIGTERM)
     enqueued_by = []
-    for p in procs:
+    for p, before in zip(procs, early):
         _, err = await asyncio.to_thread(p.communicate, timeout=15)
+        err = before + err
         assert p.returncode == 0, err.decode()[-2000:]
         enqueued_by.append(err.count(b"jobtest.every_second for "))
     n = await _check_one_job_per_tick(app, at_least=RACE_SECONDS - 5)
