@@ -19,6 +19,7 @@ from .jobs import jobs_cli
 from .loader import app_spec, load_app
 from .output import print_json, table
 from .release import release_cli
+from .scaffold import register as register_scaffold
 
 cli = typer.Typer(
     name="hyper",
@@ -35,6 +36,7 @@ cli.add_typer(graphql_cli, name="graphql")
 cli.add_typer(jobs_cli)
 cli.add_typer(features_cli, name="features")
 cli.add_typer(release_cli, name="release")
+register_scaffold(cli)  # new, add feature, owners, upgrade
 console = Console()
 AppOpt = Annotated[Optional[str], typer.Option("--app", envvar="HYPER_APP", help="module:attribute of the app [env: HYPER_APP]")]
 MAX_PORT = 65535
