@@ -174,7 +174,14 @@ def db_revision(
     application = load_app(app)
     if application.migrations_dir is None:
         raise CliError("this app has no migrations folder: pass App(migrations=...)")
-    console.print(f"created {revision(application, message, autogenerate=not empty)}")
+    try:
+        written = revision(application, message, autogenerate=not empty)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if not written:
+        console.print("no changes: the models match the migrations, so nothing was written (--empty writes an empty revision)")
+        return
+    console.print(f"created {written}")
 
 
 @db_cli.command("current")
