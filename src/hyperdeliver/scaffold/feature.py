@@ -164,15 +164,20 @@ def add_feature(project: Project, app: App, name: str, owner: str) -> list[str]:
     """Write the feature; return the project-relative paths written (CODEOWNERS last)."""
     plan = plan_feature(project, app, name, owner)
     written: list[Path] = []
+    made: list[Path] = []
     try:
         for relative, content in plan.files.items():
             path = project.root / relative
+            missing = [p for p in reversed(path.parents) if not p.exists()]
             path.parent.mkdir(parents=True, exist_ok=True)
+            made.extend(missing)
             path.write_bytes(content)
             written.append(path)
         add_line(project.root, plan.codeowners_line)
     except OSError as exc:
         for path in written:  # all or nothing
             path.unlink(missing_ok=True)
+        for folder in reversed(made):
+            folder.rmdir()
         raise ScaffoldError(f"could not write the feature: {exc}") from None
     return [*plan.files, ".github/CODEOWNERS"]

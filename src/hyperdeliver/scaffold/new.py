@@ -95,6 +95,8 @@ def hyperdeliver_requirement(path: str | None = None) -> str:
 def answers_for(name: str, owner: str | None = None, hyperdeliver_path: str | None = None) -> dict[str, str]:
     """The answers ``hyper new`` records: checked, with defaults filled in."""
     package = package_name(name)
+    if hyperdeliver_path:
+        hyperdeliver_requirement(hyperdeliver_path)  # refuses a path that cannot be depended on
     return {
         "name": name,
         "package": package,

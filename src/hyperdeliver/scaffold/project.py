@@ -165,9 +165,13 @@ class Project:
         return self.record.answers["package"]
 
     def save_record(self) -> None:
+        """Write ``.hyper/project.toml`` (not at all when it would not change)."""
         from .render import write_atomically
 
-        write_atomically(self.hyper_dir / RECORD_FILE, self.record.to_toml().encode())
+        path = self.hyper_dir / RECORD_FILE
+        text = self.record.to_toml()
+        if not path.is_file() or path.read_text() != text:
+            write_atomically(path, text.encode())
 
     @classmethod
     def find(cls, start: Path | None = None) -> Project:
