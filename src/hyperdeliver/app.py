@@ -165,6 +165,7 @@ class App:
         if self._started:
             return
         self._started = True
+        self.auth.prepare()
         for p in self.plugins:
             if hasattr(p, "startup"):
                 await p.startup(self)

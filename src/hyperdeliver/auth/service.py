@@ -38,13 +38,26 @@ class AuthService:
         self.roles = roles
         self.settings = settings
         self.hasher: Hasher = hasher or Argon2Hasher()
-        self._dummy = self.hasher.hash("hyperdeliver-dummy-password")
+        self._dummy_hash: str | None = None
         self._token_cache: dict[str, tuple[str, Principal, float]] = {}
         self.verified_headers: dict[bytes, tuple[Any, float]] = {}
         """``Authorization`` header value (secret included) -> (its answer, expiry on the
         monotonic clock), written by :meth:`remember_header`; the REST endpoint looks a
         request's header up here first. Cleared, never replaced. The key's hash is SipHash
         with this process's random key, so lookup times tell nothing about the secret."""
+
+    @property
+    def _dummy(self) -> str:
+        """A hash to verify against when the email has no account (same cost as a real one)."""
+        return self._dummy_hash or self.prepare()
+
+    def prepare(self) -> str:
+        """Make the dummy hash logins need, at the app's start-up rather than when the app
+        is built (a CLI command or a test that builds an app may never log anyone in) or
+        at the first login (which would pay two hashes)."""
+        if self._dummy_hash is None:
+            self._dummy_hash = self.hasher.hash("hyperdeliver-dummy-password")
+        return self._dummy_hash
 
     # -- principals ----------------------------------------------------------------
 
@@ -177,6 +190,11 @@ class AuthService:
             await s.execute(delete(Session).where(Session.id_hash == old_session_hash))
         session_id, csrf = await self._new_session(s, user.id)
         return user, session_id, csrf
+
+    async def create_session(self, s: AsyncSession, user_id: int) -> tuple[str, str]:
+        """Start a session for a user without a password (the testing kit's ``login_as``,
+        an admin's "log in as"); returns (session id for the cookie, CSRF token)."""
+        return await self._new_session(s, user_id)
 
     async def _new_session(self, s: AsyncSession, user_id: int) -> tuple[str, str]:
         session_id = secrets.token_urlsafe(32)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
@@ -170,31 +170,20 @@ def cron_run(
 
 
 async def _cron_run(application: App, task: Any, force: bool) -> int:
-    from ..jobs.scheduler import Scheduler, last_tick
-    from ..jobs.worker import Worker
+    from ..jobs.scheduler import run_cron_now
 
     try:
-        now = datetime.now(timezone.utc)
-        tick = now.replace(microsecond=0) if force else last_tick(task, now)
-        scheduler = Scheduler(application)
-        job_id = await scheduler.enqueue_tick(task, tick)
-        if job_id is None:
-            if not force:
-                console.print(f"{task.qualname} already ran for {tick.isoformat()}; nothing to do (--force runs it anyway)")
-                return 0
-            job_id = await application.jobs.enqueue(None, task)
-        worker = Worker(application, concurrency=1, name=f"cron-run:{task.qualname}:{job_id}")
-        async with application.database.engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            job = await application.jobs.store.claim_one(conn, worker.name, job_id)
-        if job is None:
-            console.print(f"job {job_id} was taken by a worker already")
-            return 0
-        ok = await worker.execute(job, ack=False)
-        console.print(f"{task.qualname} ({tick.isoformat()}) job {job_id}: {'done' if ok else 'failed'}")
-        return 0 if ok else 1
+        run = await run_cron_now(application, task, force=force)
     finally:
         await application.database.dispose()
+    if run.job_id is None:
+        console.print(f"{task.qualname} already ran for {run.tick.isoformat()}; nothing to do (--force runs it anyway)")
+        return 0
+    if run.ok is None:
+        console.print(f"job {run.job_id} was taken by a worker already")
+        return 0
+    console.print(f"{task.qualname} ({run.tick.isoformat()}) job {run.job_id}: {'done' if run.ok else 'failed'}")
+    return 0 if run.ok else 1
 
 
 # -- jobs -------------------------------------------------------------------------

@@ -7,7 +7,8 @@ import os
 import sys
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
 
@@ -16,12 +17,16 @@ if TYPE_CHECKING:
     from ..settings import Settings
 
 
-def app_spec(explicit: str | None = None) -> str:
+def app_spec(explicit: str | None = None, start: Path | None = None) -> str:
+    """``module:attribute`` of the app: ``explicit``, else ``HYPER_APP``, else
+    ``[tool.hyperdeliver] app`` of the nearest pyproject.toml from ``start`` (the current
+    folder) upwards, whose folder is then put on ``sys.path``."""
     if explicit:
         return explicit
     if os.environ.get("HYPER_APP"):
         return os.environ["HYPER_APP"]
-    for folder in [Path.cwd(), *Path.cwd().parents]:
+    here = (start or Path.cwd()).resolve()
+    for folder in [here, *here.parents]:
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
             try:
@@ -42,7 +47,38 @@ def load_app(spec: str | None = None, settings: Settings | None = None) -> App:
     """Import ``module:attribute``; an attribute that is a factory is called (with settings)."""
     from ..app import App
 
-    spec = app_spec(spec)
+    target = _target(app_spec(spec))
+    if isinstance(target, App):
+        return target
+    return app_factory(spec)(settings)
+
+
+def app_factory(spec: str | None = None, start: Path | None = None) -> Callable[[Settings | None], App]:
+    """The app's factory, ``settings -> App``: the ``create_app(settings=None)`` that
+    ``spec`` names (the testing kit builds one app per test, each with its own settings)."""
+    from ..app import App
+
+    spec = app_spec(spec, start)
+    target = _target(spec)
+    if isinstance(target, App):
+        raise ConfigurationError(
+            f"{spec!r} is an App, not a function returning one: point at a factory such as "
+            "'acme.app:create_app' (def create_app(settings=None) -> App)"
+        )
+    if not callable(target):
+        raise ConfigurationError(f"{spec!r} is neither a hyperdeliver App nor a function returning one")
+
+    def build(settings: Settings | None = None) -> App:
+        app = target(settings) if settings is not None else target()
+        if not isinstance(app, App):
+            raise ConfigurationError(f"{spec!r} returned {type(app).__name__}, not a hyperdeliver App")
+        return app
+
+    return build
+
+
+def _target(spec: str) -> Any:
+    """The object ``module:attribute`` names (imported from the current folder too)."""
     module_name, _, attr = spec.partition(":")
     if not attr:
         raise ConfigurationError(f"--app {spec!r} must look like 'package.module:app'")
@@ -55,10 +91,4 @@ def load_app(spec: str | None = None, settings: Settings | None = None) -> App:
     target = getattr(module, attr, None)
     if target is None:
         raise ConfigurationError(f"{module_name!r} has no attribute {attr!r}")
-    if isinstance(target, App):
-        return target
-    if callable(target):
-        app = target(settings) if settings is not None else target()
-        if isinstance(app, App):
-            return app
-    raise ConfigurationError(f"{spec!r} is neither a hyperdeliver App nor a function returning one")
+    return target

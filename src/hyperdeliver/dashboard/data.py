@@ -10,12 +10,13 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
+from .. import clock
 from ..lifecycle.sunset import Candidate, SunsetRules, evaluate
 
 if TYPE_CHECKING:
@@ -142,7 +143,7 @@ async def jobs(app: App, limit: int = 50) -> dict[str, Any] | None:
         from ..jobs.scheduler import next_tick
     except ImportError:
         return None
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     try:
         async with app.database.session() as s:
             counts = dict((await s.execute(select(Job.status, func.count()).group_by(Job.status))).all())

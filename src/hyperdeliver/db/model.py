@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from .. import clock
+
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -36,8 +38,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def utcnow() -> datetime:
-    """The current time as an aware UTC datetime."""
-    return datetime.now(timezone.utc)
+    """The current time as an aware UTC datetime (the framework's :mod:`~hyperdeliver.clock`)."""
+    return clock.now()
 
 
 class Model(DeclarativeBase):

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from .. import clock
 from ..errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ def generate(
 ) -> Simulation:
     """The events of ``days`` days for ``user_ids``, and the releases; deterministic per seed."""
     rng = random.Random(seed)
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    now = (now or clock.now()).astimezone(timezone.utc)
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     start = today - timedelta(days=days - 1)
     sim = Simulation()
@@ -197,7 +198,7 @@ async def simulate(app: App, days: int = 30, *, users: int = 100, seed: int = 7,
     except ImportError:
         raise ConfigurationError("the usage subsystem (hyperdeliver.usage) is not installed: nothing to simulate into") from None
 
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     user_ids = await ensure_users(app, users)
     features = {k: v for k, v in FEATURES.items() if k in app.features}
     sim = generate(features, user_ids=user_ids, days=days, now=now, seed=seed)

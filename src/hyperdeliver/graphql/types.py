@@ -35,6 +35,7 @@ import re
 import textwrap
 import types
 import typing
+import weakref
 import uuid
 from typing import Any
 
@@ -120,20 +121,35 @@ def field_docs(model: type) -> dict[str, str]:
     for klass in reversed(model.__mro__):
         if klass in (object, BaseModel) or klass.__module__.startswith("pydantic"):
             continue
-        try:
-            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
-        except (OSError, TypeError, SyntaxError):
-            continue
-        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
-        for node, after in zip(body, body[1:]):
-            if (
-                isinstance(node, ast.AnnAssign)
-                and isinstance(node.target, ast.Name)
-                and isinstance(after, ast.Expr)
-                and isinstance(after.value, ast.Constant)
-                and isinstance(after.value.value, str)
-            ):
-                docs[node.target.id] = inspect.cleandoc(after.value.value)
+        docs.update(_class_docs(klass))
+    return docs
+
+
+_CLASS_DOCS: weakref.WeakKeyDictionary[type, dict[str, str]] = weakref.WeakKeyDictionary()
+"""Each class's own attribute docstrings, read once per process: reading a class's source
+and parsing it costs milliseconds, and every app built (each test builds one) asks again."""
+
+
+def _class_docs(klass: type) -> dict[str, str]:
+    found = _CLASS_DOCS.get(klass)
+    if found is not None:
+        return found
+    docs: dict[str, str] = {}
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+    except (OSError, TypeError, SyntaxError):
+        tree = ast.Module(body=[], type_ignores=[])
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    for node, after in zip(body, body[1:]):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            docs[node.target.id] = inspect.cleandoc(after.value.value)
+    _CLASS_DOCS[klass] = docs
     return docs
 
 

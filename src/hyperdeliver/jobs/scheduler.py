@@ -17,15 +17,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from croniter import croniter
+
+from .. import clock
 
 from .tasks import Task
 
 if TYPE_CHECKING:
     from ..app import App
+    from .worker import Worker
 
 log = logging.getLogger("hyperdeliver.scheduler")
 
@@ -129,7 +133,47 @@ class Scheduler:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()
+
+
+@dataclass
+class CronRun:
+    """What :func:`run_cron_now` did."""
+
+    task: Task
+    tick: datetime
+    """The schedule time it ran for (now, to the second, when forced)."""
+    job_id: int | None
+    """The job; None when this schedule time had run already (nothing was done)."""
+    ok: bool | None
+    """Whether the job succeeded; None when it did not run here (see ``job_id``, or a
+    worker claimed the job first)."""
+
+
+async def run_cron_now(app: App, task: Task, *, force: bool = False, worker: Worker | None = None) -> CronRun:
+    """Run a cron's most recent schedule time now, in this process (``hyper cron run``).
+
+    The time is claimed in ``hd_cron_ticks`` first, so a time that ran already (a
+    CronJob firing twice, an in-process scheduler) is not run again; ``force`` runs now,
+    as a new time or, if that second ran too, as an extra job. ``worker`` runs the job
+    (default: a worker of its own, concurrency 1).
+    """
+    from .worker import Worker
+
+    now = clock.now()
+    tick = now.replace(microsecond=0) if force else last_tick(task, now)
+    job_id = await Scheduler(app).enqueue_tick(task, tick)
+    if job_id is None:
+        if not force:
+            return CronRun(task, tick, None, None)
+        job_id = await app.jobs.enqueue(None, task)
+    worker = worker or Worker(app, concurrency=1, name=f"cron-run:{task.qualname}:{job_id}")
+    async with app.database.engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        job = await app.jobs.store.claim_one(conn, worker.name, job_id)
+    if job is None:
+        return CronRun(task, tick, job_id, None)
+    return CronRun(task, tick, job_id, await worker.execute(job, ack=False))
 
 
 def describe(task: Task, now: datetime | None = None) -> dict[str, Any]:

@@ -26,12 +26,13 @@ from contextvars import ContextVar
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from .. import clock
 from ..errors import ConfigurationError, ValidationFailed, field_errors
 
 if TYPE_CHECKING:
@@ -177,7 +178,7 @@ class Task:
             raise TypeError("pass run_at or delay, not both")
         if delay is not None:
             seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
-            run_at = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+            run_at = clock.now() + timedelta(seconds=seconds)
         if run_at is not None and run_at.tzinfo is None:
             raise TypeError("run_at must be timezone-aware (datetime.now(timezone.utc) + ...)")
         return TaskCall(self, run_at=run_at, queue=queue or self.queue)

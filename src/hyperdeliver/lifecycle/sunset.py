@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from .. import clock
 from .states import DEPRECATED, NEVER_GATED, REMOVED, FeatureState
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ def evaluate(
     Built-in features and removed ones are never candidates.
     """
     rules = rules or SunsetRules()
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     out: list[Candidate] = []
     for row in rows:
         name = row["feature"]

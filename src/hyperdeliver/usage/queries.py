@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .. import clock
 from . import tables as t
 from .events import UsageEvent, as_event
 from .histogram import COLUMNS, quantile
@@ -34,7 +35,7 @@ __all__ = [
 
 
 def _today() -> date:
-    return datetime.now(timezone.utc).date()
+    return clock.now().date()
 
 
 def _since(days: int) -> date:
@@ -142,7 +143,7 @@ async def record_release(app: App, version: str, sha: str = "", *, recorded_at: 
     """Record a deploy; returns False when that version was already recorded."""
     if not version:
         raise ValueError("a release needs a version")
-    at = recorded_at or datetime.now(timezone.utc)
+    at = recorded_at or clock.now()
     r = t.releases
     async with app.database.engine.begin() as conn:
         found = (await conn.execute(sa.select(r.c.version).where(r.c.version == version))).first()
@@ -400,7 +401,7 @@ async def funnel(app: App, steps: list[str], days: int = 30) -> list[dict[str, A
     """Users reaching each step in order (step n counts users who did steps 1..n in sequence)."""
     if not steps:
         return []
-    since = datetime.now(timezone.utc) - timedelta(days=days)
+    since = clock.now() - timedelta(days=days)
     # step k: each user's first time doing step k after their time of step k-1
     ctes = ["s0 AS (SELECT user_id, min(ts) AS t FROM hd_track_events WHERE event = :e0 AND ts >= :since AND user_id IS NOT NULL GROUP BY user_id)"]
     for k in range(1, len(steps)):

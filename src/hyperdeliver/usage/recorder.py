@@ -22,9 +22,9 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from time import time as _now
 from typing import TYPE_CHECKING, Any
 
+from .. import clock
 from .buffer import CallBuffer, KeyStats, paused_gc
 from .store import UserDays, flush_users, purge, write_track
 from .writer import Writer, writer_for
@@ -107,9 +107,9 @@ class UsageRecorder:
             calls = buf.groups.get(op)
             if calls is None:
                 calls = buf.groups[op] = []
-            calls.append((_now(), ctx.interface, ctx.principal.user_id, status, seconds * 1000.0))
+            calls.append((clock.time(), ctx.interface, ctx.principal.user_id, status, seconds * 1000.0))
         if ctx.events and status < 400:
-            now = time.time()
+            now = clock.time()
             for name, props in ctx.events:
                 self.track_buffer.append({"ts": now, "event": name, "user_id": ctx.principal.user_id, "feature": op.feature.name, "props": props})
 

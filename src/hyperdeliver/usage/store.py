@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .. import clock
 from . import tables as t
 from .batch import Batch, encode_rows
 from .batch import records as batch_records
@@ -302,7 +303,7 @@ async def purge(app: App, now: datetime | None = None) -> int:
     """Delete raw events (whole batches whose last call is older than
     ``usage_retention_days``) and per-user day rollups as old; returns the raw events
     deleted. The counters and sketches are kept."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     cutoff = now - timedelta(days=app.settings.usage_retention_days)
     b = t.batches
     async with app.database.engine.begin() as conn:
