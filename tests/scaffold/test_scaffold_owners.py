@@ -78,3 +78,15 @@ def test_check_reports_a_file_without_the_block(tmp_path: Path) -> None:
     (tmp_path / ".github").mkdir()
     (tmp_path / ".github/CODEOWNERS").write_text("* lead@acme.io\n")
     assert check_codeowners(tmp_path, ["/a/ x@y.io"]) == [f".github/CODEOWNERS has no '{BEGIN}' ... '{END}' block"]
+
+
+def test_a_virtualenv_inside_the_project_is_not_the_projects_code(tmp_path: Path) -> None:
+    from hyperdeliver.scaffold.owners import _in_project
+
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv/pyvenv.cfg").write_text("home = /usr/bin\n")
+    installed = tmp_path / ".venv/lib/python3.11/site-packages/hyperdeliver/auth/feature.py"
+    assert not _in_project(installed, tmp_path)
+    assert not _in_project(tmp_path / "vendor/site-packages/x.py", tmp_path)
+    assert _in_project(tmp_path / "acme/features/notes", tmp_path)
+    assert not _in_project(tmp_path.parent / "elsewhere", tmp_path)

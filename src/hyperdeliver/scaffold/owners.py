@@ -67,10 +67,21 @@ def ownerships(app: App, root: Path) -> list[Ownership]:
     for feature in app.features.values():
         folder = feature.folder
         path: str | None = None
-        if folder is not None and folder.is_relative_to(root):
+        if folder is not None and _in_project(folder, root):
             path = folder.relative_to(root).as_posix() + ("/" if folder.is_dir() else "")
         found.append(Ownership(feature.name, feature.owner, path))
     return sorted(found, key=lambda o: (o.path is None, o.path or "", o.feature))
+
+
+def _in_project(path: Path, root: Path) -> bool:
+    """True for the project's own code: under its root, and not an installed package
+    (a virtualenv inside the project, such as ``.venv/``, is not the project's code)."""
+    if not path.is_relative_to(root):
+        return False
+    relative = path.relative_to(root)
+    if {"site-packages", "dist-packages"} & set(relative.parts):
+        return False
+    return not any((root / Path(*relative.parts[:i]) / "pyvenv.cfg").is_file() for i in range(1, len(relative.parts)))
 
 
 def codeowners_lines(owned: Iterable[Ownership]) -> list[str]:
