@@ -22,7 +22,7 @@ from rich.console import Console
 
 from ..scaffold.project import ScaffoldError
 
-console = Console(highlight=False, soft_wrap=True)
+console = Console(highlight=False, markup=False, soft_wrap=True)  # paths and emails print as they are
 add_cli = typer.Typer(help="Add to a project: hyper add feature NAME --owner EMAIL.", no_args_is_help=True)
 AppOpt = Annotated[Optional[str], typer.Option("--app", envvar="HYPER_APP", help="module:attribute of the app [env: HYPER_APP]")]
 

@@ -8,7 +8,14 @@ The contract every template author relies on (``hyper new``, ``hyper add feature
   misspelt variable is an error, and ``keep_trailing_newline``) and written without the
   suffix; any other file is copied byte for byte;
 - a path segment named ``__package__`` becomes the project's Python package name;
-- the executable bit is kept (``dev`` stays runnable), and dotfiles are files like any other.
+- the executable bit is kept (``dev`` stays runnable), and dotfiles are files like any other;
+- text that must reach the project with ``{{ }}`` in it (a GitHub Actions ``${{ github.sha }}``)
+  goes inside ``{% raw %}...{% endraw %}`` in a ``.j2`` file, or in a file without ``.j2``.
+
+Every file added under ``templates/project/`` ships in the wheel (``package-data`` in
+pyproject.toml covers dotfiles and dot-folders; tests/scaffold checks a real wheel), and
+reaches existing projects through ``hyper upgrade``. Bump ``PROJECT_TEMPLATE_VERSION``
+(:mod:`.new`) when the tree changes.
 
 Example:
     >>> import tempfile

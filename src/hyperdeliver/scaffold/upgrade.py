@@ -164,7 +164,7 @@ def upgrade_project(project: Project, template: Template | None = None) -> Upgra
 
 def _remember(project: Project, relative: str, fresh: RenderedFile) -> None:
     """Record the newer output as the file's base for the next upgrade."""
-    write_atomically(project.base_dir / relative, fresh.content)
+    write_atomically(project.base_dir / relative, fresh.content, executable=fresh.executable)
 
 
 def _forget(path: Path) -> None:
