@@ -7,18 +7,22 @@ check, validation, the handler inside a unit of work, and usage recording.
 
 from __future__ import annotations
 
+import logging
 from time import perf_counter
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
+from .db.errors import NotMigrated, missing_table
 from .errors import Conflict, Forbidden, HyperError, Unauthorized, ValidationFailed, first_line
 
 if TYPE_CHECKING:
     from .app import App
     from .context import Context
     from .operations import Operation
+
+log = logging.getLogger("hyperdeliver.error")
 
 Gate = Callable[["Operation", "Context"], None]
 """A lifecycle gate: raises (410, 404) or adds headers to the context."""
@@ -123,6 +127,10 @@ class FrontController:
                         raise conflict(exc, app.settings.dev) from exc
                     if does_not_fit(exc):
                         raise ValidationFailed([], "a value in the request does not fit the database (a number out of range?)") from exc
+                    if isinstance(exc, DBAPIError) and (table := missing_table(exc)) is not None:
+                        err = NotMigrated.for_table(table)
+                        log.error("%s: %s", qualname, err.detail)
+                        raise err from exc
                     raise
                 finally:
                     session = ctx._session

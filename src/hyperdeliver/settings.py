@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     usage_buffer_max: int = 100_000
     usage_retention_days: int = 90
     # lifecycle
+    sunset_grace_days: int = Field(default=14, ge=0)
+    """Days after a feature first ran during which the sunset rules leave it alone (a new
+    feature has had no time to be used); the dashboard shows it as new until then."""
     lifecycle_refresh_interval: float = 5.0
     """Seconds between reloads of feature lifecycles and flags (changes made elsewhere)."""
     gc_freeze: bool | None = None

@@ -53,6 +53,31 @@ def test_routes_json_and_table(db_env: dict[str, str]) -> None:
     assert "carol@teamboard.dev" in table.stdout and "/projects/{project_id}/tasks" in table.stdout
 
 
+def test_routes_matrix_prints_what_the_permission_tests_check(db_env: dict[str, str]) -> None:
+    from hyperdeliver import Settings
+    from hyperdeliver.demo.teamboard.app import create_app
+    from hyperdeliver.testing import callers, expected
+
+    r = hyper("routes", "--matrix", "--json", env=db_env)
+    assert r.returncode == 0, r.stderr
+    rows = {row["operation"]: row for row in json.loads(r.stdout)}
+    assert rows["tasks.create_task"]["callers"] == {
+        "anonymous": "401", "no-role": "403", "viewer": "403", "member": "ok", "admin": "ok", "admin-without-csrf": "403",
+    }
+    assert rows["tasks.get_task"]["callers"]["admin-without-csrf"] is None  # a read: no CSRF token involved
+    assert rows["auth.login"]["callers"]["anonymous"] == "ok"
+    # Every cell is what the generated permission tests expect (one function decides both).
+    app = create_app(Settings(env="test", database_url="sqlite://"))
+    for caller in callers(app):
+        for op in app.operations:
+            cell = rows[op.qualname]["callers"][caller.name]
+            assert cell == (expected(app, op, caller).value if caller.applies_to(op) else None), (op.qualname, caller.name)
+    table = hyper("routes", "--matrix", env=db_env)
+    assert table.returncode == 0, table.stderr
+    line = next(line for line in table.stdout.splitlines() if "tasks.delete_task" in line)
+    assert [cell.strip() for cell in line.split("│")[3:9]] == ["401", "403", "403", "403", "ok", "403"]
+
+
 def test_db_upgrade_then_users_create(db_env: dict[str, str]) -> None:
     r = hyper("db", "upgrade", env=db_env)
     assert r.returncode == 0, r.stderr

@@ -78,8 +78,30 @@ def serve(
 ) -> None:
     """Serve the app with uvicorn (production: several workers behind a load balancer)."""
     spec = app_spec(app)
-    load_app(spec)  # fail fast, with a clear message, before uvicorn starts
+    application = load_app(spec)  # fail fast, with a clear message, before uvicorn starts
+    warning = _unmigrated(application)
+    if warning:
+        sys.stderr.write(f"hyper: {warning}\n")
     _serve(spec, host, port, reload=False, workers=workers)
+
+
+def _unmigrated(application: Any) -> str | None:
+    """One line when the database lacks migrations (or cannot be reached), else None."""
+    from ..db.migrate import pending
+
+    async def go() -> set[str]:
+        try:
+            return await pending(application)
+        finally:
+            await application.database.dispose()
+
+    try:
+        missing = asyncio.run(go())
+    except Exception as exc:  # noqa: BLE001  (unreachable, or revisions this code does not know)
+        return f"could not check the database's migrations ({first_line(exc) or type(exc).__name__})"
+    if not missing:
+        return None
+    return f"the database is not migrated (pending: {', '.join(sorted(missing))}): run 'hyper db upgrade'"
 
 
 @cli.command()
@@ -88,20 +110,26 @@ def dev(
     host: Annotated[str, typer.Option(envvar="HYPER_HOST")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="HYPER_PORT", min=1, max=MAX_PORT)] = 8000,
 ) -> None:
-    """Serve with reload on code changes, migrating first (HYPER_ENV=dev)."""
+    """Serve with reload on code changes, migrating at every (re)start (HYPER_ENV=dev)."""
     os.environ.setdefault("HYPER_ENV", "dev")
     os.environ.setdefault("HYPER_WORKER_IN_PROCESS", "true")  # jobs and crons run in the web process
+    os.environ["HYPER_DEV_MIGRATE"] = "1"  # each server process the reloader starts migrates first
     spec = app_spec(app)
-    from ..db.migrate import upgrade
-
-    upgrade(load_app(spec))
+    load_app(spec)  # fail fast, with a clear message, before uvicorn starts
     _serve(spec, host, port, reload=True)
 
 
 @cli.command()
-def routes(app: AppOpt = None, json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
-    """Every operation: method, path, feature, owner, roles, lifecycle."""
+def routes(
+    app: AppOpt = None,
+    json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    matrix: Annotated[bool, typer.Option("--matrix", help="who may call what: 401/403/ok per operation and caller")] = False,
+) -> None:
+    """Every operation: method, path, feature, owner, roles, lifecycle (--matrix: who may call it)."""
     application = load_app(app)
+    if matrix:
+        _print_matrix(application, json)
+        return
     rows: list[dict[str, Any]] = [
         {
             "method": op.method,
@@ -123,6 +151,33 @@ def routes(app: AppOpt = None, json: Annotated[bool, typer.Option("--json", help
             f"{application.name}: {len(rows)} operations",
             ("method", "path", "feature", "owner", "roles", "lifecycle"),
             [(r["method"], r["path"], r["feature"], r["owner"], ", ".join(r["roles"]), r["lifecycle"]) for r in rows],
+        )
+    )
+
+
+def _print_matrix(application: Any, json: bool) -> None:
+    """The permission matrix the generated tests check (hyperdeliver.testing.expectations)."""
+    from ..testing.expectations import callers, matrix
+
+    columns = callers(application)
+    rows = matrix(application, columns)
+    if json:
+        print_json(
+            [
+                {"operation": op.qualname, "method": op.method, "path": op.path, "roles": sorted(op.roles or ()),
+                 "callers": {name: (o.value if o is not None else None) for name, o in cells.items()}}
+                for op, cells in rows
+            ]
+        )
+        return
+    console.print(
+        table(
+            f"{application.name}: who may call what (ok: let through; 401: log in; 403: refused; -: reads need no CSRF token)",
+            ("operation", "route", *(c.name for c in columns)),
+            [
+                (op.qualname, f"{op.method} {op.path}", *(cells[c.name].value if cells[c.name] is not None else "-" for c in columns))  # type: ignore[union-attr]
+                for op, cells in rows
+            ],
         )
     )
 

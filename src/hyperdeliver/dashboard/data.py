@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from .. import clock
-from ..lifecycle.sunset import Candidate, SunsetRules, evaluate
+from ..lifecycle.states import NEVER_GATED
+from ..lifecycle.sunset import Candidate, SunsetRules, evaluate, first_seen
 
 if TYPE_CHECKING:
     from ..app import App
@@ -105,12 +106,20 @@ async def feature_rows(app: App, days: int = 28) -> tuple[list[dict[str, Any]], 
         r["flag"] = state.flag.describe() if state is not None and state.flag is not None else ""
         rows.append(r)
     scores: dict[str, Candidate] = {}
+    rules = SunsetRules.of(app, window_days=days)
+    seen: dict[str, Any] = {}
     if q is not None:
-        scores = {c.feature: c for c in evaluate(rows, states, SunsetRules(window_days=days))}
+        try:
+            seen = await first_seen(app)
+        except DBAPIError as exc:
+            log.warning("dashboard: first_seen failed (%s); run 'hyper db upgrade'?", str(exc).splitlines()[0])
+        scores = {c.feature: c for c in evaluate(rows, states, rules, first_seen=seen)}
+    now = clock.now()
     for r in rows:
         c = scores.get(r["feature"])
         r["sunset_score"] = c.score if c else 0
         r["sunset_reasons"] = [x.text for x in c.reasons] if c else []
+        r["grace_until"] = rules.grace_until(seen.get(r["feature"]), now) if r["feature"] not in NEVER_GATED and not c else None
     rows.sort(key=lambda r: (-(r.get("users") or 0), r["feature"]))
     return rows, q is not None
 

@@ -322,7 +322,9 @@ class Dashboard:
         if isinstance(principal, Response):
             return principal
         found = await data.candidates(self.app)
-        return self.render("sunset.html", principal=principal, page="sunset", candidates=found)
+        return self.render(
+            "sunset.html", principal=principal, page="sunset", candidates=found, grace_days=self.app.settings.sunset_grace_days
+        )
 
     async def jobs_page(self, request: Request) -> Response:
         principal = await self.guard(request)

@@ -191,3 +191,39 @@ async def is_current(app: App) -> bool:
         return not await pending(app)
     except Exception:
         return False
+
+
+async def missing_model_tables(app: App) -> list[str]:
+    """The tables of the app's models (and the framework's) that the database lacks: a
+    model added without a migration, or a migration not applied."""
+    from sqlalchemy import inspect
+
+    async with app.database.engine.connect() as conn:
+        present = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+    return sorted(name for name in metadata.tables if name not in present)
+
+
+class MigrateOnStartup:
+    """The plugin ``hyper dev`` puts first in the app's: every (re)start applies the
+    pending migrations, then says in one line each which model tables no migration
+    creates, and what to run."""
+
+    name = "dev-migrate"
+
+    def __init__(self, out: Any = None) -> None:
+        import sys
+
+        self.out = out or sys.stderr
+
+    async def startup(self, app: App) -> None:
+        before = await current_async(app)
+        await upgrade_async(app)
+        after = await current_async(app)
+        if after != before:
+            self.out.write(f"hyper dev: migrated the database to {', '.join(sorted(after))}\n")
+        for table in await missing_model_tables(app):
+            self.out.write(
+                f"hyper dev: no migration creates the table {table!r} of a model: "
+                f"run hyper db revision -m 'add {table}' (applied at the next reload)\n"
+            )
+        self.out.flush()

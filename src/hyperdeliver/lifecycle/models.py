@@ -1,7 +1,8 @@
 """The lifecycle tables: ``hd_feature_states`` (one row per feature whose lifecycle was
-set) and ``hd_flags`` (one row per feature behind a flag).
+set), ``hd_flags`` (one row per feature behind a flag) and ``hd_features_seen`` (when each
+feature first ran).
 
-The migration ``hd_lifecycle_0001`` creates the same tables. A feature with no row in
+The migrations ``hd_lifecycle_0001`` and ``hd_lifecycle_0002`` create the same tables. A feature with no row in
 ``hd_feature_states`` has the lifecycle its :class:`~hyperdeliver.Feature` declares; a
 feature with no row in ``hd_flags`` is on for everyone.
 """
@@ -43,3 +44,13 @@ class FlagRow(Model):
     roles: Mapped[str] = mapped_column(String(500), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(320), default="")
+
+
+class FeatureSeen(Model):
+    """When a running app first had each feature: the sunset rules give a new feature a
+    grace period (``sunset_grace_days``) from then, before no calls count against it."""
+
+    __tablename__ = "hd_features_seen"
+
+    feature: Mapped[str] = mapped_column(String(100), primary_key=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..db.model import utcnow
-from .models import FeatureStateRow, FlagRow
+from .models import FeatureSeen, FeatureStateRow, FlagRow
 from .states import ACTIVE, NEVER_GATED, FeatureState, Flag, check_lifecycle, check_link
 
 if TYPE_CHECKING:
@@ -73,6 +74,9 @@ class LifecycleStore:
         self.rules: dict[str, FeatureState] = {}
         """Only the states the gate acts on (deprecated, removed, flagged)."""
         self.loaded = False
+        self.first_seen: dict[str, datetime] = {}
+        """When each feature first ran (``hd_features_seen``): the sunset grace period starts there."""
+        self.loaded_seen = False
         self.started = False
         """True once :meth:`start` (app start-up) or :meth:`start_late` ran."""
         self._task: asyncio.Task[None] | None = None
@@ -118,6 +122,33 @@ class LifecycleStore:
             flags = {r.feature: r for r in (await s.execute(select(FlagRow))).scalars()}
             self._compute(rows, flags)
         self.loaded = True
+        await self._load_first_seen()
+
+    async def _load_first_seen(self) -> None:
+        """Read when each feature first ran, recording now for those never seen before
+        (the first start-up with a new feature). A database without the table yet (not
+        upgraded) leaves :attr:`first_seen` as it was: the gate's states are loaded anyway."""
+        missing = [n for n in self.app.features if n not in self.first_seen]
+        if not missing and self.loaded_seen:
+            return
+        try:
+            async with self.app.database.session() as s:
+                seen = {r.feature: r.first_seen_at for r in (await s.execute(select(FeatureSeen))).scalars()}
+                new = [n for n in self.app.features if n not in seen]
+                if new:
+                    now = utcnow()
+                    s.add_all(FeatureSeen(feature=n, first_seen_at=now) for n in new)
+                    try:
+                        await s.commit()
+                        seen.update(dict.fromkeys(new, now))
+                    except IntegrityError:  # another replica recorded them first
+                        await s.rollback()
+                        seen = {r.feature: r.first_seen_at for r in (await s.execute(select(FeatureSeen))).scalars()}
+        except DBAPIError as exc:
+            log.warning("hd_features_seen unreadable (%s); run 'hyper db upgrade'", str(exc).splitlines()[0])
+            return
+        self.first_seen = seen
+        self.loaded_seen = True
 
     def _sync_declarations(self, s: Any, rows: dict[str, FeatureStateRow]) -> bool:
         changed = False

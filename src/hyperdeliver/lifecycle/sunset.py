@@ -10,6 +10,11 @@ The rules (thresholds in :class:`SunsetRules`, all configurable):
 - **deprecated but still used**: a deprecated feature that somebody called in the last
   14 days (they need to hear about the sunset before it happens)
 
+During its first ``grace_days`` (14, ``HYPER_SUNSET_GRACE_DAYS``) after it first ran
+(``hd_features_seen``, or its earliest recorded use if that is older) a feature is not
+judged on its use (low adoption, unused): a feature added minutes ago has had no chance
+to be used. Deprecated but still used applies all the same.
+
 The rules read one row per feature from the usage queries
 (:func:`hyperdeliver.usage.queries.feature_table`), so :func:`evaluate` is a pure
 function over plain dicts and the same rows the dashboard shows.
@@ -28,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from .. import clock
@@ -54,6 +59,20 @@ class SunsetRules:
     """Deprecated but still used: a call within this many days; also the window of the users listed."""
     weights: Mapping[str, int] = field(default_factory=lambda: {"low_adoption": 40, "unused": 40, "deprecated_in_use": 30})
     """Score points per rule that fires (the score is capped at 100)."""
+    grace_days: int = 14
+    """A feature first seen fewer days ago than this is no candidate (``Settings.sunset_grace_days``)."""
+
+    @classmethod
+    def of(cls, app: App, **overrides: Any) -> SunsetRules:
+        """The rules with the app's settings (its grace period)."""
+        return cls(**({"grace_days": app.settings.sunset_grace_days} | overrides))
+
+    def grace_until(self, first_seen: Any, now: datetime) -> date | None:
+        """The last day of a feature's grace period when ``now`` is within it, else None."""
+        seen = _as_datetime(first_seen)
+        if seen is None or now - seen >= timedelta(days=self.grace_days):
+            return None
+        return (seen + timedelta(days=self.grace_days)).date()
 
 
 @dataclass(frozen=True)
@@ -122,13 +141,16 @@ def evaluate(
     rules: SunsetRules | None = None,
     *,
     now: datetime | None = None,
+    first_seen: Mapping[str, Any] | None = None,
 ) -> list[Candidate]:
     """The candidates among ``rows`` (feature_table rows), highest score first.
 
-    Built-in features and removed ones are never candidates.
+    Built-in features and removed ones are never candidates; one in its grace period
+    (``first_seen``: when each feature first ran) only when deprecated but still used.
     """
     rules = rules or SunsetRules()
     now = now or clock.now()
+    first_seen = first_seen or {}
     out: list[Candidate] = []
     for row in rows:
         name = row["feature"]
@@ -136,16 +158,23 @@ def evaluate(
         lifecycle = state.lifecycle if state is not None else row.get("lifecycle", "active")
         if name in NEVER_GATED or lifecycle == REMOVED:
             continue
+        seen = _as_datetime(first_seen.get(name))
+        # A new feature is not judged on its use yet; a deprecated one still in use is.
+        new = rules.grace_until(seen, now) is not None
         reasons: list[Reason] = []
         adoption = float(row.get("adoption") or 0.0)
         falling, how = _falling(row, rules)
-        if adoption < rules.adoption_below and falling:
+        if not new and adoption < rules.adoption_below and falling:
             reasons.append(
                 Reason("low_adoption", f"adoption {adoption:.1%} of active users over {rules.window_days} days, {how}")
             )
         last = _as_datetime(row.get("last_used"))
         idle = (now - last).days if last is not None else None
-        if last is None:
+        if new:
+            pass
+        elif last is None and seen is not None and (now - seen).days < rules.window_days:
+            reasons.append(Reason("unused", f"no calls since it appeared {(now - seen).days} days ago ({seen:%Y-%m-%d})"))
+        elif last is None:
             reasons.append(Reason("unused", f"no calls in the last {rules.window_days} days"))
         elif idle is not None and idle >= rules.idle_days:
             reasons.append(Reason("unused", f"no calls for {idle} days (last {last:%Y-%m-%d})"))
@@ -162,15 +191,34 @@ def evaluate(
     return out
 
 
+async def first_seen(app: App) -> dict[str, datetime]:
+    """When each feature first ran: its ``hd_features_seen`` row, or its first recorded use
+    when that is older (usage imported or recorded before the row existed)."""
+    import sqlalchemy as sa
+
+    from ..usage import tables as t
+
+    store = app.state.get("lifecycle")
+    seen: dict[str, datetime] = dict(store.first_seen) if store is not None else {}
+    d = t.daily
+    async with app.database.engine.connect() as conn:
+        rows = (await conn.execute(sa.select(d.c.feature, sa.func.min(d.c.day)).group_by(d.c.feature))).all()
+    for feature, day in rows:
+        used = _as_datetime(date.fromisoformat(day) if isinstance(day, str) else day)
+        if used is not None and (feature not in seen or used < seen[feature]):
+            seen[feature] = used
+    return seen
+
+
 async def sunset_candidates(app: App, rules: SunsetRules | None = None, *, with_users: bool = True) -> list[Candidate]:
     """The app's sunset candidates from its recorded usage, with the users still calling each."""
     from ..usage import queries
 
-    rules = rules or SunsetRules()
+    rules = rules or SunsetRules.of(app)
     rows = await queries.feature_table(app, days=rules.window_days)
     store = app.state.get("lifecycle")
     states = store.states if store is not None else {}
-    found = evaluate(rows, states, rules)
+    found = evaluate(rows, states, rules, first_seen=await first_seen(app))
     if with_users:
         for c in found:
             c.users = list(await queries.feature_users(app, c.feature, days=rules.still_used_days))

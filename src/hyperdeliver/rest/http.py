@@ -138,6 +138,11 @@ def problem_body(exc: HyperError, instance: str | None, request_id: str | None) 
 
 
 def server_error(exc: BaseException, dev: bool) -> ServerError:
+    from ..db.errors import NotMigrated, missing_table
+
+    table = missing_table(exc)
+    if table is not None:  # the whole database unmigrated (hd_sessions, say): one line, no traceback
+        return NotMigrated.for_table(table)
     err = ServerError("an unexpected error occurred; the request id is in the logs" if not dev else f"{type(exc).__name__}: {exc}")
     if dev:
         err.extra["traceback"] = traceback.format_exception(exc)
