@@ -134,3 +134,14 @@ def test_names_of_the_generated_code() -> None:
         "new",
     ]
     assert class_name("line_item") == "LineItem"
+
+
+def test_the_owner_defaults_to_git_user_email_else_the_projects_owner(acme: Path, tmp_path: Path) -> None:
+    gitconfig = tmp_path / "gitconfig"
+    gitconfig.write_text("[user]\n\temail = carol@acme.io\n")
+    env = {"GIT_CONFIG_GLOBAL": str(gitconfig), "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp_path)}
+    r = hyper("add", "feature", "invoices", cwd=acme, env=env)
+    assert r.returncode == 0 and "feature invoices (owner carol@acme.io)" in r.stdout, r.stdout + r.stderr
+    gitconfig.write_text("")
+    r = hyper("add", "feature", "companies", cwd=acme, env=env)
+    assert r.returncode == 0 and "feature companies (owner ada@acme.io)" in r.stdout, r.stdout + r.stderr

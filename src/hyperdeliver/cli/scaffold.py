@@ -54,9 +54,23 @@ def new(
     record = Project.find(dest).record
     shown = _shown(dest)
     console.print(f"created {record.answers['title']} in {shown} (template {record.template_version}, owner {record.answers['owner']})")
+    requirement = _requirement(dest)
+    if requirement:
+        console.print(f"it depends on {requirement}")
     console.print(f"  cd {shlex.quote(shown)}")
     console.print("  ./dev run     # install, migrate, create an admin and serve on http://127.0.0.1:8000")
     console.print("  ./dev test    # install, then run the tests")
+
+
+def _requirement(project: Path) -> str:
+    """The hyperdeliver requirement written into the project's pyproject.toml."""
+    import tomllib
+
+    try:
+        deps = tomllib.loads((project / "pyproject.toml").read_text())["project"]["dependencies"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return ""
+    return next((str(d) for d in deps if str(d).startswith("hyperdeliver")), "")
 
 
 def _shown(path: Path) -> str:
