@@ -80,10 +80,26 @@ def env_for(project: Path) -> dict[str, str]:
     return env | {"HYPER_DATABASE_URL": f"sqlite:///{project / 'dev.sqlite3'}", "PYTHONPATH": str(project), "NO_COLOR": "1"}
 
 
-def wait_for(url: str, status: int, proc: subprocess.Popen[str], timeout: float = 60, **kw: object) -> httpx.Response:
+def add_feature(project: Path, name: str) -> None:
+    """A feature package moved into place whole, so a reload never sees half of it."""
+    ready = project / f".{name}"
+    ready.mkdir()
+    (ready / "__init__.py").write_text(NOTES_FEATURE.format(name=name))
+    os.rename(ready, project / "teamboard/features" / name)
+
+
+def wait_for(
+    url: str, status: int, proc: subprocess.Popen[str], timeout: float = 120, nudge: Path | None = None, **kw: object
+) -> httpx.Response:
+    """Poll ``url`` until it answers ``status``; every 20 s touch ``nudge`` (a reload the
+    file watcher missed on a busy machine happens at the next change)."""
     deadline = time.monotonic() + timeout
+    next_nudge = time.monotonic() + 20
     last: httpx.Response | None = None
     while time.monotonic() < deadline:
+        if nudge is not None and time.monotonic() > next_nudge:
+            nudge.write_text(nudge.read_text() + "\n")
+            next_nudge = time.monotonic() + 20
         assert proc.poll() is None, "the server exited"
         try:
             last = httpx.get(url, timeout=5, **kw)  # type: ignore[arg-type]
@@ -114,15 +130,13 @@ def test_hyper_dev_migrates_at_every_reload_and_names_a_model_without_migration(
     try:
         wait_for(f"{base}/workspaces", 401, proc)  # migrated at start: the tables are there
         # A new feature with its table and its migration, written while the server runs.
-        (project / "teamboard/features/notes").mkdir()
         (project / "teamboard/migrations/teamboard_0002_notes.py").write_text(NOTES_MIGRATION)
-        (project / "teamboard/features/notes/__init__.py").write_text(NOTES_FEATURE.format(name="notes"))
-        r = wait_for(f"{base}/notes", 200, proc)
+        add_feature(project, "notes")
+        r = wait_for(f"{base}/notes", 200, proc, nudge=project / "teamboard/features/notes/__init__.py")
         assert r.json() == {"rows": 0}
         # A model without a migration: a one-line 500 naming the command, no traceback.
-        (project / "teamboard/features/memos").mkdir()
-        (project / "teamboard/features/memos/__init__.py").write_text(NOTES_FEATURE.format(name="memos"))
-        r = wait_for(f"{base}/memos", 500, proc)
+        add_feature(project, "memos")
+        r = wait_for(f"{base}/memos", 500, proc, nudge=project / "teamboard/features/memos/__init__.py")
         problem = r.json()
         assert problem["type"] == "https://hyperdeliver.dev/problems/not-migrated"
         assert problem["detail"] == (

@@ -12,7 +12,7 @@ import pytest
 from hyperdeliver.testing.plugin import client  # noqa: F401  (the kit's client, over the root conftest's)
 
 collect_ignore = ["project"]
-"""A user's project that test_matrix.py copies and runs pytest in, not tests of this suite."""
+"""A user's project that test_testing_matrix.py copies and runs pytest in, not tests of this suite."""
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

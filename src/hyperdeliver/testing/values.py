@@ -152,12 +152,66 @@ def _string(schema: dict[str, Any], name: str = "") -> str:
     pattern = schema.get("pattern")
     if pattern is not None:
         rx = re.compile(pattern)
-        for text in PATTERN_TRIES:
-            for candidate in (text, _fit(text, low, high)):
-                if rx.search(candidate) and low <= len(candidate) <= (high if high is not None else len(candidate)):
-                    return candidate
+        fits = lambda c: rx.search(c) is not None and low <= len(c) <= (high if high is not None else len(c))  # noqa: E731
+        try:
+            made = _from_regex(pattern)
+        except (Unfillable, re.error):
+            made = None
+        for candidate in ([made] if made is not None else []) + [t for text in PATTERN_TRIES for t in (text, _fit(text, low, high))]:
+            if fits(candidate):
+                return candidate
         raise Unfillable(f"no plausible value for the pattern {pattern!r}")
     return _fit(TEXT, low, high)
+
+
+def _from_regex(pattern: str) -> str:
+    """The shortest string of a simple regular expression's language: literals, classes,
+    repeats at their minimum, the first branch; anchors and lookarounds ignored."""
+    from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser  # type: ignore[attr-defined]
+
+    def emit(items: Any) -> str:
+        out = []
+        for op, arg in items:
+            if op is c.LITERAL:
+                out.append(chr(arg))
+            elif op is c.ANY:
+                out.append("a")
+            elif op is c.IN:
+                out.append(_first_of(arg, c))
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
+                least, _most, sub = arg
+                out.append(emit(sub) * least)
+            elif op is c.SUBPATTERN:
+                out.append(emit(arg[-1]))
+            elif op is getattr(c, "ATOMIC_GROUP", None):
+                out.append(emit(arg))
+            elif op is c.BRANCH:
+                out.append(emit(arg[1][0]))
+            elif op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+                continue
+            else:
+                raise Unfillable(f"cannot make a value for {op} in {pattern!r}")
+        return "".join(out)
+
+    return emit(_parser.parse(pattern))
+
+
+def _first_of(items: Any, c: Any) -> str:
+    """A character of a class ``[...]``: its first literal, range start or category."""
+    negated = False
+    for op, arg in items:
+        if op is c.NEGATE:
+            negated = True
+        elif negated:
+            break
+        elif op is c.LITERAL:
+            return chr(arg)
+        elif op is c.RANGE:
+            return chr(arg[0])
+        elif op is c.CATEGORY:
+            return {c.CATEGORY_DIGIT: "1", c.CATEGORY_SPACE: " ", c.CATEGORY_WORD: "a"}.get(arg, "a")
+    return "a" if not negated else "\u00e9"  # a negated class: something rarely excluded
 
 
 def _format_named(name: str) -> str | None:

@@ -1,0 +1,33 @@
+"""hyperdeliver.clock: one swappable time source (its docstring example runs)."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["hyperdeliver.clock", "hyperdeliver.testing.clock", "hyperdeliver.testing.expectations", "hyperdeliver.testing.values", "hyperdeliver.db.errors"],
+)
+def test_docstring_examples(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_install_returns_a_restore_that_puts_the_previous_clock_back() -> None:
+    from datetime import datetime, timezone
+
+    from hyperdeliver import clock
+    from hyperdeliver.testing import TestClock
+
+    original = clock.now
+    outer = clock.install(TestClock("2030-01-01T00:00:00Z", frozen=True))
+    inner = clock.install(TestClock("2040-01-01T00:00:00Z", frozen=True))
+    assert clock.now().year == 2040
+    inner()
+    assert clock.now() == datetime(2030, 1, 1, tzinfo=timezone.utc)
+    outer()
+    assert clock.now is original
