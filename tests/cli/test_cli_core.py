@@ -115,18 +115,52 @@ def test_demo_no_serve_migrates_and_seeds(tmp_path: Path) -> None:
     assert (tmp_path / "var" / "demo.sqlite3").exists()
 
 
-def test_db_revision_creates_a_file_in_the_apps_migrations(tmp_path: Path) -> None:
+def _teamboard_copy(tmp_path: Path) -> dict[str, str]:
     shutil.copytree(TEAMBOARD, tmp_path / "teamboard", ignore=shutil.ignore_patterns("__pycache__"))
-    env = {
+    return {
         "PYTHONPATH": str(tmp_path),
         "HYPER_APP": "teamboard.app:create_app",
         "HYPER_DATABASE_URL": f"sqlite:///{tmp_path / 'rev.sqlite3'}",
     }
+
+
+def _add_due_date(tmp_path: Path) -> None:
+    models = tmp_path / "teamboard/features/tasks/models.py"
+    models.write_text(models.read_text() + "    due_on: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)\n")
+
+
+def test_db_revision_creates_a_file_in_the_apps_migrations(tmp_path: Path) -> None:
+    env = _teamboard_copy(tmp_path)
     assert hyper("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    _add_due_date(tmp_path)
     r = hyper("db", "revision", "-m", "add a due date", env=env, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     created = [p for p in (tmp_path / "teamboard" / "migrations").glob("*.py") if "due_date" in p.name]
     assert len(created) == 1
-    assert "def upgrade" in created[0].read_text()
+    assert "add_column(sa.Column('due_on'" in created[0].read_text()
     assert not list((TEAMBOARD / "migrations").glob("*due_date*"))
     assert hyper("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+
+
+def test_db_revision_compares_with_the_migrations_not_with_a_database_left_behind(tmp_path: Path) -> None:
+    # Nothing migrated yet: on SQLite the models are compared with a scratch database
+    # the migrations built, so the revision holds the change and only the change.
+    env = _teamboard_copy(tmp_path)
+    _add_due_date(tmp_path)
+    r = hyper("db", "revision", "-m", "add a due date", env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    (created,) = (tmp_path / "teamboard" / "migrations").glob("*due_date*.py")
+    text = created.read_text()
+    assert "add_column(sa.Column('due_on'" in text and "create_table" not in text
+    assert not (tmp_path / "rev.sqlite3").exists()  # the app's own database was never touched
+
+
+def test_db_revision_writes_nothing_when_the_models_match_the_migrations(tmp_path: Path) -> None:
+    env = _teamboard_copy(tmp_path)
+    before = sorted(p.name for p in (tmp_path / "teamboard" / "migrations").iterdir())
+    r = hyper("db", "revision", "-m", "nothing new", env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "no changes" in r.stdout
+    assert sorted(p.name for p in (tmp_path / "teamboard" / "migrations").iterdir()) == before
+    r = hyper("db", "revision", "-m", "by hand", "--empty", env=env, cwd=tmp_path)
+    assert r.returncode == 0 and "created" in r.stdout

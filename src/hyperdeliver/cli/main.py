@@ -19,6 +19,7 @@ from .jobs import jobs_cli
 from .loader import app_spec, load_app
 from .output import print_json, table
 from .release import release_cli
+from .scaffold import register as register_scaffold
 
 cli = typer.Typer(
     name="hyper",
@@ -35,6 +36,7 @@ cli.add_typer(graphql_cli, name="graphql")
 cli.add_typer(jobs_cli)
 cli.add_typer(features_cli, name="features")
 cli.add_typer(release_cli, name="release")
+register_scaffold(cli)  # new, add feature, owners, upgrade
 console = Console()
 AppOpt = Annotated[Optional[str], typer.Option("--app", envvar="HYPER_APP", help="module:attribute of the app [env: HYPER_APP]")]
 MAX_PORT = 65535
@@ -227,7 +229,14 @@ def db_revision(
     application = load_app(app)
     if application.migrations_dir is None:
         raise CliError("this app has no migrations folder: pass App(migrations=...)")
-    console.print(f"created {revision(application, message, autogenerate=not empty)}")
+    try:
+        written = revision(application, message, autogenerate=not empty)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if not written:
+        console.print("no changes: the models match the migrations, so nothing was written (--empty writes an empty revision)")
+        return
+    console.print(f"created {written}")
 
 
 @db_cli.command("current")
