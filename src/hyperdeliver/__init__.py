@@ -28,7 +28,9 @@ from .errors import (
 from .features import Feature, operation_of
 from .jobs.tasks import Task
 from .operations import Operation
+from .auth.memberships import Membership, Memberships
 from .roles import AUTHENTICATED, PUBLIC, RoleHierarchy
+from .scopes import Lookup, Scope, ScopeAccess
 from .settings import Settings
 
 __version__ = "0.1.0"
@@ -45,6 +47,9 @@ __all__ = [
     "Forbidden",
     "Gone",
     "HyperError",
+    "Lookup",
+    "Membership",
+    "Memberships",
     "MethodNotAllowed",
     "Model",
     "NotFound",
@@ -53,6 +58,8 @@ __all__ = [
     "PayloadTooLarge",
     "Principal",
     "RoleHierarchy",
+    "Scope",
+    "ScopeAccess",
     "ServerError",
     "Settings",
     "Task",

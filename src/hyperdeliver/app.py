@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from .auth.feature import build_auth_feature
+from .auth.memberships import Memberships
 from .auth.passwords import Hasher
 from .auth.service import AuthService
 from .controller import FrontController
@@ -32,8 +33,10 @@ from .operations import Operation
 from .plugins import default_plugins
 from .rest.asgi import NO_PATH_VALUES, RestAdapter
 from .roles import RoleHierarchy
+from .scopes import Scope, build_check
 from .settings import Settings, settings_from_env
-from .types import Receive, Scope, Send
+from .types import Receive, Send
+from .types import Scope as ASGIScope
 
 
 GC_THRESHOLD = 10_000
@@ -72,6 +75,9 @@ class App:
             mapping ``role -> roles it includes``.
         settings: defaults to ``Settings()`` read from ``HYPER_*`` environment variables.
         migrations: the folder holding the app's own Alembic revisions.
+        scopes: the scopes roles can be held in (``[Scope("workspace", lookups=[...])]``):
+            operations declared with ``scope="workspace"`` check the caller's roles there
+            (:mod:`hyperdeliver.scopes`); ``app.memberships`` grants and revokes them.
     """
 
     def __init__(
@@ -84,10 +90,19 @@ class App:
         migrations: str | Path | None = None,
         plugins: list[Any] | None = None,
         hasher: Hasher | None = None,
+        scopes: Iterable[Scope] = (),
     ) -> None:
         self.name = name
         self.settings = settings or settings_from_env()
         self.role_hierarchy = RoleHierarchy(roles)
+        self.scopes: dict[str, Scope] = {}
+        for sc in scopes:
+            if sc.name in self.scopes:
+                raise ConfigurationError(f"two scopes are named {sc.name!r}")
+            if sc.roles is None:
+                sc.hierarchy = self.role_hierarchy
+            self.scopes[sc.name] = sc
+        self.memberships = Memberships(self)
         self.migrations_dir = Path(migrations) if migrations else None
         self.features: dict[str, Feature] = {}
         for f in [build_auth_feature(), *discover(features)]:
@@ -129,16 +144,29 @@ class App:
                     f"hd.E001 {op.qualname} ({op.method} {op.path}) declares no roles: "
                     f"add roles={{...}} or roles=PUBLIC to its decorator"
                 )
-            else:
+            elif op.scope is None:
                 unknown = self.role_hierarchy.unknown(op.roles)
                 if unknown:
                     problems.append(
                         f"hd.E002 {op.qualname} names unknown roles {sorted(unknown)}; "
                         f"the app declares {sorted(self.role_hierarchy.names)}"
                     )
+            if op.scope is not None and op.roles is not None:
+                try:
+                    op.scope_check = build_check(self.scopes, op, [p.name for p in op.params], op.body)
+                except ConfigurationError as exc:
+                    problems.append(str(exc))
             if op.graphql_name in seen:
                 problems.append(f"hd.E003 operations {seen[op.graphql_name].qualname} and {op.qualname} share the name {op.name!r}")
             seen[op.graphql_name] = op
+        for f in self.features.values():
+            for task in f.tasks.values():
+                if task.scope is not None:
+                    try:
+                        names = list(task.params_model.model_fields) if task.params_model is not None else []
+                        task.scope_check = build_check(self.scopes, task, names)
+                    except ConfigurationError as exc:
+                        problems.append(str(exc))
         if problems:
             raise ConfigurationError("; ".join(problems))
 
@@ -179,7 +207,7 @@ class App:
                 await p.shutdown(self)
         await self.database.dispose()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: ASGIScope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             methods = self.rest.static_endpoints.get(scope["path"])  # a static path: the usual case
             endpoint = methods.get(scope["method"]) if methods is not None else None

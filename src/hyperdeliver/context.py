@@ -12,6 +12,7 @@ from .auth.principal import NO_COOKIES, Principal
 if TYPE_CHECKING:
     from .app import App
     from .operations import Operation
+    from .scopes import ScopeAccess
 
 
 class Context:
@@ -37,6 +38,8 @@ class Context:
         "events",
         "auth_error",
         "csrf_error",
+        "scope",
+        "_scope_cache",
     )
 
     def __init__(
@@ -66,6 +69,9 @@ class Context:
         self.events: Sequence[tuple[str, dict[str, Any]]] = ()
         self.auth_error: str | None = None
         self.csrf_error: str | None = None
+        self.scope: ScopeAccess | None = None
+        """A scoped call's scope: its name, id and the caller's roles there (None: not scoped)."""
+        self._scope_cache: dict[Any, Any] | None = None
 
     @property
     def user(self) -> Principal:
@@ -78,6 +84,13 @@ class Context:
         if self._session is None:
             self._session = self.app.database.session()
         return self._session
+
+    @property
+    def scope_cache(self) -> dict[Any, Any]:
+        """The caller's scoped roles loaded so far in this request (shared by a GraphQL request's fields)."""
+        if self._scope_cache is None:
+            self._scope_cache = {}
+        return self._scope_cache
 
     @property
     def settings(self) -> Any:

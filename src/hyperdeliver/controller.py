@@ -78,7 +78,9 @@ class FrontController:
 
         Authorization: 401 when a login is needed, 403 when the caller lacks every
         required role, 403 when a cookie-authenticated write lacks its CSRF token; a
-        background task answers only the job path.
+        background task answers only the job path. A scoped operation's roles are checked
+        after validation, in the scope its arguments name (:mod:`hyperdeliver.scopes`):
+        404 without any role there, 403 without one that is enough.
 
         The handler runs inside a unit of work: the session it opened is committed on
         success and rolled back on any error, then the ``after_commit`` callbacks run.
@@ -89,7 +91,10 @@ class FrontController:
         gates, observers = self.gates, self.observers  # the lists, not copies: plugins append later
         is_task, is_mutation, qualname = op.kind == "task", op.kind == "mutation", op.qualname
         # As RoleHierarchy.allows reads op.roles, computed once per operation (a task has none).
-        need = None if is_task else op.requirement
+        # A scoped operation's roles are held in its scope: globally it needs only a login,
+        # and its ScopeCheck (read per call: the permission matrix pins it) does the rest.
+        scoped = not is_task and op.scope_check is not None
+        need = None if is_task else (frozenset() if scoped else op.requirement)
         app = self.app
 
         async def run(ctx: Context, validate: Callable[..., dict[str, Any]], *args: Any) -> Any:
@@ -115,6 +120,8 @@ class FrontController:
                             raise Forbidden(f"{qualname} needs one of the roles {sorted(need)}")
                 kwargs = validate(*args)
                 try:
+                    if scoped:
+                        await op.scope_check(ctx, kwargs)  # 404 outside the caller's scopes, 403 without the role
                     result = await op.handler(ctx, **kwargs)
                     session = ctx._session
                     if session is not None:

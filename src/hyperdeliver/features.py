@@ -115,9 +115,16 @@ class Feature:
         name: str | None = None,
         summary: str | None = None,
         status: int | None = None,
+        scope: str | None = None,
+        scope_at: Any = None,
     ) -> Callable[[F], F]:
-        """Declare a read operation: ``GET`` over REST, a ``Query`` field over GraphQL."""
-        return self._decorator("query", route, roles, name=name, summary=summary, status=status)
+        """Declare a read operation: ``GET`` over REST, a ``Query`` field over GraphQL.
+
+        ``scope="workspace"``: ``roles`` are held within the workspace the call's
+        arguments name (``workspace_id``, or a child's id through the scope's lookups;
+        ``scope_at`` picks the argument or gives a :class:`~hyperdeliver.Lookup`).
+        """
+        return self._decorator("query", route, roles, name=name, summary=summary, status=status, scope=scope, scope_at=scope_at)
 
     def mutation(
         self,
@@ -127,9 +134,12 @@ class Feature:
         name: str | None = None,
         summary: str | None = None,
         status: int | None = None,
+        scope: str | None = None,
+        scope_at: Any = None,
     ) -> Callable[[F], F]:
-        """Declare a write operation: ``POST/PUT/PATCH/DELETE`` over REST, a ``Mutation`` field."""
-        return self._decorator("mutation", route, roles, name=name, summary=summary, status=status)
+        """Declare a write operation: ``POST/PUT/PATCH/DELETE`` over REST, a ``Mutation`` field
+        (``scope``, ``scope_at``: as for :meth:`query`)."""
+        return self._decorator("mutation", route, roles, name=name, summary=summary, status=status, scope=scope, scope_at=scope_at)
 
     def add_task(self, task: Any) -> Any:
         """Register a background task (the explicit form behind ``task`` and ``cron``)."""
@@ -149,8 +159,13 @@ class Feature:
         queue: str = "default",
         timeout: float | None = None,
         name: str | None = None,
+        scope: str | None = None,
+        scope_at: Any = None,
     ) -> Callable[[Callable[..., Any]], Any]:
         """Declare a background task, run by ``hyper worker``: ``await ctx.enqueue(task, **kwargs)``.
+
+        ``scope="workspace"``: the job's arguments name a workspace (as an operation's
+        do), and a user's call may enqueue it only where that user holds a role (else 404).
 
         A failed attempt is retried ``retries`` times after ``backoff * 2 ** (n - 1)``
         seconds (with jitter); ``timeout`` cancels an attempt after that many seconds.
@@ -158,7 +173,9 @@ class Feature:
         from .jobs.tasks import Task
 
         def register(fn: Callable[..., Any]) -> Any:
-            return self.add_task(Task(self, fn, name=name, retries=retries, backoff=backoff, queue=queue, timeout=timeout))
+            task = Task(self, fn, name=name, retries=retries, backoff=backoff, queue=queue, timeout=timeout)
+            task.scope, task.scope_at = scope, scope_at
+            return self.add_task(task)
 
         return register
 

@@ -72,6 +72,10 @@ class Operation:
     output: Any
     tags: tuple[str, ...] = ()
     opt: dict[str, Any] = field(default_factory=dict)
+    scope: str | None = None
+    """The scope its roles are held in (``"workspace"``); None: global roles."""
+    scope_at: Any = None
+    """Which argument names the scope (a name or a :class:`~hyperdeliver.Lookup`); None: found from the scope's declaration."""
 
     def __post_init__(self) -> None:
         self.path_params = [p for p in self.params if p.location == "path"]
@@ -101,6 +105,8 @@ class Operation:
         self.public = self.roles is not None and "public" in self.roles
         self.requirement = requirement(self.roles) if self.roles is not None else None
         """What the front controller checks (:func:`~hyperdeliver.roles.requirement`)."""
+        self.scope_check: Any = None
+        """The :class:`~hyperdeliver.scopes.ScopeCheck` the app builds for a scoped operation (read per call)."""
 
     # -- validation -----------------------------------------------------------------
 
@@ -317,6 +323,8 @@ def build_operation(
     summary: str | None = None,
     tags: tuple[str, ...] = (),
     opt: dict[str, Any] | None = None,
+    scope: str | None = None,
+    scope_at: Any = None,
 ) -> Operation:
     if not inspect.iscoroutinefunction(handler):
         raise ConfigurationError(f"{feature.name}.{handler.__name__}: handlers must be 'async def'")
@@ -371,4 +379,6 @@ def build_operation(
         output=output,
         tags=tags,
         opt=opt or {},
+        scope=scope,
+        scope_at=scope_at,
     )

@@ -30,7 +30,7 @@ errlog = logging.getLogger("hyperdeliver.error")
 class RequestState:
     """One GraphQL HTTP request: who called, and what the fields add to the response."""
 
-    __slots__ = ("app", "request_id", "principal", "auth_error", "csrf_error", "client_ip", "cookies", "headers", "set_cookies", "fields")
+    __slots__ = ("app", "request_id", "principal", "auth_error", "csrf_error", "client_ip", "cookies", "headers", "set_cookies", "fields", "scope_cache")
 
     def __init__(self, app: App, request_id: str, client_ip: str = "") -> None:
         self.app = app
@@ -44,11 +44,14 @@ class RequestState:
         self.set_cookies: list[str] = []
         self.fields: list[str] = []
         """The operations the request called, in order (for the access log)."""
+        self.scope_cache: dict[Any, Any] = {}
+        """The caller's scoped roles, loaded once per request whatever the number of fields."""
 
     def context_for(self, op: Operation) -> Context:
         ctx = Context(self.app, self.request_id, self.principal, "graphql", op, self.client_ip, self.cookies)
         ctx.auth_error = self.auth_error
         ctx.csrf_error = self.csrf_error
+        ctx._scope_cache = self.scope_cache
         return ctx
 
     def collect(self, ctx: Context) -> None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, NotFound
 from .store import JobStore, store_for
 from .tasks import Task, TaskCall, resolve
 
@@ -77,6 +77,9 @@ class JobQueue:
         Arguments are validated against the task's signature now, not when it runs.
         """
         call = self._own(target)
+        check = call.task.scope_check
+        if check is not None:
+            await self._check_scope(where, check, call.task.validate_args(kwargs))
         args = call.task.encode_args(kwargs)
         params: dict[str, Any] = {
             "queue": call.queue,
@@ -93,9 +96,24 @@ class JobQueue:
         session = where if isinstance(where, AsyncSession) else where.db
         return await self.store.enqueue(session, **params)
 
+    @staticmethod
+    async def _check_scope(where: Any, check: Any, values: dict[str, Any]) -> None:
+        """A scoped task enqueued by a user's call: 404 unless that user holds a role in
+        the scope its arguments name (jobs, cron and scripts enqueue as the system)."""
+        from ..context import Context
+
+        if isinstance(where, Context) and where.interface != "job":
+            if where.principal.user_id is None:
+                raise NotFound(f"no {check.scope.name} for {check.param} {check.value(values)}")
+            await check.access(where, check.value(values))
+
     async def enqueue_many(self, where: Any, target: Task | TaskCall | Any, args: Iterable[dict[str, Any]]) -> int:
         """Insert many jobs of one task in one statement; returns how many."""
         call = self._own(target)
+        if call.task.scope_check is not None:
+            args = list(args)
+            for a in args:
+                await self._check_scope(where, call.task.scope_check, call.task.validate_args(a))
         rows = [
             {
                 "queue": call.queue,

@@ -110,6 +110,10 @@ class Task:
         self.timeout = timeout
         self.schedule = schedule
         self.roles = INTERNAL
+        self.scope: str | None = None
+        """The scope its arguments name (``@feature.task(scope="workspace")``); checked at enqueue."""
+        self.scope_at: Any = None
+        self.scope_check: Any = None
         self.tags: tuple[str, ...] = ()
         self.opt: dict[str, Any] = {}
         doc = inspect.getdoc(fn) or ""

@@ -1,4 +1,4 @@
-"""Seed data for the demo: three users (one per role) and a small workspace."""
+"""Seed data for the demo: three users (one per role), each a member of a small workspace with that role."""
 
 from __future__ import annotations
 
@@ -44,5 +44,9 @@ async def seed(app: App) -> list[tuple[str, str, str]]:
             s.add_all(tasks)
             await s.flush()
             s.add(Comment(task_id=tasks[0].id, author_id=member, body="First draft is up."))
+            # Each seed user holds their role in the Acme workspace too (its members).
+            for email, _password, _name, roles in USERS:
+                for role in roles:
+                    await app.memberships.grant(ids[email], "workspace", ws.id, role, db=s)
             await s.commit()
     return [(email, password, sorted(roles)[0]) for email, password, _, roles in USERS]

@@ -27,14 +27,14 @@ class CommentOut(BaseModel):
     created_at: datetime
 
 
-@feature.query("GET /tasks/{task_id}/comments", roles={"viewer"})
+@feature.query("GET /tasks/{task_id}/comments", roles={"viewer"}, scope="workspace")
 async def list_comments(ctx: Context, task_id: int) -> list[CommentOut]:
     """The comments on a task, oldest first."""
     rows = (await ctx.db.execute(select(Comment).where(Comment.task_id == task_id).order_by(Comment.id))).scalars()
     return [CommentOut.model_validate(r, from_attributes=True) for r in rows]
 
 
-@feature.mutation("POST /tasks/{task_id}/comments", roles={"member"})
+@feature.mutation("POST /tasks/{task_id}/comments", roles={"member"}, scope="workspace")
 async def add_comment(ctx: Context, task_id: int, data: CommentIn) -> CommentOut:
     """Comment on a task."""
     if await ctx.db.get(Task, task_id) is None:
@@ -45,12 +45,12 @@ async def add_comment(ctx: Context, task_id: int, data: CommentIn) -> CommentOut
     return CommentOut.model_validate(row, from_attributes=True)
 
 
-@feature.mutation("DELETE /comments/{comment_id}", roles={"member"})
+@feature.mutation("DELETE /comments/{comment_id}", roles={"member"}, scope="workspace")
 async def delete_comment(ctx: Context, comment_id: int) -> None:
-    """Delete a comment: its author, or an admin."""
+    """Delete a comment: its author, or an admin of its workspace."""
     row = await ctx.db.get(Comment, comment_id)
     if row is None:
         raise NotFound(f"no comment {comment_id}")
-    if row.author_id != ctx.user.user_id and not ctx.user.has_role("admin"):
-        raise Forbidden("only the author or an admin can delete a comment")
+    if row.author_id != ctx.user.user_id and not (ctx.scope is not None and ctx.scope.has_role("admin")):
+        raise Forbidden("only the author or an admin of the workspace can delete a comment")
     await ctx.db.delete(row)

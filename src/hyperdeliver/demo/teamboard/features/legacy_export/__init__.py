@@ -21,7 +21,7 @@ class CsvExport(BaseModel):
     csv: str
 
 
-@feature.query("GET /projects/{project_id}/export.csv", roles={"member"})
+@feature.query("GET /projects/{project_id}/export.csv", roles={"member"}, scope="workspace")
 async def export_tasks_csv(ctx: Context, project_id: int) -> CsvExport:
     """The project's tasks as CSV text (id, title, status, priority)."""
     rows = (await ctx.db.execute(select(Task).where(Task.project_id == project_id).order_by(Task.id))).scalars()

@@ -29,7 +29,7 @@ class ProjectOut(BaseModel):
     created_at: datetime
 
 
-@feature.query("GET /workspaces/{workspace_id}/projects", roles={"viewer"})
+@feature.query("GET /workspaces/{workspace_id}/projects", roles={"viewer"}, scope="workspace")
 async def list_projects(ctx: Context, workspace_id: int, include_archived: bool = False) -> list[ProjectOut]:
     """The projects of a workspace."""
     q = select(Project).where(Project.workspace_id == workspace_id).order_by(Project.id)
@@ -39,7 +39,7 @@ async def list_projects(ctx: Context, workspace_id: int, include_archived: bool 
     return [ProjectOut.model_validate(r, from_attributes=True) for r in rows]
 
 
-@feature.query("GET /projects/{project_id}", roles={"viewer"})
+@feature.query("GET /projects/{project_id}", roles={"viewer"}, scope="workspace")
 async def get_project(ctx: Context, project_id: int) -> ProjectOut:
     """One project."""
     row = await ctx.db.get(Project, project_id)
@@ -48,7 +48,7 @@ async def get_project(ctx: Context, project_id: int) -> ProjectOut:
     return ProjectOut.model_validate(row, from_attributes=True)
 
 
-@feature.mutation("POST /workspaces/{workspace_id}/projects", roles={"member"})
+@feature.mutation("POST /workspaces/{workspace_id}/projects", roles={"member"}, scope="workspace")
 async def create_project(ctx: Context, workspace_id: int, data: ProjectIn) -> ProjectOut:
     """Create a project in a workspace."""
     if await ctx.db.get(Workspace, workspace_id) is None:
@@ -59,9 +59,9 @@ async def create_project(ctx: Context, workspace_id: int, data: ProjectIn) -> Pr
     return ProjectOut.model_validate(row, from_attributes=True)
 
 
-@feature.mutation("POST /projects/{project_id}/archive", roles={"admin"}, status=200)
+@feature.mutation("POST /projects/{project_id}/archive", roles={"admin"}, scope="workspace", status=200)
 async def archive_project(ctx: Context, project_id: int) -> ProjectOut:
-    """Archive a project (admins only)."""
+    """Archive a project (the workspace's admins only)."""
     row = await ctx.db.get(Project, project_id)
     if row is None:
         raise NotFound(f"no project {project_id}")

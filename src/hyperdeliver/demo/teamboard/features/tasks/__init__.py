@@ -73,7 +73,7 @@ async def _check_assignee(ctx: Context, assignee_id: int | None) -> None:
         raise ValidationFailed.on("data.assignee_id", f"no user {assignee_id}")
 
 
-@feature.query("GET /projects/{project_id}/tasks", roles={"viewer"})
+@feature.query("GET /projects/{project_id}/tasks", roles={"viewer"}, scope="workspace")
 async def list_tasks(ctx: Context, project_id: int, status: Status | None = None, limit: Annotated[int, Field(ge=1, le=500)] = 100) -> list[TaskOut]:
     """The tasks of a project, optionally of one status."""
     q = select(Task).where(Task.project_id == project_id).order_by(Task.priority, Task.id).limit(limit)
@@ -83,13 +83,13 @@ async def list_tasks(ctx: Context, project_id: int, status: Status | None = None
     return [TaskOut.model_validate(r, from_attributes=True) for r in rows]
 
 
-@feature.query("GET /tasks/{task_id}", roles={"viewer"})
+@feature.query("GET /tasks/{task_id}", roles={"viewer"}, scope="workspace")
 async def get_task(ctx: Context, task_id: int) -> TaskOut:
     """One task."""
     return TaskOut.model_validate(await _task(ctx, task_id), from_attributes=True)
 
 
-@feature.mutation("POST /projects/{project_id}/tasks", roles={"member"})
+@feature.mutation("POST /projects/{project_id}/tasks", roles={"member"}, scope="workspace")
 async def create_task(ctx: Context, project_id: int, data: TaskIn) -> TaskOut:
     """Add a task to a project."""
     if await ctx.db.get(Project, project_id) is None:
@@ -104,7 +104,7 @@ async def create_task(ctx: Context, project_id: int, data: TaskIn) -> TaskOut:
     return TaskOut.model_validate(row, from_attributes=True)
 
 
-@feature.mutation("PATCH /tasks/{task_id}", roles={"member"}, status=200)
+@feature.mutation("PATCH /tasks/{task_id}", roles={"member"}, scope="workspace", status=200)
 async def update_task(ctx: Context, task_id: int, data: TaskUpdate) -> TaskOut:
     """Change a task's status, title, priority or assignee."""
     row = await _task(ctx, task_id)
@@ -124,13 +124,13 @@ async def update_task(ctx: Context, task_id: int, data: TaskUpdate) -> TaskOut:
     return TaskOut.model_validate(row, from_attributes=True)
 
 
-@feature.mutation("DELETE /tasks/{task_id}", roles={"admin"})
+@feature.mutation("DELETE /tasks/{task_id}", roles={"admin"}, scope="workspace")
 async def delete_task(ctx: Context, task_id: int) -> None:
-    """Delete a task (admins only)."""
+    """Delete a task (the workspace's admins only)."""
     await ctx.db.delete(await _task(ctx, task_id))
 
 
-@feature.query("GET /projects/{project_id}/stats", roles={"viewer"})
+@feature.query("GET /projects/{project_id}/stats", roles={"viewer"}, scope="workspace")
 async def task_stats(ctx: Context, project_id: int) -> TaskStats:
     """How many tasks a project has in each status."""
     rows = await ctx.db.execute(
@@ -142,7 +142,7 @@ async def task_stats(ctx: Context, project_id: int) -> TaskStats:
 # -- background work ------------------------------------------------------------------
 
 
-@feature.task(retries=5, backoff=10.0)
+@feature.task(retries=5, backoff=10.0, scope="workspace")
 async def notify_assignee(ctx: Context, task_id: int, assignee_id: int) -> None:
     """Tell a user a task was assigned to them: a comment on the task that mentions them.
 

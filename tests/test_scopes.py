@@ -1,0 +1,242 @@
+"""Scoped roles in the front controller, on teamboard's workspaces (SQLite and PostgreSQL).
+
+Workspace A is the seed's Acme (id 1); workspace B is made here with a project, a task
+and a comment. A member of A must not learn that B's objects exist (404, as for an id
+that exists nowhere), through REST and GraphQL, nor enqueue work against them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from hyperdeliver import App, Context, NotFound
+from hyperdeliver.testing import TestClient
+from hyperdeliver.testing.users import Users, use_fast_hasher
+
+
+class World:
+    """Teamboard with workspace B next to the seed's A, and users made for the test."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.users = Users(app)
+        self.ids: dict[str, int] = {}
+
+    async def build(self) -> World:
+        use_fast_hasher(self.app)
+        admin = await self.users.resolve("admin@teamboard.dev")
+        async with TestClient(self.app) as c:
+            await self.users.log_in(c, admin)
+            ws = (await c.post("/workspaces", json={"name": "Beta"})).json()
+            project = (await c.post(f"/workspaces/{ws['id']}/projects", json={"name": "Secret"})).json()
+            task = (await c.post(f"/projects/{project['id']}/tasks", json={"title": "Hidden"})).json()
+            comment = (await c.post(f"/tasks/{task['id']}/comments", json={"body": "psst"})).json()
+            a_task = (await c.post("/projects/1/tasks", json={"title": "Visible"})).json()
+        self.ids = {"ws_b": ws["id"], "project_b": project["id"], "task_b": task["id"], "comment_b": comment["id"], "task_a": a_task["id"]}
+        return self
+
+    async def client_as(self, email: str, *global_roles: str, **scoped: str) -> TestClient:
+        """A started client logged in as ``email`` (made with ``global_roles`` if new),
+        granted ``{"1": "admin", ...}``-style workspace roles (keys: ``a``, ``b``)."""
+        user = await self.users.resolve(email, global_roles)
+        for where, role in scoped.items():
+            await self.app.memberships.grant(user.id, "workspace", 1 if where == "a" else self.ids["ws_b"], role)
+        client = TestClient(self.app)
+        await client.__aenter__()
+        await self.users.log_in(client, user)
+        return client
+
+
+@pytest.fixture
+async def world(teamboard: App) -> World:
+    return await World(teamboard).build()
+
+
+async def test_a_member_of_a_gets_404_for_b_objects_over_rest(world: World) -> None:
+    ids = world.ids
+    member = await world.client_as("member@teamboard.dev")  # the seed's member of A
+    try:
+        assert (await member.get("/projects/1")).status_code == 200
+        assert (await member.get(f"/tasks/{ids['task_a']}")).status_code == 200
+        for method, url, body in (
+            ("GET", f"/workspaces/{ids['ws_b']}", None),
+            ("GET", f"/workspaces/{ids['ws_b']}/projects", None),
+            ("POST", f"/workspaces/{ids['ws_b']}/projects", {"name": "x"}),
+            ("GET", f"/projects/{ids['project_b']}", None),
+            ("GET", f"/projects/{ids['project_b']}/tasks", None),
+            ("POST", f"/projects/{ids['project_b']}/tasks", {"title": "x"}),
+            ("GET", f"/projects/{ids['project_b']}/export.csv", None),
+            ("GET", f"/tasks/{ids['task_b']}", None),
+            ("PATCH", f"/tasks/{ids['task_b']}", {"status": "done"}),
+            ("GET", f"/tasks/{ids['task_b']}/comments", None),
+            ("POST", f"/tasks/{ids['task_b']}/comments", {"body": "hi"}),
+            ("DELETE", f"/comments/{ids['comment_b']}", None),
+        ):
+            r = await member.request(method, url, json=body)
+            assert r.status_code == 404, (method, url, r.status_code, r.text)
+            assert r.headers["content-type"].startswith("application/problem+json")
+            # The same answer as for an id that exists nowhere: nothing tells B's ids apart.
+            missing = await member.request(method, url.replace(str(ids["task_b"]), "999999").replace(str(ids["project_b"]), "999999"), json=body)
+            if "/tasks/" in url or "/projects/" in url:
+                assert missing.status_code == 404 and missing.json()["detail"].split()[0] == r.json()["detail"].split()[0]
+        # Nothing in B changed.
+        admin = await world.client_as("admin@teamboard.dev")
+        try:
+            assert (await admin.get(f"/tasks/{ids['task_b']}")).json()["status"] == "todo"
+            assert [c["body"] for c in (await admin.get(f"/tasks/{ids['task_b']}/comments")).json()] == ["psst"]
+            assert [p["name"] for p in (await admin.get(f"/workspaces/{ids['ws_b']}/projects")).json()] == ["Secret"]
+        finally:
+            await admin.aclose()
+        # The member's workspace list shows A only; the global admin's shows both.
+        assert [w["name"] for w in (await member.get("/workspaces")).json()] == ["Acme"]
+    finally:
+        await member.aclose()
+
+
+async def test_a_member_of_a_gets_404_for_b_objects_over_graphql(world: World) -> None:
+    ids = world.ids
+    member = await world.client_as("member@teamboard.dev")
+    try:
+        for query in (
+            f"{{ getProject(projectId: {ids['project_b']}) {{ name }} }}",
+            f"{{ listTasks(projectId: {ids['project_b']}) {{ title }} }}",
+            f"{{ getTask(taskId: {ids['task_b']}) {{ title }} }}",
+            f"{{ listComments(taskId: {ids['task_b']}) {{ body }} }}",
+            f"mutation {{ updateTask(taskId: {ids['task_b']}, data: {{status: done}}) {{ id }} }}",
+            f"mutation {{ deleteComment(commentId: {ids['comment_b']}) }}",
+        ):
+            r = await member.post("/graphql", json={"query": query})
+            body = r.json()
+            assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND", (query, body)
+            assert not any(v for v in (body.get("data") or {}).values()), body
+        ok = (await member.post("/graphql", json={"query": f"{{ getTask(taskId: {ids['task_a']}) {{ title }} }}"})).json()
+        assert ok == {"data": {"getTask": {"title": "Visible"}}}
+    finally:
+        await member.aclose()
+
+
+async def test_admin_of_a_is_not_admin_of_b(world: World) -> None:
+    ids = world.ids
+    # No global role: admin of A by membership, member of B.
+    alice = await world.client_as("alice@example.test", a="admin", b="member")
+    try:
+        a_task = ids["task_a"]
+        assert (await alice.delete(f"/tasks/{a_task}")).status_code == 204  # admin in A
+        r = await alice.delete(f"/tasks/{ids['task_b']}")
+        assert r.status_code == 403 and "in this workspace" in r.json()["detail"]  # a member in B, not an admin
+        assert (await alice.post(f"/projects/{ids['project_b']}/archive")).status_code == 403
+        assert (await alice.get(f"/tasks/{ids['task_b']}")).status_code == 200  # but a member reads
+        # Admin of A cannot make themself admin of B.
+        r = await alice.put(f"/workspaces/{ids['ws_b']}/members", json={"email": "alice@example.test", "role": "admin"})
+        assert r.status_code == 403
+        assert (await alice.put("/workspaces/1/members", json={"email": "viewer@teamboard.dev", "role": "member"})).status_code == 200
+    finally:
+        await alice.aclose()
+    # Without a membership in B at all: 404, even as admin of A.
+    bob = await world.client_as("bob@example.test", a="admin")
+    try:
+        assert (await bob.delete(f"/tasks/{ids['task_b']}")).status_code == 404
+        assert (await bob.get(f"/workspaces/{ids['ws_b']}/members")).status_code == 404
+        assert (await bob.get("/workspaces/1/members")).status_code == 200
+    finally:
+        await bob.aclose()
+    # A global role is not a workspace role: a global member with no membership sees nothing.
+    carol = await world.client_as("carol@example.test", "member")
+    try:
+        assert (await carol.get("/projects/1")).status_code == 404
+        assert (await carol.get("/workspaces")).json() == []
+    finally:
+        await carol.aclose()
+
+
+async def test_a_viewer_in_the_scope_gets_403_on_writes(world: World) -> None:
+    viewer = await world.client_as("viewer@teamboard.dev")  # the seed's viewer of A
+    try:
+        assert (await viewer.get("/projects/1/tasks")).status_code == 200
+        r = await viewer.post("/projects/1/tasks", json={"title": "x"})
+        assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem+json")
+    finally:
+        await viewer.aclose()
+
+
+async def test_a_member_of_a_cannot_enqueue_work_against_b(world: World) -> None:
+    app, ids = world.app, world.ids
+    member = await world.users.resolve("member@teamboard.dev")
+    principal = app.auth.principal_for(member, "session")
+    notify = app.jobs.task("tasks.notify_assignee")
+    ctx = Context(app, "req-1", principal, "rest")
+    try:
+        with pytest.raises(NotFound, match=rf"no task {ids['task_b']}"):
+            await ctx.enqueue(notify, task_id=ids["task_b"], assignee_id=member.id)
+        assert await ctx.enqueue(notify, task_id=ids["task_a"], assignee_id=member.id) > 0  # A's task: allowed
+        await ctx.db.commit()
+    finally:
+        await ctx.db.close()
+    # Through the API too: assigning B's task (which would enqueue a notification) is a 404, no job.
+    client = await world.client_as("member@teamboard.dev")
+    try:
+        before = await _jobs(app)
+        r = await client.patch(f"/tasks/{ids['task_b']}", json={"assignee_id": member.id})
+        assert r.status_code == 404
+        assert await _jobs(app) == before
+        # A job enqueued by the system (no user: a cron, a script) is not refused.
+        await app.jobs.enqueue(None, notify, task_id=ids["task_b"], assignee_id=member.id)
+        assert await _jobs(app) == before + 1
+    finally:
+        await client.aclose()
+
+
+async def _jobs(app: App) -> int:
+    from sqlalchemy import text
+
+    async with app.database.engine.connect() as conn:
+        return int((await conn.execute(text("SELECT count(*) FROM hd_jobs WHERE task = 'tasks.notify_assignee'"))).scalar_one())
+
+
+async def test_the_scope_is_loaded_with_one_query_per_request(world: World) -> None:
+    app, ids = world.app, world.ids
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    client = await world.client_as("member@teamboard.dev")
+    engine = app.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        r = await client.get(f"/tasks/{ids['task_a']}/comments")
+        assert r.status_code == 200
+        scoped = [s for s in statements if "hd_memberships" in s]
+        # One statement: the comment's task's project's workspace, joined with the caller's roles there.
+        assert len(scoped) == 1, statements
+        assert "tasks" in scoped[0] and "projects" in scoped[0]
+        statements.clear()
+        # A GraphQL request with three fields on two objects: one statement per object (the
+        # fields run concurrently; the second getTask awaits the first's lookup).
+        query = f"{{ a: getTask(taskId: {ids['task_a']}) {{ id }} b: getTask(taskId: {ids['task_a']}) {{ id }} c: getProject(projectId: 1) {{ id }} }}"
+        r = await client.post("/graphql", json={"query": query})
+        assert "errors" not in r.json(), r.json()
+        assert len([s for s in statements if "hd_memberships" in s]) == 2
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+        await client.aclose()
+
+
+async def test_the_membership_lookup_uses_the_index(world: World) -> None:
+    """The (user_id, scope, scope_id) lookup is served by an index on both databases."""
+    from sqlalchemy import text
+
+    app = world.app
+    dialect = app.database.engine.dialect.name
+    async with app.database.engine.connect() as conn:
+        if dialect == "sqlite":
+            plan = (await conn.execute(text("EXPLAIN QUERY PLAN SELECT role FROM hd_memberships WHERE user_id = 1 AND scope = 'workspace' AND scope_id = '1'"))).all()
+            assert any("USING INDEX" in str(row[-1]) or "USING COVERING INDEX" in str(row[-1]) for row in plan), plan
+        else:
+            await conn.execute(text("SET enable_seqscan = off"))
+            plan = (await conn.execute(text("EXPLAIN SELECT role FROM hd_memberships WHERE user_id = 1 AND scope = 'workspace' AND scope_id = '1'"))).all()
+            text_plan = " ".join(row[0] for row in plan)
+            assert "Index" in text_plan and "Seq Scan" not in text_plan, plan
