@@ -79,7 +79,7 @@ def make_probe() -> Feature:
 
 
 def build_probe_app(settings: Settings) -> App:
-    from hyperdeliver.demo.teamboard.app import ROLES
+    from hyperdeliver.demo.teamboard.app import ROLES, WORKSPACE
 
     import hyperdeliver.demo.teamboard as teamboard
 
@@ -87,6 +87,7 @@ def build_probe_app(settings: Settings) -> App:
         "teamboard",
         features=["hyperdeliver.demo.teamboard.features", make_probe()],
         roles=ROLES,
+        scopes=[WORKSPACE],
         settings=settings,
         migrations=Path(teamboard.__file__).parent / "migrations",
     )

@@ -17,6 +17,7 @@ from .graphql import graphql_cli
 from .features import features_cli
 from .jobs import jobs_cli
 from .loader import app_spec, load_app
+from .members import members_cli
 from .output import print_json, table
 from .release import release_cli
 from .scaffold import register as register_scaffold
@@ -32,6 +33,7 @@ db_cli = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True
 users_cli = typer.Typer(help="Users and their roles.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(users_cli, name="users")
+cli.add_typer(members_cli, name="members")
 cli.add_typer(graphql_cli, name="graphql")
 cli.add_typer(jobs_cli)
 cli.add_typer(features_cli, name="features")
@@ -123,7 +125,7 @@ def dev(
 def routes(
     app: AppOpt = None,
     json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-    matrix: Annotated[bool, typer.Option("--matrix", help="who may call what: 401/403/ok per operation and caller")] = False,
+    matrix: Annotated[bool, typer.Option("--matrix", help="who may call what: 401/403/404/ok per operation and caller")] = False,
 ) -> None:
     """Every operation: method, path, feature, owner, roles, lifecycle (--matrix: who may call it)."""
     application = load_app(app)
@@ -138,6 +140,7 @@ def routes(
             "feature": op.feature.name,
             "owner": op.feature.owner,
             "roles": sorted(op.roles or ()),
+            "scope": op.scope,
             "lifecycle": op.feature.lifecycle,
             "graphql": f"{'Query' if op.kind == 'query' else 'Mutation'}.{op.graphql_name}",
         }
@@ -150,7 +153,10 @@ def routes(
         table(
             f"{application.name}: {len(rows)} operations",
             ("method", "path", "feature", "owner", "roles", "lifecycle"),
-            [(r["method"], r["path"], r["feature"], r["owner"], ", ".join(r["roles"]), r["lifecycle"]) for r in rows],
+            [
+                (r["method"], r["path"], r["feature"], r["owner"], ", ".join(r["roles"]) + (f" in {r['scope']}" if r["scope"] else ""), r["lifecycle"])
+                for r in rows
+            ],
         )
     )
 
@@ -164,7 +170,7 @@ def _print_matrix(application: Any, json: bool) -> None:
     if json:
         print_json(
             [
-                {"operation": op.qualname, "method": op.method, "path": op.path, "roles": sorted(op.roles or ()),
+                {"operation": op.qualname, "method": op.method, "path": op.path, "roles": sorted(op.roles or ()), "scope": op.scope,
                  "callers": {name: (o.value if o is not None else None) for name, o in cells.items()}}
                 for op, cells in rows
             ]
@@ -172,7 +178,8 @@ def _print_matrix(application: Any, json: bool) -> None:
         return
     console.print(
         table(
-            f"{application.name}: who may call what (ok: let through; 401: log in; 403: refused; -: reads need no CSRF token)",
+            f"{application.name}: who may call what (ok: let through; 401: log in; 403: refused; "
+            "404: outside the caller's scopes; -: does not apply: reads need no CSRF token, scope columns are for that scope's operations)",
             ("operation", "route", *(c.name for c in columns)),
             [
                 (op.qualname, f"{op.method} {op.path}", *(cells[c.name].value if cells[c.name] is not None else "-" for c in columns))  # type: ignore[union-attr]

@@ -4,7 +4,9 @@ One function, :func:`expected`, says what a caller gets from an operation, follo
 the front controller's order: the lifecycle gate (a removed feature answers 410 to
 everyone, a flag that is off for the caller 404), then the CSRF check of a
 cookie-authenticated write (403), then the declared roles with the app's hierarchy
-(401 without a login, 403 without a role that is enough). The generated permission
+(401 without a login, 403 without a role that is enough); for a scoped operation the
+roles held in its scope (404 without any there or with roles only in another one of the
+scope's ids, 403 without one that is enough; the scope's global admin passes). The generated permission
 tests (:func:`~hyperdeliver.testing.permission_matrix`) and ``hyper routes --matrix``
 both read it, so they cannot disagree; a new kind of rule (scoped roles, say) is added
 here and both follow.
@@ -45,7 +47,8 @@ class Outcome(str, Enum):
     FORBIDDEN = "403"
     """Logged in, but no role that is enough (or a cookie write without its CSRF token)."""
     NOT_FOUND = "404"
-    """A feature flag that is off for this caller: the operation does not exist for them."""
+    """A feature flag that is off for this caller, or a scoped operation in a scope where
+    the caller holds no role: it does not exist for them."""
     GONE = "410"
     """The feature was removed."""
     ALLOWED = "ok"
@@ -75,8 +78,16 @@ class Caller:
     """The column applies to mutations only (the CSRF check concerns writes)."""
     user_id: int | None = None
     """The caller's user once made (feature flags with a percentage rollout depend on it)."""
+    scope: str | None = None
+    """A scope column: the scope the caller holds ``scope_roles`` in (it applies to that scope's operations only)."""
+    scope_roles: frozenset[str] = frozenset()
+    """The roles held in the scope (its hierarchy adds the roles they include)."""
+    elsewhere: bool = False
+    """The roles are held in another id of the scope than the one the call names."""
 
     def applies_to(self, op: Operation) -> bool:
+        if self.scope is not None and op.scope != self.scope:
+            return False
         return op.kind == "mutation" or not self.writes_only
 
 
@@ -99,6 +110,14 @@ def callers(app: App) -> list[Caller]:
     top = top_role(app)
     if top is not None:
         out.append(Caller(f"{top}-without-csrf", frozenset({top}), logged_in=True, csrf=False, writes_only=True))
+    for name, scope in app.scopes.items():
+        # Per scope: a member with each of its roles in the scope the call names, and its
+        # top role held in another one (which must not reach this one: 404).
+        h = scope.hierarchy
+        out += [Caller(f"{name}-{role}", logged_in=True, scope=name, scope_roles=frozenset({role})) for role in h.includes]
+        best = max(h.includes, key=lambda r: len(h.expand({r})), default=None)
+        if best is not None:
+            out.append(Caller(f"{best}-of-another-{name}", logged_in=True, scope=name, scope_roles=frozenset({best}), elsewhere=True))
     return out
 
 
@@ -120,6 +139,16 @@ def expected(app: App, op: Operation, caller: Caller) -> Outcome:
         return Outcome.ALLOWED
     if not caller.logged_in:
         return Outcome.UNAUTHORIZED
+    check = getattr(op, "scope_check", None)
+    if check is not None:
+        scope = check.scope
+        if scope.global_admin is not None and scope.global_admin in effective:
+            return Outcome.ALLOWED
+        if caller.scope != scope.name or caller.elsewhere or not caller.scope_roles:
+            return Outcome.NOT_FOUND
+        if check.need and check.need.isdisjoint(scope.hierarchy.expand(caller.scope_roles)):
+            return Outcome.FORBIDDEN
+        return Outcome.ALLOWED
     if need and need.isdisjoint(effective):
         return Outcome.FORBIDDEN
     return Outcome.ALLOWED

@@ -13,7 +13,8 @@ app's registry when the tests are collected: an operation added to the app is co
 by the next run without anyone writing a test. Each test builds the caller on a fresh
 app (the ``app`` fixture), calls the operation over HTTP with plausible path, query and
 body values (:mod:`.values`), and checks the answer against :func:`.expectations.expected`:
-401 or 403 where the declared roles and the hierarchy refuse the caller, anything else
+401 or 403 where the declared roles and the hierarchy refuse the caller, 404 where a
+scoped operation is called outside the caller's scopes, anything else
 (200, 201, 404 from a missing row, 422) where they let it through. A handler that was
 reached counts as let through whatever it answered, so its own checks (a wrong current
 password answering 401) are not mistaken for the role check.
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
     from ..operations import Operation
 
 TESTING_EXTRA = "pip install 'hyperdeliver[testing]'"
+SCOPE_ID, OTHER_SCOPE_ID = "1", "2"
+"""A scoped operation is called in scope id 1 (its lookup pinned there: the rows behind a
+lookup are the app's data, its own tests check them); scope columns hold their roles in
+id 1, or in id 2 for the "another" column."""
 MATRIX_ATTRIBUTE = "hyperdeliver_permission_matrix"
 """Set on the generated test function: the plugin parametrizes functions carrying it."""
 
@@ -107,10 +112,13 @@ async def check(app: App, case: Case) -> None:
     except KeyError:
         raise AssertionError(f"{case.operation} is not an operation of {app.name!r} any more") from None
     caller = case.caller
+    check = op.scope_check
     async with TestClient(app, csrf=caller.csrf) as client:
         if caller.logged_in:
             users = Users(app)
             user = await users.create(*sorted(caller.roles))
+            for role in sorted(caller.scope_roles):
+                await app.memberships.grant(user.id, caller.scope or "", OTHER_SCOPE_ID if caller.elsewhere else SCOPE_ID, role)
             await users.log_in(client, user)
             caller = replace(caller, user_id=user.id)
         want = expected(app, op, caller)
@@ -124,10 +132,13 @@ async def check(app: App, case: Case) -> None:
             return await handler(ctx, **kwargs)
 
         op.handler = spy  # the controller reads op.handler per call
+        if check is not None:
+            op.scope_check = check.pin(SCOPE_ID)  # and op.scope_check: the call names scope id 1
         try:
             response = await client.request(op.method, url, params=query, json=body)
         finally:
             op.handler = handler
+            op.scope_check = check
     status = response.status_code
     if not want.matches(status, bool(reached)):
         got = f"{status} from the handler" if reached else str(status)
@@ -149,9 +160,14 @@ def _inputs(op: Operation) -> tuple[dict[str, str], dict[str, str], Any]:
 def _why(app: App, op: Operation, caller: Caller) -> str:
     """The declaration behind an expectation, for the failure message."""
     declared = "PUBLIC" if op.public else ", ".join(sorted(op.roles or ())) or "nothing"
+    if op.scope is not None:
+        declared += f" in the {op.scope}"
     if not caller.logged_in:
         who = "no login"
     else:
         held = sorted(app.role_hierarchy.expand(caller.roles)) or ["no roles"]
         who = f"a user with {', '.join(held)}" + ("" if caller.csrf else ", no CSRF header")
+        if caller.scope is not None:
+            where = "another" if caller.elsewhere else "this"
+            who += f", {', '.join(sorted(caller.scope_roles))} in {where} {caller.scope}"
     return f"declared roles: {declared}; caller: {who}"
