@@ -240,3 +240,20 @@ async def test_the_membership_lookup_uses_the_index(world: World) -> None:
             plan = (await conn.execute(text("EXPLAIN SELECT role FROM hd_memberships WHERE user_id = 1 AND scope = 'workspace' AND scope_id = '1'"))).all()
             text_plan = " ".join(row[0] for row in plan)
             assert "Index" in text_plan and "Seq Scan" not in text_plan, plan
+
+
+def test_the_scopes_guide_runs_as_one_script(tmp_path: Any) -> None:
+    """docs/scopes.md: its examples (an app with an org scope, memberships granted and
+    revoked, 404/403/200 over HTTP) run in order as one script."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "scopes.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", doc, re.S)
+    assert len(blocks) >= 3
+    script = tmp_path / "scopes_guide.py"
+    script.write_text("\n\n".join(blocks))
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]

@@ -61,9 +61,13 @@ def test_routes_matrix_prints_what_the_permission_tests_check(db_env: dict[str, 
     r = hyper("routes", "--matrix", "--json", env=db_env)
     assert r.returncode == 0, r.stderr
     rows = {row["operation"]: row for row in json.loads(r.stdout)}
+    # create_task: roles={"member"}, scope="workspace": a global role other than admin is no
+    # role in a workspace (404), the global admin passes, the workspace's roles decide.
     assert rows["tasks.create_task"]["callers"] == {
-        "anonymous": "401", "no-role": "403", "viewer": "403", "member": "ok", "admin": "ok", "admin-without-csrf": "403",
+        "anonymous": "401", "no-role": "404", "viewer": "404", "member": "404", "admin": "ok", "admin-without-csrf": "403",
+        "workspace-viewer": "403", "workspace-member": "ok", "workspace-admin": "ok", "admin-of-another-workspace": "404",
     }
+    assert rows["tasks.create_task"]["scope"] == "workspace" and rows["auth.me"]["callers"]["workspace-admin"] is None
     assert rows["tasks.get_task"]["callers"]["admin-without-csrf"] is None  # a read: no CSRF token involved
     assert rows["auth.login"]["callers"]["anonymous"] == "ok"
     # Every cell is what the generated permission tests expect (one function decides both).
@@ -75,7 +79,7 @@ def test_routes_matrix_prints_what_the_permission_tests_check(db_env: dict[str, 
     table = hyper("routes", "--matrix", env=db_env)
     assert table.returncode == 0, table.stderr
     line = next(line for line in table.stdout.splitlines() if "tasks.delete_task" in line)
-    assert [cell.strip() for cell in line.split("│")[3:9]] == ["401", "403", "403", "403", "ok", "403"]
+    assert [cell.strip() for cell in line.split("│")[3:13]] == ["401", "404", "404", "404", "ok", "403", "403", "403", "ok", "404"]
 
 
 def test_db_upgrade_then_users_create(db_env: dict[str, str]) -> None:

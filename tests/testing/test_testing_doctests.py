@@ -38,13 +38,14 @@ def test_every_example_runs_as_a_test_file(tmp_path: Path) -> None:
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
     )
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
-    assert f"{tests + 6} passed" in r.stdout, r.stdout[-600:]  # and the matrix line: 6 callers of create_task
+    # and the matrix line: 10 callers of create_task (6, and the workspace's 3 roles and another workspace's admin)
+    assert f"{tests + 10} passed" in r.stdout, r.stdout[-600:]
 
 
 def test_the_doc_names_every_public_name_and_fixture_of_the_kit() -> None:
     for name in hyperdeliver.testing.__all__:
         assert f"`{name}" in DOC or f"import {name}" in DOC or f", {name}" in DOC, f"docs/testing.md does not mention {name}"
-    fixtures = ["app", "client", "make_user", "login_as", "api_token", "run_jobs", "run_cron", "clock", "usage"]
+    fixtures = ["app", "client", "make_user", "login_as", "api_token", "grant", "run_jobs", "run_cron", "clock", "usage"]
     for name in fixtures:
         assert callable(getattr(plugin, name)), name
         assert re.search(rf"^\| `{name}[`(]", DOC, re.M), f"the fixtures table lacks {name}"

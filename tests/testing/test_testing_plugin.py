@@ -66,7 +66,8 @@ async def test_login_as_an_existing_user_by_row_email_or_id(client: TestClient, 
     nobody = await login_as()  # no role at all: what AUTHENTICATED operations allow
     assert nobody.role_set == frozenset()
     assert (await client.get("/auth/me")).status_code == 200
-    assert (await client.get("/workspaces")).status_code == 403
+    assert (await client.get("/workspaces")).json() == []  # AUTHENTICATED: the workspaces they are a member of
+    assert (await client.post("/workspaces", json={"name": "x"})).status_code == 403  # roles={"admin"}
 
 
 async def test_login_as_another_client_and_logout_through_the_app(app: App, client: TestClient, login_as) -> None:

@@ -15,6 +15,7 @@ Fixtures (all function-scoped; the async ones need pytest-asyncio):
 - ``make_user(*roles, email=, name=, password=)``: a new user.
 - ``login_as(role | email | user | id, *roles, client=)``: logs ``client`` in; the user.
 - ``api_token(role | email | user | id, *roles)``: an API token (``str``, ``.headers``, ``.user``).
+- ``grant(role | email | user | id, scope, scope_id, *roles)``: the user holds the roles in that scope.
 - ``run_jobs()``: runs the due jobs in-process; what ran. ``run_cron(name)``: one cron now.
 - ``clock``: a :class:`~hyperdeliver.testing.TestClock` the whole framework reads.
 - ``usage``: a :class:`~hyperdeliver.testing.UsageProbe` (calls and events recorded).
@@ -210,6 +211,22 @@ def api_token(hyper_users: Users) -> Callable[..., Awaitable[BearerToken]]:
         return await hyper_users.token(await hyper_users.resolve(who, roles), name)
 
     return issue
+
+
+@pytest.fixture
+def grant(hyper_users: Users) -> Callable[..., Awaitable[User]]:
+    """``await grant(who, "workspace", 3, "member")``: ``who`` (a role name: a new user with
+    it; an email, a ``User``, a user id) holds the role in that scope; returns the user."""
+
+    async def give(who: Any, scope: str, scope_id: int | str, *roles: str) -> User:
+        if not roles:
+            raise TypeError("grant(who, scope, scope_id, role, ...) needs at least one role")
+        user = await hyper_users.resolve(who)
+        for role in roles:
+            await hyper_users.app.memberships.grant(user.id, scope, scope_id, role)
+        return user
+
+    return give
 
 
 # -- jobs, time, usage ---------------------------------------------------------------
