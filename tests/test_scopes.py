@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 from sqlalchemy import event
 
 from hyperdeliver import App, Context, NotFound
@@ -257,3 +258,135 @@ def test_the_scopes_guide_runs_as_one_script(tmp_path: Any) -> None:
     script.write_text("\n\n".join(blocks))
     r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
+
+
+# -- declarations: checked when the app is built ---------------------------------------
+
+
+def _app(*ops: Any, scopes: Any = None) -> App:
+    from hyperdeliver import Feature, Settings
+
+    from hyperdeliver.demo.teamboard.app import WORKSPACE
+
+    f = Feature("decl", owner="ada@example.com")
+    for route, kw, handler in ops:
+        (f.query if route.startswith("GET") else f.mutation)(route, **kw)(handler)
+    return App("decl", features=[f], roles=["viewer", "member", "admin"], scopes=[WORKSPACE] if scopes is None else scopes,
+               settings=Settings(env="test", database_url="sqlite://"))
+
+
+def test_a_scope_the_app_does_not_declare_is_refused() -> None:
+    from hyperdeliver import ConfigurationError
+
+    async def h(ctx: Any, org_id: int) -> None: ...
+
+    with pytest.raises(ConfigurationError, match=r"hd.E004 decl.h names scope 'org'; the app declares \['workspace'\]"):
+        _app(("GET /orgs/{org_id}", {"roles": {"viewer"}, "scope": "org"}, h))
+    with pytest.raises(ConfigurationError, match="a PUBLIC operation cannot be scoped"):
+        _app(("GET /w/{workspace_id}", {"roles": "public", "scope": "workspace"}, _ws))
+
+
+async def _ws(ctx: Any, workspace_id: int) -> None: ...
+
+
+class ThingIn(BaseModel):
+    workspace_id: int
+    name: str
+
+
+def test_the_argument_naming_the_scope_must_be_found_and_unique() -> None:
+    from hyperdeliver import ConfigurationError
+
+    async def nowhere(ctx: Any, thing_id: int) -> None: ...
+
+    async def both(ctx: Any, project_id: int, task_id: int) -> None: ...
+
+    with pytest.raises(ConfigurationError, match=r"hd.E005 decl.nowhere is scoped to 'workspace' but its arguments name it nowhere"):
+        _app(("GET /things/{thing_id}", {"roles": {"viewer"}, "scope": "workspace"}, nowhere))
+    with pytest.raises(ConfigurationError, match=r"ambiguously \(found \['project_id', 'task_id'\].*scope_at="):
+        _app(("GET /p/{project_id}/t/{task_id}", {"roles": {"viewer"}, "scope": "workspace"}, both))
+    app = _app(("GET /p/{project_id}/t/{task_id}", {"roles": {"viewer"}, "scope": "workspace", "scope_at": "task_id"}, both))
+    assert app.operation("decl.both").scope_check.lookup.param == "task_id"
+
+    async def from_body(ctx: Any, data: ThingIn) -> None: ...
+
+    app = _app(("POST /things", {"roles": {"member"}, "scope": "workspace"}, from_body))
+    check = app.operation("decl.from_body").scope_check
+    assert (check.param, check.body, check.lookup) == ("workspace_id", "data", None)
+    assert check.value({"data": ThingIn(workspace_id=7, name="x")}) == 7
+
+
+def test_a_scoped_role_the_scope_does_not_declare_is_refused() -> None:
+    from hyperdeliver import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=r"hd.E002 decl._ws names unknown roles \['owner'\] in scope 'workspace'"):
+        _app(("GET /w/{workspace_id}", {"roles": {"owner"}, "scope": "workspace"}, _ws))
+
+
+def test_a_lookup_needs_columns_or_a_function() -> None:
+    from hyperdeliver import ConfigurationError, Lookup
+
+    with pytest.raises(ConfigurationError, match="needs columns"):
+        Lookup("task_id")
+    with pytest.raises(ConfigurationError, match="is not a table column"):
+        Lookup("task_id", "tasks.project_id", "x")
+
+
+# -- memberships: the Python API ------------------------------------------------------
+
+
+async def test_memberships_grant_revoke_list_and_refuse_unknowns(teamboard: App) -> None:
+    from hyperdeliver import BadRequest
+
+    m = teamboard.memberships
+    await m.grant("viewer@teamboard.dev", "workspace", 5, "admin")
+    await m.grant("viewer@teamboard.dev", "workspace", 5, "admin")  # idempotent
+    assert await m.roles("viewer@teamboard.dev", "workspace", 5) == {"admin"}
+    listed = await m.list("workspace", 5)
+    assert [(r["email"], r["role"], r["scope_id"]) for r in listed] == [("viewer@teamboard.dev", "admin", "5")]
+    assert {r["scope_id"] for r in await m.list("workspace", user="viewer@teamboard.dev")} == {"1", "5"}
+    assert await m.revoke("viewer@teamboard.dev", "workspace", 5, "member") == 0
+    assert await m.revoke("viewer@teamboard.dev", "workspace", 5) == 1
+    assert await m.roles("viewer@teamboard.dev", "workspace", 5) == frozenset()
+    with pytest.raises(BadRequest, match=r"unknown role 'owner' in scope 'workspace'"):
+        await m.grant("viewer@teamboard.dev", "workspace", 5, "owner")
+    with pytest.raises(BadRequest, match=r"unknown scope 'org'"):
+        await m.grant("viewer@teamboard.dev", "org", 5, "admin")
+    with pytest.raises(NotFound, match="no user with email nobody@x.dev"):
+        await m.grant("nobody@x.dev", "workspace", 5, "admin")
+
+
+async def test_a_lookup_may_be_an_async_function(teamboard: App) -> None:
+    """``Lookup(param, fn)``: the escape hatch; the roles are then a second, indexed query."""
+    from hyperdeliver import Feature, Lookup, Scope, Settings
+
+    calls: list[Any] = []
+
+    async def workspace_of_project(ctx: Context, value: Any) -> Any:
+        from hyperdeliver.demo.teamboard.features.projects.models import Project
+
+        calls.append(value)
+        row = await ctx.db.get(Project, value)
+        return None if row is None else row.workspace_id
+
+    f = Feature("fnlookup", owner="ada@example.com")
+
+    @f.query("GET /fn/{project_id}", roles={"viewer"}, scope="workspace", scope_at=Lookup("project_id", workspace_of_project))
+    async def by_fn(ctx: Context, project_id: int) -> dict[str, str]:
+        assert ctx.scope is not None
+        return {"workspace": ctx.scope.id, "roles": ",".join(sorted(ctx.scope.roles))}
+
+    app = App("fn", features=[f], roles=["viewer", "member", "admin"], scopes=[Scope("workspace")],
+              settings=teamboard.settings)
+    use_fast_hasher(app)
+    users = Users(app)
+    async with TestClient(app) as c:
+        await users.log_in(c, await users.resolve("member@teamboard.dev"))
+        assert (await c.get("/fn/1")).json() == {"workspace": "1", "roles": "member,viewer"}
+        assert (await c.get("/fn/999")).status_code == 404
+        nobody = await users.create()
+        await users.log_in(c, nobody)
+        r = await c.get("/fn/1")
+        assert r.status_code == 404 and r.json()["detail"] == "no project 1"
+    assert calls == [1, 999, 1]
+    await app.database.dispose()

@@ -96,3 +96,20 @@ async def test_api_token_authenticates_a_bearer_call(client: TestClient, api_tok
     assert (await client.get("/workspaces", headers=token.headers)).status_code == 200
     r = await client.post("/workspaces", json={"name": "x"}, headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 403  # a viewer, not an admin; a token needs no CSRF header
+
+
+async def test_grant_makes_a_user_a_member_of_a_scope(client: TestClient, login_as, grant) -> None:
+    await login_as("admin")
+    ws = (await client.post("/workspaces", json={"name": "Acme"})).json()
+    ada = await grant("ada@example.test", "workspace", ws["id"], "member")
+    await login_as(ada)
+    assert (await client.get(f"/workspaces/{ws['id']}")).status_code == 200
+    members = {(m["email"], m["role"]) for m in (await client.get(f"/workspaces/{ws['id']}/members")).json()}
+    assert ("ada@example.test", "member") in members
+    other = await grant("viewer", "workspace", 99, "admin")  # a role name: a new user with it
+    await login_as(other)
+    assert other.role_set == {"viewer"} and (await client.get(f"/workspaces/{ws['id']}")).status_code == 404
+    import pytest
+
+    with pytest.raises(TypeError, match="needs at least one role"):
+        await grant(ada, "workspace", 1)

@@ -170,22 +170,31 @@ def generate(
 
 async def ensure_users(app: App, count: int = 100, domain: str = "teamboard.dev") -> list[int]:
     """The ids of ``count`` users: the existing ones, plus ``user001@<domain>``… (no login:
-    their password hash is unusable, so no time is spent hashing)."""
-    from sqlalchemy import select
+    their password hash is unusable, so no time is spent hashing). When the app declares a
+    ``workspace`` scope and a workspace exists, each new user is a member of the first one
+    with their role (teamboard's tenants: a user outside every workspace would see nothing)."""
+    from sqlalchemy import select, text
 
+    from ..auth.memberships import Membership
     from ..auth.models import User
 
     async with app.database.session() as s:
         ids = list((await s.execute(select(User.id).order_by(User.id))).scalars())
+        workspace = None
+        if "workspace" in app.scopes:
+            workspace = (await s.execute(text("SELECT min(id) FROM workspaces"))).scalar()
         i = 0
         while len(ids) < count:
             i += 1
             email = f"user{i:03d}@{domain}"
             if (await s.execute(select(User.id).where(User.email == email))).first() is not None:
                 continue
-            user = User(email=email, name=f"Demo User {i}", password_hash="!", roles="member" if i % 3 else "viewer")
+            role = "member" if i % 3 else "viewer"
+            user = User(email=email, name=f"Demo User {i}", password_hash="!", roles=role)
             s.add(user)
             await s.flush()
+            if workspace is not None:
+                s.add(Membership(user_id=user.id, scope="workspace", scope_id=str(workspace), role=role))
             ids.append(user.id)
         await s.commit()
     return ids[:count]
