@@ -390,3 +390,29 @@ async def test_a_lookup_may_be_an_async_function(teamboard: App) -> None:
         assert r.status_code == 404 and r.json()["detail"] == "no project 1"
     assert calls == [1, 999, 1]
     await app.database.dispose()
+
+
+async def test_a_body_value_may_name_the_scope(teamboard: App) -> None:
+    """``POST /things`` with ``{"workspace_id": ...}`` in its body: checked like a path value."""
+    from hyperdeliver import Feature, Scope
+
+    f = Feature("bodyscope", owner="ada@example.com")
+
+    @f.mutation("POST /things", roles={"member"}, scope="workspace", status=200)
+    async def make_thing(ctx: Context, data: ThingIn) -> dict[str, str]:
+        assert ctx.scope is not None
+        return {"workspace": ctx.scope.id, "name": data.name}
+
+    app = App("body", features=[f], roles=["viewer", "member", "admin"], scopes=[Scope("workspace")], settings=teamboard.settings)
+    use_fast_hasher(app)
+    users = Users(app)
+    async with TestClient(app) as c:
+        await users.log_in(c, await users.resolve("member@teamboard.dev"))
+        assert (await c.post("/things", json={"workspace_id": 1, "name": "x"})).json() == {"workspace": "1", "name": "x"}
+        r = await c.post("/things", json={"workspace_id": 2, "name": "x"})
+        assert r.status_code == 404 and r.json()["detail"] == "no workspace 2"
+        await users.log_in(c, await users.resolve("viewer@teamboard.dev"))
+        assert (await c.post("/things", json={"workspace_id": 1, "name": "x"})).status_code == 403
+        r = await c.post("/graphql", json={"query": 'mutation { makeThing(data: {workspaceId: 2, name: "x"}) }'})
+        assert r.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    await app.database.dispose()
