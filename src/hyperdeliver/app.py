@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import importlib
 import pkgutil
@@ -100,6 +101,8 @@ class App:
             if sc.name in self.scopes:
                 raise ConfigurationError(f"two scopes are named {sc.name!r}")
             if sc.roles is None:
+                # A copy: the same declaration may serve apps with different hierarchies.
+                sc = dataclasses.replace(sc)
                 sc.hierarchy = self.role_hierarchy
             self.scopes[sc.name] = sc
         self.memberships = Memberships(self)

@@ -76,7 +76,7 @@ def add(
     """Give a user a role in one scope (nothing if they hold it already)."""
     application = load_app(app)
     name, ident = _scope(application, scope)
-    _run(application, application.memberships.grant(email, name, ident, role))
+    _run(application, application.memberships.grant(email, name, ident or "", role))
     console.print(f"{email.strip().lower()} is {role} in {name} {ident}")
 
 
@@ -92,7 +92,7 @@ def remove(
 
     application = load_app(app)
     name, ident = _scope(application, scope)
-    n = _run(application, application.memberships.revoke(email, name, ident, role))
+    n = _run(application, application.memberships.revoke(email, name, ident or "", role))
     if not n:
         raise CliError(f"{email.strip().lower()} holds {'no role ' + repr(role) if role else 'no role'} in {name} {ident}")
     console.print(f"removed {n} role(s) of {email.strip().lower()} in {name} {ident}")
