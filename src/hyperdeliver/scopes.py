@@ -216,8 +216,11 @@ class ScopeCheck:
             out = await self._load(ctx, value)
         except BaseException as exc:
             del cache[key]
-            pending.set_exception(exc)
-            pending.exception()  # retrieved: nobody else may be waiting
+            if isinstance(exc, asyncio.CancelledError):
+                pending.cancel()
+            else:
+                pending.set_exception(exc)
+                pending.exception()  # retrieved: nobody else may be waiting
             raise
         pending.set_result(out)
         cache[key] = out
