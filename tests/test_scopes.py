@@ -416,3 +416,20 @@ async def test_a_body_value_may_name_the_scope(teamboard: App) -> None:
         r = await c.post("/graphql", json={"query": 'mutation { makeThing(data: {workspaceId: 2, name: "x"}) }'})
         assert r.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     await app.database.dispose()
+
+
+async def test_a_task_is_assigned_only_to_a_member_of_its_workspace(world: World) -> None:
+    """Assigning someone outside the workspace is the same 422 as an id nobody has: a
+    member cannot probe other tenants' user ids."""
+    ids = world.ids
+    outsider = await world.users.create()
+    await world.app.memberships.grant(outsider.id, "workspace", ids["ws_b"], "member")
+    member = await world.client_as("member@teamboard.dev")
+    try:
+        for assignee in (outsider.id, 999999):
+            r = await member.patch(f"/tasks/{ids['task_a']}", json={"assignee_id": assignee})
+            assert r.status_code == 422 and r.json()["detail"] == f"body.assignee_id: no user {assignee}"
+        viewer = await world.users.resolve("viewer@teamboard.dev")  # a viewer of A: a member of the workspace
+        assert (await member.patch(f"/tasks/{ids['task_a']}", json={"assignee_id": viewer.id})).status_code == 200
+    finally:
+        await member.aclose()

@@ -13,6 +13,8 @@ from hyperdeliver.testing import JobFailed, JobRun, TestClient, TestClock
 async def _project_with_task(client: TestClient, login_as, **task: Any) -> dict[str, Any]:
     await login_as("admin")
     ws = (await client.post("/workspaces", json={"name": "Acme"})).json()
+    if task.get("assignee_id") is not None:
+        await client.app.memberships.grant(task["assignee_id"], "workspace", ws["id"], "member")  # a task goes to a member
     project = (await client.post(f"/workspaces/{ws['id']}/projects", json={"name": "Launch"})).json()
     r = await client.post(f"/projects/{project['id']}/tasks", json={"title": "Ship it", **task})
     assert r.status_code == 201, r.text

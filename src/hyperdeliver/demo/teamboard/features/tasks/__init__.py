@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from hyperdeliver import Context, Feature, NotFound, ValidationFailed, utcnow
+from hyperdeliver import Context, Feature, Membership, NotFound, ValidationFailed, utcnow
 from hyperdeliver.auth.models import User
 
 from ..projects.models import Project
@@ -31,6 +31,7 @@ class TaskIn(BaseModel):
     notes: str = Field(default="", max_length=5000)
     priority: int = Field(default=2, ge=1, le=4)
     assignee_id: int | None = None
+    """A member of the task's workspace."""
 
 
 class TaskUpdate(BaseModel):
@@ -69,7 +70,17 @@ async def _task(ctx: Context, task_id: int) -> Task:
 
 
 async def _check_assignee(ctx: Context, assignee_id: int | None) -> None:
-    if assignee_id is not None and await ctx.db.get(User, assignee_id) is None:
+    """A task is assigned to a member of its workspace; anyone else is "no user", whether
+    they exist or not (a workspace's members cannot probe the ids of other tenants' users)."""
+    if assignee_id is None:
+        return
+    assert ctx.scope is not None  # every task operation is scoped to its workspace
+    member = await ctx.db.execute(
+        select(Membership.id)
+        .where(Membership.user_id == assignee_id, Membership.scope == "workspace", Membership.scope_id == ctx.scope.id)
+        .limit(1)
+    )
+    if member.first() is None:
         raise ValidationFailed.on("data.assignee_id", f"no user {assignee_id}")
 
 
