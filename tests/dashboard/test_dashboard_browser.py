@@ -97,7 +97,7 @@ def test_dashboard_shows_the_dying_feature_and_flips_a_flag(demo_server: str, ch
     page.goto(f"{demo_server}/_hyper/features/comments")
     page.wait_for_function("() => window.hyperCharts && Object.keys(window.hyperCharts).length === 4")
     releases = page.evaluate("() => window.hyperCharts['chart-errors'].options.plugins.releaseMarkers.releases.map(r => r.version)")
-    assert releases == ["v1.2.0", "v1.3.0", "v1.4.0"]
+    assert releases == ["v1.2.0", "v1.3.0", "v1.4.0", "v1.4.1"]
     OUTPUT.mkdir(exist_ok=True)
     page.screenshot(path=str(tmp_path / "feature.png"), full_page=True)
     shutil.copy(tmp_path / "feature.png", OUTPUT / "dashboard-feature.png")

@@ -338,7 +338,8 @@ def demo(
             from ..demo.simulate import simulate as run_simulation
 
             summary = await run_simulation(application, sim_days)
-            console.print(f"simulated {summary['days']} days: {summary['events']:,} events, {summary['users']} users, releases {', '.join(summary['releases'])}")
+            console.print(f"simulated {summary['days']} days: {summary['events']:,} events, {summary['users']} users, releases {', '.join(summary['releases'])}; "
+                          f"{summary['deployments']} deployments ({summary['failed']} failed, {summary['rollbacks']} rolled back)")
         await application.database.dispose()
         return logins
 
