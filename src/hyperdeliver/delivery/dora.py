@@ -13,8 +13,8 @@ window when it ended, or started for one still under way, after ``now - days``):
   dashboard's per-release deltas, see :func:`regressed`).
 - **Time to restore** (DORA's "failed deployment recovery time"): from a failed
   deployment's end (for one rolled back or regressed: when it went live) to the end of
-  the next deployment in the same environment that succeeded (a fix or a rollback); the
-  median, in hours. A failure with no such deployment yet is counted as open.
+  the next deployment in the same environment that succeeded and stayed (a fix or a
+  rollback; one rolled back later restored nothing); the median, in hours. A failure with no such deployment yet is counted as open.
 
 Per feature, only the deployments whose commits touched the feature (or that regressed
 it) count, and only those commits for the lead time; per owner, those of the features
@@ -210,7 +210,7 @@ def compute(
     for d in failed:
         fixed = next(
             (e for e in every if e.id != d.id and e.environment == d.environment and e.ended_at > d.ended_at
-             and e.status in ("succeeded", "rolled_back")),
+             and e.status == "succeeded"),
             None,
         )
         if fixed is None or fixed.ended_at > now:

@@ -26,9 +26,12 @@ async def regressions(app: App, deps: list[Deployment]) -> dict[str, set[str]]:
     from ..usage.queries import release_deltas
 
     out: dict[str, set[str]] = {}
-    for d in deps:
+    live = sorted((d for d in deps if d.status in ("succeeded", "rolled_back")), key=lambda d: d.ended_at)
+    for i, d in enumerate(live):
         if d.status == "succeeded" and not d.rollback:
-            hit = regressed(await release_deltas(app, d.version))
+            # the week after it, or until the next deployment went live
+            until = live[i + 1].ended_at if i + 1 < len(live) else None
+            hit = regressed(await release_deltas(app, d.version, until=until))
             if hit:
                 out[d.id] = hit
     return out
