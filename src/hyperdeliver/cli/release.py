@@ -67,7 +67,8 @@ def record(
     app: AppOpt = None,
 ) -> None:
     """Record a deployment, or its progress: started, then succeeded or failed (same --id)."""
-    from ..delivery.gitlog import GitError, commits_from_git as from_git, feature_folders
+    from ..delivery.gitlog import GitError, feature_folders
+    from ..delivery.gitlog import commits_from_git as from_git
     from ..delivery.records import check_name, check_sha, check_status, parse_commit, parse_time
     from ..delivery.store import record_deployment
     from .main import CliError
@@ -108,10 +109,7 @@ def record(
         except DeploymentError as exc:
             raise CliError(str(exc)) from None
 
-    try:
-        stored, new = _run(application, go())
-    except CliError:
-        raise
+    stored, new = _run(application, go())
     what = "rollback to" if stored.rollback else "release"
     features = f", features {', '.join(stored.features)}" if stored.features else ""
     console.print(
@@ -124,7 +122,7 @@ def record(
 def _git_top(root: Path) -> Path:
     import subprocess
 
-    out = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True, text=True)
+    out = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True, text=True, check=False)
     return Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else root
 
 

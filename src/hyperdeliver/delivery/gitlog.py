@@ -40,7 +40,7 @@ def features_of(files: Iterable[str], folders: Mapping[str, str]) -> tuple[str, 
 
 def _git(args: list[str], cwd: Path) -> str:
     try:
-        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
     except FileNotFoundError:
         raise GitError("git is not installed: give the commits with --commit SHA@TIME instead") from None
     if out.returncode != 0:

@@ -77,7 +77,7 @@ async def record_deployment(
     environment: str = "production",
     status: str = "succeeded",
     sha: str = "",
-    id: str | None = None,  # noqa: A002 - the record's id, as the CLI and the API name it
+    id: str | None = None,  # the record's id, as the CLI and the API name it
     commits: Iterable[Commit] = (),
     features: Iterable[str] = (),
     rollback: bool = False,

@@ -9,7 +9,6 @@ from hyperdeliver import App
 from hyperdeliver.delivery.store import deployments
 from hyperdeliver.testing import TestClient
 
-
 URL = "/_hyper/api/releases"
 BODY = {"id": "run-812", "version": "1.5.0", "sha": "3f2c1ab", "environment": "production", "status": "started",
         "commits": [{"sha": "3f2c1ab", "committed_at": "2026-12-01T10:00:00Z", "author": "dan@teamboard.dev", "files": ["README.md"]}],
