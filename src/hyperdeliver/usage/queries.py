@@ -365,12 +365,9 @@ async def _range_sums(app: App, lo: datetime, hi: datetime, feature: str | None 
     return out
 
 
-async def release_deltas(
-    app: App, version: str, window_days: int = 7, feature: str | None = None, *, until: datetime | None = None
-) -> list[dict[str, Any]]:
+async def release_deltas(app: App, version: str, window_days: int = 7, feature: str | None = None) -> list[dict[str, Any]]:
     """Per feature (or only ``feature``): calls, error rate and p95 in ``window_days``
-    before vs after the release (after: up to ``until`` when that is sooner, such as the
-    next release, so that a later release's errors are not blamed on this one)."""
+    before vs after the release."""
     r = t.releases
     found = await _fetch(app, sa.select(r.c.recorded_at).where(r.c.version == version))
     if not found:
@@ -379,10 +376,7 @@ async def release_deltas(
     at_hour = at.replace(minute=0, second=0, microsecond=0)
     w = timedelta(days=window_days)
     sides = {}
-    end = at_hour + w
-    if until is not None and until < end:
-        end = max(at_hour + timedelta(hours=1), until.replace(minute=0, second=0, microsecond=0))
-    for side, lo, hi in (("before", at_hour - w, at_hour), ("after", at_hour, end)):
+    for side, lo, hi in (("before", at_hour - w, at_hour), ("after", at_hour, at_hour + w)):
         sides[side] = await _range_sums(app, lo, hi, feature)
     out = []
     for feature in sorted(set(sides["before"]) | set(sides["after"])):
