@@ -20,7 +20,7 @@ async def shipping(database_url: str, settings_for: Callable[..., Settings]) -> 
     import hyperdeliver.demo.teamboard.app as tb
     from hyperdeliver.demo.teamboard.seed import seed
 
-    app = App("teamboard", features="hyperdeliver.demo.teamboard.features", roles=ROLES,
+    app = App("teamboard", features="hyperdeliver.demo.teamboard.features", roles=ROLES, scopes=[tb.WORKSPACE],
               settings=settings_for(database_url), migrations=Path(tb.__file__).parent / "migrations")
     await upgrade_async(app)
     await seed(app)

@@ -1,7 +1,7 @@
-"""hyperdeliver scoped roles: hd_memberships
+"""hyperdeliver auth: hd_memberships, roles held within a scope (a workspace, an organisation)
 
-Revision ID: hd_scopes_0001
-Revises:
+Revision ID: hd_auth_0002
+Revises: hd_auth_0001
 Create Date: 2026-12-07
 """
 
@@ -12,10 +12,10 @@ from alembic import op
 
 from hyperdeliver.db.model import UTCDateTime
 
-revision = "hd_scopes_0001"
-down_revision = None
-branch_labels = ("hd_scopes",)
-depends_on = "hd_auth_0001"
+revision = "hd_auth_0002"
+down_revision = "hd_auth_0001"
+branch_labels = None
+depends_on = None
 
 
 def upgrade() -> None:
