@@ -55,3 +55,14 @@ def create_app_with_seconds(settings: Settings | None = None) -> App:
 def create_app_without_ops(settings: Settings | None = None) -> App:
     """No job queue and no /healthz, /readyz: no worker, no CronJob, and probes with nothing to call."""
     return App("cronshop", features=[feature], settings=settings, plugins=[])
+
+
+def create_app_without_roles(settings: Settings | None = None) -> App:
+    """An operation that declares no roles: the app refuses to start (hd.E001)."""
+    careless = Feature("careless", owner="eve@example.com", summary="Forgot its roles")
+
+    @careless.query("GET /open")
+    async def open_door(ctx: Context) -> dict[str, str]:
+        return {}
+
+    return App("cronshop", features=[feature, careless], settings=settings, plugins=[])

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from conftest import IMAGE, docs, of_kind, settings
+from deployhelpers import IMAGE, docs, of_kind, settings
 from hyperdeliver import App
 from hyperdeliver.deploy.image import ImageRef
 from hyperdeliver.deploy.k8s import GRACE_MARGIN_SECONDS, PRE_STOP_SECONDS, UID, K8sOptions, render, slug

@@ -49,7 +49,7 @@ def manifests(tmp_path: Path, teamboard_app: App, cron_app: App, render_app: Cal
     app, each written as hyper k8s render writes it, plus every overlay built by kustomize."""
     import cronapp
 
-    from conftest import settings
+    from deployhelpers import settings
 
     renders = {
         "teamboard": render_app(teamboard_app),

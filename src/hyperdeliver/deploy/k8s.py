@@ -14,7 +14,7 @@ Example:
     >>> app = create_app(Settings(env="test", database_url="sqlite://"))
     >>> files = render(app, K8sOptions(image="ghcr.io/acme/teamboard:1.4.0", app_spec="teamboard.app:create_app"))
     >>> [p for p in files if p.startswith("base/cronjob")]
-    ['base/cronjob-tasks-remind-overdue.yaml']
+    ['base/cronjob-hd-usage-purge-usage-events.yaml', 'base/cronjob-tasks-stale-tasks-digest.yaml']
     >>> sorted(p for p in files if p.startswith("overlays/"))
     ['overlays/production/kustomization.yaml', 'overlays/staging/kustomization.yaml']
 """
@@ -165,7 +165,7 @@ def slug(text: str, limit: int = NAME_MAX) -> str:
         >>> slug("tasks.remind_overdue")
         'tasks-remind-overdue'
         >>> len(slug("x" * 80, 52)), slug("x" * 80, 52)[-9:]
-        (52, '-d5b0ef04')
+        (52, '-d929cdee')
     """
     out = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
     if len(out) > limit:
