@@ -186,11 +186,28 @@ async def pending(app: App) -> set[str]:
 
 
 async def is_current(app: App) -> bool:
-    """True when the database is at every head (what ``/readyz`` checks)."""
+    """True when the database is at every head, or ahead of them (what ``/readyz`` checks).
+
+    Ahead: it holds a revision this code does not know, because the next release's
+    migration Job has run while this release's pods still serve a rolling update. Those
+    pods stay ready (a release's migrations must keep the previous release working), or
+    every old pod would leave the load balancer at once.
+    """
     try:
+        current = await current_async(app)
+        script = ScriptDirectory.from_config(alembic_config(app))
+        if any(_unknown(script, rev) for rev in current):
+            return True
         return not await pending(app)
     except Exception:
         return False
+
+
+def _unknown(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        return script.get_revision(revision) is None
+    except Exception:  # alembic's ResolutionError: no such revision in these folders
+        return True
 
 
 async def missing_model_tables(app: App) -> list[str]:

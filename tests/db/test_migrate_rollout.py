@@ -1,6 +1,7 @@
-"""Two ``hyper db upgrade`` at once on PostgreSQL (two migration Jobs of one release, a
-Job and a developer): both succeed and the database ends at head, because an upgrade
-holds an advisory lock for its whole transaction."""
+"""Migrations during a rolling update: two ``hyper db upgrade`` at once on PostgreSQL (two
+migration Jobs of one release, a Job and a developer) both succeed, because an upgrade
+holds an advisory lock for its whole transaction; and pods of the previous release stay
+ready once the new release's migrations ran."""
 
 from __future__ import annotations
 
@@ -82,3 +83,27 @@ def test_two_upgrades_at_once_both_succeed(postgres_url: str, tmp_path: Path) ->
             await app.database.dispose()
 
     assert asyncio.run(check())
+
+
+async def test_a_database_ahead_of_the_code_is_ready(database_url: str, tmp_path: Path) -> None:
+    """The next release's migration Job ran (alembic_version names a revision this code
+    does not know): /readyz of this release's pods still says ready, while a database
+    behind the code does not."""
+    import sqlalchemy as sa
+
+    from hyperdeliver.db.migrate import upgrade_async
+    from hyperdeliver.demo.teamboard.app import create_app
+    from hyperdeliver.testing import TestClient
+
+    app = create_app(Settings(env="test", database_url=database_url, var_dir=tmp_path / "var", access_log=False))  # type: ignore[arg-type]
+    try:
+        async with TestClient(app) as client:
+            assert (await client.get("/readyz")).status_code == 503  # behind: not migrated
+            await upgrade_async(app)
+            assert (await client.get("/readyz")).status_code == 200
+            async with app.database.engine.begin() as conn:
+                await conn.execute(sa.text("UPDATE alembic_version SET version_num = 'teamboard_0999' WHERE version_num = 'teamboard_0001'"))
+            r = await client.get("/readyz")
+            assert r.status_code == 200 and r.json()["migrations_current"] is True
+    finally:
+        await app.database.dispose()
