@@ -229,21 +229,30 @@ def allowed_hosts_are_explicit(ctx: CheckContext) -> Iterator[Finding]:
 @register()
 def cookies_are_secure(ctx: CheckContext) -> Iterator[Finding]:
     """hd.W107: session and CSRF cookies carry ``Secure`` (never sent over plain HTTP)."""
-    if not getattr(ctx.settings, "secure_cookies", True):
+    secure = getattr(ctx.settings, "cookies_secure", None)  # the resolved value, where settings derive it
+    if secure is None:
+        secure = bool(getattr(ctx.settings, "secure_cookies", True))
+    if not secure:
         yield Finding(
             "hd.W107", Level.WARNING, "HYPER_SECURE_COOKIES is false: the session cookie can leave over plain HTTP",
             "set HYPER_SECURE_COOKIES=true (hyper k8s render does)",
         )
 
 
+HSTS_FIELDS = ("hsts_max_age", "hsts_seconds")
+"""The settings that may hold Strict-Transport-Security's max-age (the first one present counts)."""
+
+
 @register()
 def hsts_is_on(ctx: CheckContext) -> Iterator[Finding]:
-    """hd.W108: Strict-Transport-Security (when the settings have ``hsts_seconds``)."""
+    """hd.W108: Strict-Transport-Security is sent (when the settings have an HSTS max-age)."""
     fields = type(ctx.settings).model_fields
-    if "hsts_seconds" not in fields:
-        return
-    if not getattr(ctx.settings, "hsts_seconds"):
-        yield Finding("hd.W108", Level.WARNING, "HYPER_HSTS_SECONDS is 0: browsers may reach the product over plain HTTP", "set it to 31536000 (a year) once HTTPS works")
+    name = next((f for f in HSTS_FIELDS if f in fields), None)
+    if name is not None and not getattr(ctx.settings, name):
+        yield Finding(
+            "hd.W108", Level.WARNING, f"HYPER_{name.upper()} is 0: no Strict-Transport-Security, browsers may reach the product over plain HTTP",
+            f"set HYPER_{name.upper()}=31536000 (a year) once HTTPS works",
+        )
 
 
 @register()
