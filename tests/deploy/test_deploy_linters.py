@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from hyperdeliver import App
-from hyperdeliver.deploy.k8s import write
+from hyperdeliver.deploy.k8s import K8sOptions, render, write
 
 ROOT = Path(__file__).resolve().parents[2]
 SKIPS = ROOT / "deploy-lint-skips.txt"
@@ -43,33 +43,37 @@ def skips(tool: str) -> list[tuple[str, str, str]]:
     return out
 
 
-@pytest.fixture
-def manifests(tmp_path: Path, teamboard_app: App, cron_app: App, render_app: Callable[..., dict[str, str]]) -> Path:
+@pytest.fixture(scope="module")
+def manifests(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Teamboard plainly and with an HPA and the scheduler Deployment, and the two-cron
-    app, each written as hyper k8s render writes it, plus every overlay built by kustomize."""
+    app (with and without its seconds cron), each written as hyper k8s render writes it,
+    plus every overlay built by kustomize."""
     import cronapp
 
-    from deployhelpers import settings
+    from deployhelpers import IMAGE, TEAMBOARD_SPEC, settings
+    from hyperdeliver.demo.teamboard.app import create_app
 
+    root = tmp_path_factory.mktemp("manifests")
+    teamboard = create_app(settings())
     renders = {
-        "teamboard": render_app(teamboard_app),
-        "teamboard-hpa": render_app(teamboard_app, hpa=True, scheduler="deployment"),
-        "cronshop": render_app(cron_app),
-        "cronshop-seconds": render_app(cronapp.create_app_with_seconds(settings()), scheduler="deployment"),
+        "teamboard": render(teamboard, K8sOptions(image=IMAGE, app_spec=TEAMBOARD_SPEC)),
+        "teamboard-hpa": render(teamboard, K8sOptions(image=IMAGE, app_spec=TEAMBOARD_SPEC, hpa=True, scheduler="deployment")),
+        "cronshop": render(cronapp.create_app(settings()), K8sOptions(image=IMAGE)),
+        "cronshop-seconds": render(cronapp.create_app_with_seconds(settings()), K8sOptions(image=IMAGE, scheduler="deployment")),
     }
     for name, files in renders.items():
-        write(files, tmp_path / "rendered" / name)
+        write(files, root / "rendered" / name)
         if KUBECTL:
             for env in ("staging", "production"):
                 built = subprocess.run(
-                    [KUBECTL, "kustomize", str(tmp_path / "rendered" / name / "overlays" / env)],
+                    [KUBECTL, "kustomize", str(root / "rendered" / name / "overlays" / env)],
                     capture_output=True, text=True, timeout=120,
                 )
                 assert built.returncode == 0, built.stderr
-                target = tmp_path / "built" / name / f"{env}.yaml"
+                target = root / "built" / name / f"{env}.yaml"
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(built.stdout)
-    return tmp_path
+    return root
 
 
 def _resources(root: Path) -> list[str]:
