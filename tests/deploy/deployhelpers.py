@@ -24,7 +24,7 @@ if str(HERE) not in sys.path:
 
 def settings(**kw: Any) -> Settings:
     """Settings of a test, whatever HYPER_* the developer's shell has."""
-    base: dict[str, Any] = {"env": "test", "database_url": "sqlite://", "access_log": False, "graceful_timeout": 20.0,
+    base: dict[str, Any] = {"env": "test", "database_url": "sqlite://", "access_log": True, "graceful_timeout": 20.0,
                             "worker_drain_timeout": 20.0, "worker_concurrency": 10, "db_pool_size": 10}
     return Settings(**(base | kw))
 

@@ -219,8 +219,6 @@ def render(app: App, options: K8sOptions) -> dict[str, str]:
     config = {
         "HYPER_ENV": "production",
         "HYPER_RELEASE": image.release,
-        "HYPER_HOST": "0.0.0.0",  # noqa: S104 - inside the pod; the Service and NetworkPolicy guard it
-        "HYPER_PORT": str(PORT),
         "HYPER_TRUSTED_PROXIES": options.trusted_proxies,
         "HYPER_SECURE_COOKIES": "true",
         "HYPER_GRACEFUL_TIMEOUT": str(graceful),
