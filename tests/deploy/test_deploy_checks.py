@@ -182,6 +182,20 @@ def test_migrations_at_head_on_postgresql(postgres_url: str, tmp_path: Path) -> 
     assert current.returncode == 0, current.stdout
     assert current.stdout.strip() == "hyper check --deploy: no issues (0 at or above ERROR)"
 
+    async def newer_release() -> None:
+        import sqlalchemy as sa
+
+        try:
+            async with app.database.engine.begin() as conn:
+                await conn.execute(sa.text("UPDATE alembic_version SET version_num = 'teamboard_0999' WHERE version_num = 'teamboard_0001'"))
+        finally:
+            await app.database.dispose()
+
+    asyncio.run(newer_release())
+    ahead = hyper("check", "--deploy", cwd=tmp_path, app=spec, **env)
+    assert ahead.returncode == 0, ahead.stdout
+    assert ahead.stdout.startswith("hd.W116 WARNING: the database is ahead of this code (revisions it does not know: teamboard_0999)")
+
 
 def test_levels_order() -> None:
     assert Level.WARNING < Level.ERROR < Level.CRITICAL

@@ -194,20 +194,26 @@ async def is_current(app: App) -> bool:
     every old pod would leave the load balancer at once.
     """
     try:
-        current = await current_async(app)
-        script = ScriptDirectory.from_config(alembic_config(app))
-        if any(_unknown(script, rev) for rev in current):
+        if ahead_of(app, await current_async(app)):
             return True
         return not await pending(app)
     except Exception:
         return False
 
 
-def _unknown(script: ScriptDirectory, revision: str) -> bool:
-    try:
-        return script.get_revision(revision) is None
-    except Exception:  # alembic's ResolutionError: no such revision in these folders
-        return True
+def ahead_of(app: App, current: set[str]) -> list[str]:
+    """The revisions of ``current`` (the database's) that this code does not know: a newer
+    release's migrations."""
+    script = ScriptDirectory.from_config(alembic_config(app))
+    unknown = []
+    for revision in sorted(current):
+        try:
+            known = script.get_revision(revision) is not None
+        except Exception:  # alembic's ResolutionError: no such revision in these folders
+            known = False
+        if not known:
+            unknown.append(revision)
+    return unknown
 
 
 async def missing_model_tables(app: App) -> list[str]:

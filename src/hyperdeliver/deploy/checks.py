@@ -274,27 +274,37 @@ def sql_is_not_echoed(ctx: CheckContext) -> Iterator[Finding]:
 
 @register()
 def migrations_at_head(ctx: CheckContext) -> Iterator[Finding]:
-    """hd.E111 migrations pending; hd.E112 the database did not answer within ``db_timeout``."""
+    """hd.E111 migrations pending; hd.E112 the database did not answer within ``db_timeout``;
+    hd.W116 the database is ahead of this code (a newer release migrated it)."""
     if ctx.app is None or not ctx.database:
         return
-    from ..db.migrate import pending
+    from ..db.migrate import ahead_of, current_async, pending
 
     app = ctx.app
 
-    async def go() -> set[str]:
+    async def go() -> tuple[list[str], set[str]]:
+        async def read() -> tuple[list[str], set[str]]:
+            unknown = ahead_of(app, await current_async(app))
+            return unknown, (set() if unknown else await pending(app))
+
         try:
-            return await asyncio.wait_for(pending(app), ctx.db_timeout)
+            return await asyncio.wait_for(read(), ctx.db_timeout)
         finally:
             await app.database.dispose()
 
     try:
-        missing = asyncio.run(go())
+        unknown, missing = asyncio.run(go())
     except TimeoutError:
         yield Finding("hd.E112", Level.ERROR, f"the database did not answer within {ctx.db_timeout:g} s", "check HYPER_DATABASE_URL and the network")
         return
-    except Exception as exc:  # noqa: BLE001 - unreachable, refused, unknown revisions: said in one line
+    except Exception as exc:  # noqa: BLE001 - unreachable, refused: said in one line
         yield Finding("hd.E112", Level.ERROR, f"could not read the database's migrations: {first_line(exc) or type(exc).__name__}", "check HYPER_DATABASE_URL")
         return
+    if unknown:
+        yield Finding(
+            "hd.W116", Level.WARNING, f"the database is ahead of this code (revisions it does not know: {', '.join(unknown)})",
+            "a newer release has migrated it: check the newer release, or deploy it",
+        )
     if missing:
         yield Finding(
             "hd.E111", Level.ERROR, f"the database is not migrated (pending: {', '.join(sorted(missing))})",
