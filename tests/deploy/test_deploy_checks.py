@@ -199,3 +199,21 @@ def test_migrations_at_head_on_postgresql(postgres_url: str, tmp_path: Path) -> 
 
 def test_levels_order() -> None:
     assert Level.WARNING < Level.ERROR < Level.CRITICAL
+
+
+def test_unsound_manifests_are_named() -> None:
+    """hd.E114 on what a template change could break: no kind, a name Kubernetes refuses, a name twice."""
+    from hyperdeliver.deploy.checks import _sound
+
+    seen: dict[tuple[str, str, str], str] = {}
+    good = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "shop-web", "namespace": "shop"}}
+    assert list(_sound("a.yaml", good, seen)) == []
+    found = [
+        *_sound("b.yaml", good, seen),
+        *_sound("c.yaml", {"kind": "Service"}, seen),
+        *_sound("d.yaml", {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "x" * 53}}, seen),
+        *_sound("e.yaml", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Shop_Settings"}}, seen),
+    ]
+    assert [f.id for f in found] == ["hd.E114"] * 4
+    assert "also rendered in a.yaml" in found[0].message and "without apiVersion" in found[1].message
+    assert "at most 52" in found[2].message and "'Shop_Settings'" in found[3].message
