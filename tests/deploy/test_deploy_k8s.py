@@ -227,3 +227,13 @@ def test_long_names_are_shortened_to_kubernetes_limits() -> None:
     name = slug("a_very_long_feature_name.with_an_even_longer_cron_function_name", 52)
     assert len(name) == 52 and name == slug("a_very_long_feature_name.with_an_even_longer_cron_function_name", 52)
     assert name != slug("a_very_long_feature_name.with_an_even_longer_cron_function_name_2", 52)
+
+
+def test_the_configmap_sets_only_settings_hyper_reads(teamboard_app: App, render_app: Render) -> None:
+    from hyperdeliver import Settings
+
+    [cm] = of_kind(render_app(teamboard_app), "ConfigMap")
+    known = {f"HYPER_{name.upper()}" for name in Settings.model_fields} | {"HYPER_APP"}
+    # HYPER_TRUSTED_PROXIES: the trusted proxies setting of the security work (issue 17);
+    # Settings without it ignore the variable (extra="ignore").
+    assert set(cm["data"]) - known <= {"HYPER_TRUSTED_PROXIES"}
