@@ -1,6 +1,8 @@
-"""Golden files: teamboard's manifests, one file per manifest kind, compared byte for byte
-(plain render; and with --hpa --scheduler deployment, which add an HPA and a scheduler
-Deployment). A change to a template shows up here as a diff to review.
+"""Golden files: teamboard's manifests, one file per manifest kind, compared byte for byte:
+the repository's own ``deploy/k8s`` (what the README's ``hyper k8s render --image
+teamboard:0.1.0`` writes), and in tests/deploy/golden/ the render with ``--hpa --scheduler
+deployment``, which adds an HPA and a scheduler Deployment. A change to a template shows
+up here as a diff to review.
 
 Regenerate after an intended change: ``HYPER_UPDATE_GOLDEN=1 pytest tests/deploy/test_deploy_golden.py``.
 """
@@ -15,16 +17,18 @@ import pytest
 
 from hyperdeliver import App
 
-GOLDEN = Path(__file__).parent / "golden"
+ROOT = Path(__file__).resolve().parents[2]
 UPDATE = os.environ.get("HYPER_UPDATE_GOLDEN", "") not in ("", "0")
+README_IMAGE = "teamboard:0.1.0"
 VARIANTS: dict[str, dict[str, object]] = {
-    "teamboard": {},
+    "teamboard": {"image": README_IMAGE},
     "teamboard-hpa-scheduler": {"hpa": True, "scheduler": "deployment"},
 }
+FOLDERS = {"teamboard": ROOT / "deploy" / "k8s", "teamboard-hpa-scheduler": Path(__file__).parent / "golden" / "teamboard-hpa-scheduler"}
 
 
 def _expected(variant: str) -> list[str]:
-    root = GOLDEN / variant
+    root = FOLDERS[variant]
     return sorted(str(p.relative_to(root)) for p in root.rglob("*.yaml")) if root.is_dir() else []
 
 
@@ -41,10 +45,10 @@ def rendered(teamboard_app: App, render_app: Callable[..., dict[str, str]]) -> C
             if UPDATE:
                 import shutil
 
-                shutil.rmtree(GOLDEN / variant, ignore_errors=True)
+                shutil.rmtree(FOLDERS[variant], ignore_errors=True)
                 for rel, text in cache[variant].items():
-                    (GOLDEN / variant / rel).parent.mkdir(parents=True, exist_ok=True)
-                    (GOLDEN / variant / rel).write_text(text)
+                    (FOLDERS[variant] / rel).parent.mkdir(parents=True, exist_ok=True)
+                    (FOLDERS[variant] / rel).write_text(text)
         return cache[variant]
 
     return get
@@ -58,7 +62,7 @@ def test_the_same_files_are_rendered(variant: str, rendered: Callable[[str], dic
 
 @pytest.mark.parametrize(("variant", "rel"), CASES, ids=[f"{v}/{r}" for v, r in CASES])
 def test_manifest_matches_its_golden_file(variant: str, rel: str, rendered: Callable[[str], dict[str, str]]) -> None:
-    assert rendered(variant)[rel] == (GOLDEN / variant / rel).read_text(), f"{variant}/{rel} changed: review, then HYPER_UPDATE_GOLDEN=1"
+    assert rendered(variant)[rel] == (FOLDERS[variant] / rel).read_text(), f"{variant}/{rel} changed: review, then HYPER_UPDATE_GOLDEN=1"
 
 
 def test_every_kind_has_a_golden_file() -> None:
@@ -67,7 +71,7 @@ def test_every_kind_has_a_golden_file() -> None:
     kinds = {
         doc["kind"]
         for v in VARIANTS
-        for p in (GOLDEN / v).rglob("*.yaml")
+        for p in FOLDERS[v].rglob("*.yaml")
         for doc in yaml.safe_load_all(p.read_text())
         if doc
     }
@@ -75,3 +79,17 @@ def test_every_kind_has_a_golden_file() -> None:
         "Namespace", "ServiceAccount", "ConfigMap", "NetworkPolicy", "Deployment", "Service", "PodDisruptionBudget",
         "HorizontalPodAutoscaler", "Job", "CronJob", "Kustomization",
     }
+
+
+def test_the_readme_command_writes_the_repository_manifests(tmp_path: Path) -> None:
+    """``hyper k8s render --image teamboard:0.1.0`` at the repository's root (the app from
+    pyproject.toml) writes exactly deploy/k8s."""
+    from deployhelpers import hyper
+
+    readme = (ROOT / "README.md").read_text()
+    assert f"hyper k8s render --image {README_IMAGE}" in readme
+    run = hyper("k8s", "render", "--image", README_IMAGE, "--out", str(tmp_path / "k8s"), cwd=ROOT, app="",
+                HYPER_VAR_DIR=str(tmp_path / "var"))
+    assert run.returncode == 0, run.stderr
+    written = {str(p.relative_to(tmp_path / "k8s")): p.read_text() for p in (tmp_path / "k8s").rglob("*.yaml")}
+    assert written == {rel: (FOLDERS["teamboard"] / rel).read_text() for rel in _expected("teamboard")}
