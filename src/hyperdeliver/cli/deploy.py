@@ -36,9 +36,9 @@ ProxiesOpt = Annotated[
 @k8s_cli.command("render")
 def render_cmd(
     image: Annotated[Optional[str], typer.Option("--image", help="the image every pod runs, with a tag or digest: ghcr.io/acme/shop:1.4.0")] = None,
-    env: Annotated[list[str], typer.Option("--env", help="an environment (overlay) to render; repeat for several [default: staging, production]")] = [],  # noqa: B006
+    env: Annotated[list[str], typer.Option("--env", help="an environment (overlay) to render; repeat for several (default: staging and production)")] = [],  # noqa: B006
     out: Annotated[Path, typer.Option("--out", help="the folder for base/ and overlays/")] = Path("deploy/k8s"),
-    namespace: Annotated[Optional[str], typer.Option("--namespace", help="base namespace, '-<env>' added per overlay [default: the app's name]")] = None,
+    namespace: Annotated[Optional[str], typer.Option("--namespace", help="base namespace, '-<env>' added per overlay (default: the app's name)")] = None,
     scheduler: SchedulerOpt = "cronjob",
     hpa: HpaOpt = False,
     trusted_proxies: ProxiesOpt = "10.0.0.0/8",
@@ -77,7 +77,7 @@ def check(
     fail_level: Annotated[str, typer.Option("--fail-level", help="the lowest level that exits 1: DEBUG, INFO, WARNING, ERROR, CRITICAL")] = "ERROR",
     database: Annotated[bool, typer.Option("--database/--no-database", help="--deploy: read the database's migrations (the only connection made)")] = True,
     db_timeout: Annotated[float, typer.Option("--db-timeout", min=0.1, help="seconds the database has to answer")] = 5.0,
-    image: Annotated[Optional[str], typer.Option("--image", help="--deploy: render the manifests with this image [default: a placeholder]")] = None,
+    image: Annotated[Optional[str], typer.Option("--image", help="--deploy: render the manifests with this image (default: a placeholder)")] = None,
     scheduler: SchedulerOpt = "cronjob",
     json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     app: AppOpt = None,
