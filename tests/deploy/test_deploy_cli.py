@@ -11,7 +11,7 @@ from deployhelpers import hyper
 
 
 def test_render_writes_base_and_overlays(tmp_path: Path) -> None:
-    run = hyper("k8s", "render", "--image", "ghcr.io/acme/cronshop:2.0.1", cwd=tmp_path)
+    run = hyper("k8s", "render", "--image", "ghcr.io/acme/cronshop:2.0.1", "--set", "HYPER_WORKER_CONCURRENCY=25", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     out = tmp_path / "deploy" / "k8s"
     assert "2 CronJob(s)" in run.stdout and "kubectl apply -k deploy/k8s/overlays/staging" in run.stdout
@@ -20,6 +20,7 @@ def test_render_writes_base_and_overlays(tmp_path: Path) -> None:
     assert all((out / "base" / r).is_file() for r in base["resources"])
     config = yaml.safe_load((out / "base" / "configmap.yaml").read_text())["data"]
     assert config["HYPER_APP"] == "cronapp:create_app" and config["HYPER_RELEASE"] == "2.0.1"
+    assert config["HYPER_WORKER_CONCURRENCY"] == "25"
 
 
 def test_render_again_replaces_what_it_wrote(tmp_path: Path) -> None:
@@ -44,6 +45,9 @@ def test_render_again_replaces_what_it_wrote(tmp_path: Path) -> None:
         (("--image", "cronshop:1", "--env", "qa"), "--env 'qa' is not an environment: use staging or production"),
         (("--image", "cronshop:latest"), "'latest' names no release"),
         (("--image", "cronshop:1", "--scheduler", "k8s"), "--scheduler 'k8s': use cronjob or deployment"),
+        (("--image", "cronshop:1", "--set", "HYPER_SECRET_KEY=hunter2"), "--set HYPER_SECRET_KEY: a secret never goes in the manifests"),
+        (("--image", "cronshop:1", "--set", "WORKERS=3"), "--set 'WORKERS': settings are HYPER_* variables"),
+        (("--image", "cronshop:1", "--set", "HYPER_WORKERS"), "--set 'HYPER_WORKERS': use HYPER_NAME=value"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_1(args: tuple[str, ...], says: str, tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ def render_cmd(
     scheduler: SchedulerOpt = "cronjob",
     hpa: HpaOpt = False,
     trusted_proxies: ProxiesOpt = "10.0.0.0/8",
+    set_: Annotated[list[str], typer.Option("--set", help="a setting for every pod, HYPER_NAME=value; repeat for several")] = [],  # noqa: B006
     app: AppOpt = None,
 ) -> None:
     """Write Kubernetes manifests for the app: a kustomize base and one overlay per environment."""
@@ -57,6 +58,7 @@ def render_cmd(
         scheduler=scheduler,  # type: ignore[arg-type]  # validated by K8sOptions.validate
         hpa=hpa,
         trusted_proxies=trusted_proxies,
+        extra_env=_assignments(set_),
     )
     options.validate()  # bad options fail before the app is imported
     from .loader import load_app
@@ -70,6 +72,16 @@ def render_cmd(
         f"{crons} CronJob(s), overlays {', '.join(options.envs)}; apply with: kubectl apply -k {out}/overlays/{options.envs[0]}",
         soft_wrap=True,
     )
+
+
+def _assignments(values: list[str]) -> dict[str, str]:
+    out = {}
+    for value in values:
+        name, sep, setting = value.partition("=")
+        if not sep:
+            raise ConfigurationError(f"--set {value!r}: use HYPER_NAME=value, e.g. --set HYPER_WORKER_CONCURRENCY=20")
+        out[name.strip()] = setting
+    return out
 
 
 def check(

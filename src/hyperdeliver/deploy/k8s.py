@@ -57,6 +57,8 @@ ENVIRONMENTS: dict[str, EnvProfile] = {
 }
 """The environments ``--env`` may name; every one is rendered by default."""
 
+SECRET_SETTINGS = frozenset({"HYPER_DATABASE_URL", "HYPER_SECRET_KEY"})
+"""Read by the pods from the Secret (secretKeyRef), never written into a manifest."""
 PORT = 8000
 UID = 10001
 """The non-root user (and group) every container runs as: numeric, so the kubelet can
@@ -98,7 +100,7 @@ class K8sOptions:
     trusted_proxies: str = "10.0.0.0/8"
     """The CIDR of the ingress / cluster network, whose X-Forwarded-For the app trusts."""
     extra_env: dict[str, str] = field(default_factory=dict)
-    """More settings for the ConfigMap (``HYPER_*`` names)."""
+    """More settings for the ConfigMap (``HYPER_*`` names; ``--set NAME=VALUE``), over the rendered ones."""
 
     def validate(self) -> ImageRef:
         """The parsed image; a one-line ConfigurationError for any bad option."""
@@ -118,7 +120,11 @@ class K8sOptions:
             raise ConfigurationError(f"--trusted-proxies {self.trusted_proxies!r}: use CIDRs, e.g. 10.0.0.0/8 or 10.0.0.0/8,172.16.0.0/12")
         for name in self.extra_env:
             if not re.fullmatch(r"HYPER_[A-Z0-9_]+", name):
-                raise ConfigurationError(f"{name!r} is not a setting: settings are HYPER_* variables")
+                raise ConfigurationError(f"--set {name!r}: settings are HYPER_* variables, e.g. --set HYPER_WORKER_CONCURRENCY=20")
+            if name in SECRET_SETTINGS:
+                raise ConfigurationError(
+                    f"--set {name}: a secret never goes in the manifests; the pods read it from the Secret (see docs/deploy.md)"
+                )
         return ImageRef.parse(self.image)
 
 
