@@ -117,6 +117,8 @@ def check(
         k8s = K8sOptions(image=image or f"{slug(application.name)}:check", app_spec=spec, scheduler=scheduler)  # type: ignore[arg-type]
         if image is not None:
             k8s.validate()  # a bad --image is the caller's mistake, not a finding
+    if application is not None:
+        settings = application.settings  # an app object (not a factory) brings its own
     ctx = CheckContext(settings, application, load_error, deploy=deploy, k8s=k8s, database=database, db_timeout=db_timeout)
     findings = run(ctx)
     failing = [f for f in findings if f.level >= threshold]
