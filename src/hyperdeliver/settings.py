@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     release: str = ""
     """The running release (version), recorded with every usage event."""
     release_sha: str = ""
+    deploy_role: str = "deployer"
+    """The role (besides the dashboard's admin) that may record releases through
+    ``POST /_hyper/api/releases``: give it to the user whose API token a CD system holds."""
     session_cookie: str = "hd_session"
     csrf_cookie: str = "hd_csrf"
     session_max_age: int = 14 * 24 * 3600

@@ -97,7 +97,7 @@ def test_dashboard_shows_the_dying_feature_and_flips_a_flag(demo_server: str, ch
     page.goto(f"{demo_server}/_hyper/features/comments")
     page.wait_for_function("() => window.hyperCharts && Object.keys(window.hyperCharts).length === 4")
     releases = page.evaluate("() => window.hyperCharts['chart-errors'].options.plugins.releaseMarkers.releases.map(r => r.version)")
-    assert releases == ["v1.2.0", "v1.3.0", "v1.4.0"]
+    assert releases == ["v1.2.0", "v1.3.0", "v1.4.0", "v1.4.1"]
     OUTPUT.mkdir(exist_ok=True)
     page.screenshot(path=str(tmp_path / "feature.png"), full_page=True)
     shutil.copy(tmp_path / "feature.png", OUTPUT / "dashboard-feature.png")
@@ -122,3 +122,33 @@ def test_dashboard_shows_the_dying_feature_and_flips_a_flag(demo_server: str, ch
     shutil.copy(shot, OUTPUT / "dashboard.png")
     assert shot.stat().st_size > 10_000
     assert outside == [] and errors == []
+
+
+def test_the_delivery_page_shows_the_failed_deploy_and_the_rollback(demo_server: str, chromium: Browser, tmp_path: Path) -> None:
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{demo_server}/_hyper/delivery")
+    page.wait_for_selector("form#login")
+    page.fill("input[name=email]", "admin@teamboard.dev")
+    page.fill("input[name=password]", "admin-password")
+    page.click("form#login button")
+    page.wait_for_url(f"{demo_server}/_hyper/delivery")
+
+    failed = page.locator('#deployments tr[data-status="failed"]')
+    assert failed.count() == 1 and failed.first.is_visible()
+    assert "v1.2.1" in failed.first.inner_text() and "failed" in failed.first.inner_text()
+    rolled_back = page.locator('#deployments tr[data-status="rolled_back"]')
+    assert rolled_back.first.is_visible() and "v1.4.1" in rolled_back.first.inner_text() and "rolled back" in rolled_back.first.inner_text()
+    rollback = page.locator('#deployments tr[data-rollback="true"]')
+    assert rollback.first.is_visible() and "rollback" in rollback.first.inner_text() and "v1.4.0" in rollback.first.inner_text()
+    # the four keys with their bands, the bands' source named
+    last28 = page.locator('#dora tr[data-days="28"]').inner_text()
+    assert "60% (3 of 5)" in last28 and "low" in last28 and "high" in last28
+    assert "2023 Accelerate State of DevOps" in page.inner_text("#bands-source")
+    assert page.locator('#dora-features tr[data-feature="comments"]').is_visible()
+    shot = tmp_path / "delivery.png"
+    page.screenshot(path=str(shot), full_page=True)
+    OUTPUT.mkdir(exist_ok=True)
+    shutil.copy(shot, OUTPUT / "dashboard-delivery.png")
+    assert shot.stat().st_size > 10_000 and errors == []

@@ -27,7 +27,7 @@ async def test_the_dashboard_tells_the_demo_story(teamboard: App) -> None:
         active = int(re.search(r'<b id="active-users">([\d,]+)</b>', overview).group(1).replace(",", ""))
         assert 90 <= active <= 101
         data = chart_data(overview)
-        assert len(data["series"]) == 28 and [r["version"] for r in data["releases"]] == ["v1.2.0", "v1.3.0", "v1.4.0"]
+        assert len(data["series"]) == 28 and [r["version"] for r in data["releases"]] == ["v1.2.0", "v1.3.0", "v1.4.0", "v1.4.1"]
         assert sum(p["calls"] for p in data["series"]) > 2000
 
         table = (await admin.get("/_hyper/features")).text
@@ -53,3 +53,26 @@ async def test_the_dashboard_tells_the_demo_story(teamboard: App) -> None:
         card = re.search(r'<section class="card candidate" data-feature="legacy_export">(.*?)</section>', sunset, re.S).group(1)
         assert "low adoption" in card and "deprecated in use" in card and re.search(r"(?<![0-9])(1 user|(0|[2-9]|[0-9]{2,}) users) still calling it", card)
         assert 'data-feature="tasks"' not in sunset and 'data-feature="projects"' not in sunset
+
+
+async def test_the_delivery_page_shows_the_simulated_deploy_history(teamboard: App) -> None:
+    await simulate(teamboard, 30)
+    async with TestClient(teamboard) as admin:
+        await admin.login("admin@teamboard.dev", "admin-password")
+        page = (await admin.get("/_hyper/delivery")).text
+        history = re.search(r'<table id="deployments">(.*?)</table>', page, re.S).group(1)
+        rows = re.findall(r'<tr data-status="(\w+)" data-version="([\w.]+)"( data-rollback="true")?>', history)
+        # newest first: the rollback to v1.4.0, the rolled-back v1.4.1, ..., the failed v1.2.1
+        assert rows[:2] == [("succeeded", "v1.4.0", ' data-rollback="true"'), ("rolled_back", "v1.4.1", "")]
+        assert ("failed", "v1.2.1", "") in rows and len(rows) == 6
+        assert "comments errors up" in history  # v1.4.0's regression, from the release deltas
+        dora = re.search(r'<table id="dora">(.*?)</table>', page, re.S).group(1)
+        last28 = re.search(r'<tr data-days="28">(.*?)</tr>', dora, re.S).group(1)
+        # 4 forward deploys live in 28 days; 3 of 5 finished ones failed (v1.2.1 failed,
+        # v1.4.0 regressed comments, v1.4.1 rolled back); restores 17.5 h, 97.5 h, 2.5 h
+        assert "1.0 / week" in last28 and "band-high" in last28
+        assert "60% (3 of 5)" in last28 and "band-low" in last28
+        assert "17.5 h" in last28
+        assert "2023 Accelerate State of DevOps" in page
+        owners = re.search(r'<table id="dora-owners">(.*?)</table>', page, re.S).group(1)
+        assert 'data-owner="dan@teamboard.dev"' in owners  # comments' owner

@@ -56,8 +56,10 @@ async def test_three_scheduler_processes_race_one_job_per_tick(make_app, postgre
         p.send_signal(signal.SIGTERM)
     enqueued_by = []
     for p, before in zip(procs, early):
-        _, err = await asyncio.to_thread(p.communicate, timeout=15)
-        err = before + err
+        # Read on through proc.stderr's own buffer: communicate() reads the raw pipe, and would
+        # lose a line that _until_started's readline already buffered (a catch-up tick, say).
+        err = before + await asyncio.to_thread(p.stderr.read)
+        await asyncio.to_thread(p.wait, timeout=15)
         assert p.returncode == 0, err.decode()[-2000:]
         enqueued_by.append(err.count(b"jobtest.every_second for "))
     n = await _check_one_job_per_tick(app, at_least=RACE_SECONDS - 5)

@@ -73,8 +73,11 @@ def user_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def acme(user_venv: Path, wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("hd-work")
-    out = _ok(_run([str(user_venv / "bin/hyper"), "new", "acme", "--owner", "ada@acme.io", "--hyperdeliver-path", str(wheel)], cwd=work))
+    # As a user types it: no --hyperdeliver-path. A hyperdeliver installed from a wheel
+    # file is depended on at that file, so acme's ./dev installs the same one.
+    out = _ok(_run([str(user_venv / "bin/hyper"), "new", "acme", "--owner", "ada@acme.io"], cwd=work))
     assert "./dev run" in out and "./dev test" in out
+    assert f"hyperdeliver @ {wheel.as_uri()}" in out
     return work / "acme"
 
 

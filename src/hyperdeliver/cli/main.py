@@ -241,6 +241,23 @@ def db_revision(
     console.print(f"created {written}")
 
 
+@db_cli.command("check")
+def db_check(app: AppOpt = None) -> None:
+    """Exit 1 when the models and the migrations disagree (a model change with no revision)."""
+    from ..db.migrate import check
+
+    application = load_app(app)
+    try:
+        diffs = check(application)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if diffs:
+        for d in diffs:
+            console.print(f"  {d}", highlight=False, soft_wrap=True)
+        raise CliError(f"the models and the migrations disagree ({len(diffs)} changes above): run hyper db revision -m '...'")
+    console.print("[green]the models match the migrations[/green]")
+
+
 @db_cli.command("current")
 def db_current(app: AppOpt = None) -> None:
     """The revisions the database is at, and whether any are pending."""
@@ -340,7 +357,8 @@ def demo(
             from ..demo.simulate import simulate as run_simulation
 
             summary = await run_simulation(application, sim_days)
-            console.print(f"simulated {summary['days']} days: {summary['events']:,} events, {summary['users']} users, releases {', '.join(summary['releases'])}")
+            console.print(f"simulated {summary['days']} days: {summary['events']:,} events, {summary['users']} users, releases {', '.join(summary['releases'])}; "
+                          f"{summary['deployments']} deployments ({summary['failed']} failed, {summary['rollbacks']} rolled back)")
         await application.database.dispose()
         return logins
 

@@ -186,3 +186,61 @@ async def jobs(app: App, limit: int = 50) -> dict[str, Any] | None:
             key=lambda c: c["name"],
         ),
     }
+
+
+def hours_label(hours: float | None) -> str:
+    """``45 min``, ``5.5 h``, ``3.2 d`` (or ``–``)."""
+    if hours is None:
+        return "–"
+    if hours < 1:
+        return f"{hours * 60:.0f} min"
+    if hours < 48:
+        return f"{hours:.1f} h"
+    return f"{hours / 24:.1f} d"
+
+
+def _figures(f: Any) -> dict[str, Any]:
+    """One scope's four keys, with their labels, for the templates."""
+    rate = f.change_failure_rate
+    return {
+        **f.as_dict(),
+        "frequency_label": f"{f.deploys_per_day * 7:.1f} / week",
+        "lead_time_label": hours_label(f.lead_time_hours),
+        "failure_rate_label": "–" if rate is None else f"{rate:.0%} ({f.failures} of {f.finished})",
+        "restore_label": hours_label(f.time_to_restore_hours) + (f" · {f.open_failures} open" if f.open_failures else ""),
+    }
+
+
+@tolerant
+async def delivery(app: App, environment: str | None = None, days: int = 28) -> dict[str, Any] | None:
+    """The delivery page: DORA's four keys per window, feature and owner; the deployments."""
+    from ..delivery.dora import BANDS, FAILURE_RATE, FREQUENCY, LEAD_TIME, RESTORE, SOURCE, WINDOWS
+    from ..delivery.report import delivery_report
+
+    if days not in WINDOWS:
+        days = 28
+    report = await delivery_report(app, environment)
+    scope = report["windows"][str(days)]
+    owners = report["owners"]
+    history = []
+    for d in reversed(report["deployments"]):
+        regressed = sorted(report["regressions"].get(d.id, ()))
+        history.append({
+            **d.as_dict(),
+            "owners": sorted({owners[f] for f in d.features if f in owners}),
+            "regressed": regressed,
+            "lead_hours": [((d.ended_at - c.committed_at).total_seconds() / 3600) for c in d.commits],
+        })
+    return {
+        "environment": report["environment"],
+        "environments": report["environments"],
+        "days": days,
+        "windows": WINDOWS,
+        "summary": {w: _figures(s["product"]) for w, s in report["windows"].items()},
+        "features": [{"name": k, "owner": owners.get(k, ""), **_figures(v)} for k, v in scope["features"].items()],
+        "owners": [{"name": k, **_figures(v)} for k, v in scope["owners"].items()],
+        "history": history,
+        "source": SOURCE,
+        "bands": BANDS,
+        "thresholds": {"frequency": FREQUENCY, "lead_time": LEAD_TIME, "failure_rate": FAILURE_RATE, "restore": RESTORE},
+    }

@@ -171,6 +171,8 @@ class Dashboard:
                 Route(p + "/features/{name}/flag", self.flag_post, methods=["POST"]),
                 Route(p + "/sunset", self.sunset_page),
                 Route(p + "/jobs", self.jobs_page),
+                Route(p + "/delivery", self.delivery_page),
+                Route(p + "/api/releases", self.releases_api, methods=["POST"]),
                 Route(p + "/static/{file}", self.static),
             ],
             exception_handlers={HTTPException: self.http_error, Exception: self.server_error},
@@ -332,6 +334,38 @@ class Dashboard:
             return principal
         info = await data.jobs(self.app)
         return self.render("jobs.html", principal=principal, page="jobs", info=info)
+
+    async def delivery_page(self, request: Request) -> Response:
+        principal = await self.guard(request)
+        if isinstance(principal, Response):
+            return principal
+        env = request.query_params.get("env") or None
+        try:
+            days = int(request.query_params.get("days", "28"))
+        except ValueError:
+            days = 28
+        info = await data.delivery(self.app, env, days)
+        return self.render("delivery.html", principal=principal, page="delivery", info=info)
+
+    async def releases_api(self, request: Request) -> Response:
+        """``POST /_hyper/api/releases``: see :mod:`hyperdeliver.delivery.api`."""
+        from ..delivery import api
+
+        h = request.headers
+        auth = await authenticate_request(
+            self.app,
+            h.get("authorization", "").encode("latin-1") or None,
+            h.get("cookie", "").encode("latin-1") or None,
+            h.get("x-csrf-token", "").encode("latin-1") or None,
+            unsafe=True,
+        )
+        try:
+            api.authorize(auth.principal, auth.auth_error, auth.csrf_error, (self.role, self.app.settings.deploy_role))
+            body = api.parse(h.get("content-type", ""), await request.body())
+            stored, new = await api.record(self.app, body)
+        except HyperError as exc:
+            return ProblemResponse(exc, request.url.path)
+        return Response(orjson.dumps(stored), status_code=201 if new else 200, media_type="application/json")
 
     async def static(self, request: Request) -> Response:
         name = request.path_params["file"]

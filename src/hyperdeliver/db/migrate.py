@@ -250,3 +250,67 @@ class MigrateOnStartup:
                 f"run hyper db revision -m 'add {table}' (applied at the next reload)\n"
             )
         self.out.flush()
+
+
+def _include(obj: Any, name: Any, type_: str, reflected: bool, compare_to: Any) -> bool:
+    # as env.py: tables the models do not know (other subsystems', other tools') are not drift
+    return not (type_ == "table" and reflected and compare_to is None)
+
+
+def _diffs(sync_conn: Connection) -> list[str]:
+    from alembic.autogenerate import compare_metadata
+
+    ctx = MigrationContext.configure(sync_conn, opts={"include_object": _include, "compare_type": True})
+    return [_describe(d) for d in compare_metadata(ctx, metadata)]
+
+
+def _describe(diff: Any) -> str:
+    """One autogenerate difference as a line: ``add_table hd_foo``, ``add_column tasks.due``."""
+    if isinstance(diff, list):  # column modifications come grouped
+        return "; ".join(_describe(d) for d in diff)
+    kind = diff[0]
+    if kind in ("add_table", "remove_table"):
+        return f"{kind} {diff[1].name}"
+    if kind in ("add_column", "remove_column"):
+        return f"{kind} {diff[2]}.{diff[3].name}"
+    if kind in ("add_index", "remove_index"):
+        return f"{kind} {diff[1].name} on {diff[1].table.name}"
+    if kind.startswith("modify_"):
+        return f"{kind} {diff[2]}.{diff[3]}: {diff[-2]!r} -> {diff[-1]!r}"
+    return " ".join(str(getattr(x, "name", x)) for x in diff)
+
+
+def check(app: App) -> list[str]:
+    """``hyper db check``: where the models and the migrations disagree (empty: in sync).
+
+    As Django's ``makemigrations --check``: the schema the migrations build is compared
+    with the models. On SQLite the migrations build a scratch database; elsewhere the
+    app's database is compared and must be current (``hyper db upgrade`` first).
+    """
+    import asyncio
+    import tempfile
+
+    from .database import Database
+
+    async def compare(db: Database, migrate: bool) -> list[str]:
+        try:
+            async with db.engine.connect() as conn:
+
+                def run(sync_conn: Connection) -> list[str]:
+                    if migrate:
+                        cfg = alembic_config(app)
+                        cfg.attributes["connection"] = sync_conn
+                        command.upgrade(cfg, "heads")
+                    return _diffs(sync_conn)
+
+                return await conn.run_sync(run)
+        finally:
+            await db.dispose()
+
+    if app.database.dialect == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="hd-check-") as tmp:
+            return asyncio.run(compare(Database(f"sqlite+aiosqlite:///{Path(tmp) / 'check.sqlite3'}", sqlite_inline=False), True))
+    behind = asyncio.run(_pending_disposed(app))
+    if behind:
+        raise ValueError(f"the database is behind the migrations (pending: {', '.join(sorted(behind))}): run 'hyper db upgrade' first")
+    return asyncio.run(compare(app.database, False))

@@ -11,6 +11,9 @@ The story, over ``days`` days and about 100 users (more of them active each week
   deprecated with a sunset date a month ahead, and shows up as a sunset candidate
 - ``auth``: one login per active user and day
 - three releases are recorded (28, 19 and 10 days ago)
+- a deploy history around them (:data:`DEPLOYS`): ``v1.2.1`` fails (its migration Job),
+  ``v1.4.1`` goes live and is rolled back to ``v1.4.0`` two and a half hours later;
+  each deployment ships a few commits touching the features it names
 
 :func:`generate` is pure (a seeded ``random.Random``): the same arguments give the same
 events. :func:`simulate` creates the users, loads the events through the usage
@@ -72,6 +75,19 @@ BROKEN = "comments"
 DYING = "legacy_export"
 RELEASES = [("v1.2.0", 28), ("v1.3.0", 19), ("v1.4.0", 10)]
 """(version, days ago)."""
+DEPLOYS: list[tuple[str, int, int, str, tuple[str, ...], bool]] = [
+    ("v1.2.0", 28, 9 * 60 + 30, "succeeded", ("tasks", "projects"), False),
+    ("v1.2.1", 20, 16 * 60, "failed", ("workspaces",), False),
+    ("v1.3.0", 19, 9 * 60 + 30, "succeeded", ("workspaces", "tasks"), False),
+    ("v1.4.0", 10, 9 * 60 + 30, "succeeded", ("comments", "tasks"), False),
+    ("v1.4.1", 6, 11 * 60, "succeeded", ("tasks",), False),
+    ("v1.4.0", 6, 13 * 60 + 30, "succeeded", (), True),
+]
+"""The deploy history: (version, days ago, minute of the day it finished, status, features
+its commits touch, rollback). A succeeded release is the usage charts' marker, so the
+forward deploys that succeed are :data:`RELEASES` (plus ``v1.4.1``, live for 2.5 hours)."""
+DEPLOY_MINUTES = 12
+"""How long a simulated deploy runs, start to finish."""
 
 
 @dataclass
@@ -168,6 +184,35 @@ def generate(
     return sim
 
 
+def deploy_history(owners: dict[str, str], *, days: int = 30, now: datetime | None = None, seed: int = 7) -> list[dict[str, Any]]:
+    """The deployments of :data:`DEPLOYS` within ``days`` days: id, version, sha, status,
+    start and finish, rollback, and 1 to 4 commits per forward deploy (made 2 hours to 3
+    days before it, by the owners of the features they touch). Deterministic per seed."""
+    from ..delivery.records import Commit
+
+    rng = random.Random(seed + 1)
+    now = (now or clock.now()).astimezone(timezone.utc)
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    out = []
+    for n, (version, ago, minute, status, touched, rollback) in enumerate(DEPLOYS, 1):
+        finished = today - timedelta(days=ago) + timedelta(minutes=minute)
+        if ago >= days or finished > now:
+            continue
+        touched = tuple(f for f in touched if f in owners)
+        commits = []
+        for i in range(0 if rollback else rng.randint(1, 4)):
+            f = touched[i % len(touched)] if touched else ""
+            at = finished - timedelta(minutes=rng.randrange(120, 3 * 24 * 60))
+            commits.append(Commit(sha=_sha(rng), committed_at=at, author=owners.get(f, "lead@teamboard.dev"),
+                                  files=(f"teamboard/features/{f}/__init__.py",) if f else (), features=(f,) if f else ()))
+        out.append({
+            "id": f"production-{n:03d}-{version}", "version": version, "sha": _sha(rng), "status": status,
+            "started_at": finished - timedelta(minutes=DEPLOY_MINUTES), "finished_at": finished,
+            "rollback": rollback, "features": touched, "commits": commits,
+        })
+    return out
+
+
 async def ensure_users(app: App, count: int = 100, domain: str = "teamboard.dev") -> list[int]:
     """The ids of ``count`` users: the existing ones, plus ``user001@<domain>``… (no login:
     their password hash is unusable, so no time is spent hashing)."""
@@ -205,6 +250,15 @@ async def simulate(app: App, days: int = 30, *, users: int = 100, seed: int = 7,
     await queries.ingest(app, sim.events)  # raw rows and rollups
     for r in sim.releases:
         await queries.record_release(app, r["version"], r["sha"], recorded_at=r["recorded_at"])
+    shas = {r["version"]: r["sha"] for r in sim.releases}
+    history = deploy_history({k: f.owner for k, f in app.features.items()}, days=days, now=now, seed=seed)
+    from ..delivery.store import record_deployment
+
+    for d in history:
+        sha = shas.get(d["version"], d["sha"])
+        common = {"version": d["version"], "sha": sha, "environment": "production", "id": d["id"], "rollback": d["rollback"]}
+        await record_deployment(app, status="started", at=d["started_at"], commits=d["commits"], features=d["features"], **common)
+        await record_deployment(app, status=d["status"], at=d["finished_at"], **common)
     store = app.state.get("lifecycle")
     sunset = (now + timedelta(days=30)).date()
     if store is not None and DYING in app.features:
@@ -216,6 +270,9 @@ async def simulate(app: App, days: int = 30, *, users: int = 100, seed: int = 7,
         "users": len(user_ids),
         "days": days,
         "releases": [r["version"] for r in sim.releases],
+        "deployments": len(history),
+        "failed": sum(d["status"] == "failed" for d in history),
+        "rollbacks": sum(d["rollback"] for d in history),
         "deprecated": DYING if DYING in app.features else None,
         "sunset": sunset.isoformat(),
     }
