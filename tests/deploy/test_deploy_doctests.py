@@ -14,7 +14,7 @@ from deployhelpers import hyper
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "deploy.md").read_text()
-MODULES = ["hyperdeliver.deploy.image", "hyperdeliver.deploy.k8s", "hyperdeliver.deploy.checks"]
+MODULES = ["hyperdeliver.deploy.image", "hyperdeliver.deploy.k8s", "hyperdeliver.deploy.checks", "hyperdeliver.deploy.lint_skips"]
 
 
 @pytest.mark.parametrize("name", MODULES)

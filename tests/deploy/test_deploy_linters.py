@@ -1,6 +1,7 @@
 """The rendered manifests through the field's own linters (installed by the test extra):
 ``kubernetes-validate --strict`` against two Kubernetes versions, and ``checkov`` with 0
-findings except those named, with their reasons, in deploy-lint-skips.txt.
+findings; the ones kept are skipped by checkov.io/skipN annotations that hyper k8s render
+writes from the one list, deploy-lint-skips.txt, with its reasons.
 
 The overlays are built with ``kubectl kustomize`` (kustomize inside kubectl) when kubectl
 is installed, and the built manifests linted too; without kubectl only the base is.
@@ -8,39 +9,27 @@ is installed, and the built manifests linted too; without kubectl only the base 
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hyperdeliver import App
 from hyperdeliver.deploy.k8s import K8sOptions, render, write
+from hyperdeliver.deploy.lint_skips import lint_skips, skips_file
 
 ROOT = Path(__file__).resolve().parents[2]
-SKIPS = ROOT / "deploy-lint-skips.txt"
+
 BIN = Path(sys.executable).parent
 KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
 """The oldest and newest versions kubernetes-validate 1.37 ships schemas for, of those we support
 (CronJob timeZone is GA since 1.27)."""
 KUBECTL = shutil.which("kubectl")
-
-
-def skips(tool: str) -> list[tuple[str, str, str]]:
-    """``(check, resource glob, reason)`` of one tool in deploy-lint-skips.txt."""
-    out = []
-    for line in SKIPS.read_text().splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        parts = line.split(None, 3)
-        assert len(parts) == 4 and len(parts[3]) > 20, f"deploy-lint-skips.txt: {line!r} needs tool, check, resource and a reason"
-        if parts[0] == tool:
-            out.append((parts[1], parts[2], parts[3]))
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -117,31 +106,49 @@ def test_kubernetes_validate_catches_an_unknown_field(manifests: Path, tmp_path:
     assert run.returncode != 0 and "maxSurges" in run.stdout
 
 
-def test_checkov_finds_nothing_but_the_listed_skips(manifests: Path) -> None:
+def _checkov(folder: Path, *args: str) -> dict[str, Any]:
     run = subprocess.run(
-        [str(BIN / "checkov"), "-d", str(manifests), "--framework", "kubernetes", "-o", "json", "--quiet", "--skip-download"],
+        [str(BIN / "checkov"), "-d", str(folder), "--framework", "kubernetes", "-o", "json", "--skip-download", *args],
         capture_output=True, text=True, timeout=600,
     )
     assert run.stdout.strip(), run.stderr
     report = json.loads(run.stdout)
-    reports = report if isinstance(report, list) else [report]
-    summary = reports[0]["summary"]
+    assert isinstance(report, dict), "one framework, one report"
+    return report
+
+
+def test_checkov_finds_nothing_and_skips_only_the_listed_findings(manifests: Path) -> None:
+    report = _checkov(manifests)
+    summary = report["summary"]
     assert summary["parsing_errors"] == 0 and summary["resource_count"] > 40, summary
-    failed = [(f["check_id"], f["resource"], f["file_path"]) for r in reports for f in r["results"]["failed_checks"]]
-    allowed = skips("checkov")
-    unexplained = [f for f in failed if not any(f[0] == c and fnmatch.fnmatchcase(f[1], g) for c, g, _ in allowed)]
-    assert unexplained == [], "checkov findings not in deploy-lint-skips.txt: " + "; ".join(map(str, unexplained))
-    stale = [(c, g) for c, g, _ in allowed if not any(f[0] == c and fnmatch.fnmatchcase(f[1], g) for f in failed)]
-    assert stale == [], f"deploy-lint-skips.txt lists checkov skips no finding needs: {stale}"
+    failed = [(f["check_id"], f["resource"], f["file_path"]) for f in report["results"]["failed_checks"]]
+    assert failed == [], f"checkov findings: {failed}"
     assert summary["passed"] > 100
+    listed = lint_skips("checkov")
+    skipped = report["results"]["skipped_checks"]
+    for s in skipped:
+        reasons = [k.reason for k in listed if k.check == s["check_id"] and k.matches(s["resource"])]
+        assert reasons == [s["check_result"]["suppress_comment"]], f"{s['check_id']} on {s['resource']} is skipped, but not as listed"
+    stale = [(k.check, k.resource) for k in listed if not any(s["check_id"] == k.check and k.matches(s["resource"]) for s in skipped)]
+    assert stale == [], f"deploy-lint-skips.txt lists checkov skips no resource needs: {stale}"
 
 
-def test_checkov_passes_the_digest_check_for_a_digest(tmp_path: Path, teamboard_app: App, render_app: Callable[..., dict[str, str]]) -> None:
+def test_checkov_fails_what_is_not_listed(manifests: Path, tmp_path: Path) -> None:
+    """The skips are per check and resource: a web pod allowed to escalate privileges fails."""
+    web = (manifests / "rendered" / "teamboard" / "base" / "web-deployment.yaml").read_text()
+    (tmp_path / "web.yaml").write_text(web.replace("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true"))
+    report = _checkov(tmp_path)
+    assert "CKV_K8S_20" in {f["check_id"] for f in report["results"]["failed_checks"]}
+
+
+def test_a_digest_passes_the_digest_check_unskipped(tmp_path: Path, teamboard_app: App, render_app: Callable[..., dict[str, str]]) -> None:
     """CKV_K8S_43 is skipped because a tag is accepted; with a digest it passes by itself."""
     write(render_app(teamboard_app, image="registry.example.com/teamboard:1.4.0@sha256:" + "ab" * 32), tmp_path / "k8s")
-    run = subprocess.run(
-        [str(BIN / "checkov"), "-d", str(tmp_path / "k8s"), "--framework", "kubernetes", "-o", "json", "--check", "CKV_K8S_43", "--skip-download"],
-        capture_output=True, text=True, timeout=600,
-    )
-    report = json.loads(run.stdout)
-    assert report["summary"]["failed"] == 0 and report["summary"]["passed"] >= 5, report["summary"]
+    summary = _checkov(tmp_path / "k8s", "--check", "CKV_K8S_43")["summary"]
+    assert summary["failed"] == 0 and summary["skipped"] == 0 and summary["passed"] >= 5, summary
+
+
+def test_the_list_is_well_formed() -> None:
+    skips = lint_skips()
+    assert skips and all(len(s.reason) > 20 and " " not in s.check for s in skips)
+    assert (ROOT / "deploy-lint-skips.txt").resolve() == skips_file().resolve()

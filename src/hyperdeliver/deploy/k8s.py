@@ -33,6 +33,7 @@ import jinja2
 
 from ..errors import ConfigurationError
 from .image import ImageRef
+from .lint_skips import lint_skips
 
 if TYPE_CHECKING:
     from ..app import App
@@ -59,6 +60,8 @@ ENVIRONMENTS: dict[str, EnvProfile] = {
 
 SECRET_SETTINGS = frozenset({"HYPER_DATABASE_URL", "HYPER_SECRET_KEY"})
 """Read by the pods from the Secret (secretKeyRef), never written into a manifest."""
+DIGEST_CHECKS = frozenset({"CKV_K8S_43"})
+"""Checkov checks an image digest satisfies: not skipped when --image has one."""
 PORT = 8000
 UID = 10001
 """The non-root user (and group) every container runs as: numeric, so the kubelet can
@@ -263,6 +266,24 @@ def render(app: App, options: K8sOptions) -> dict[str, str]:
         "version_label": _label_value(image.release),
         "config_checksum": hashlib.sha256(repr(sorted(config.items())).encode()).hexdigest()[:16],
     }
+    checkov = [s for s in lint_skips("checkov") if not (image.digest and s.check in DIGEST_CHECKS)]
+
+    def checkov_skips(kind: str, name: str) -> list[tuple[str, str]]:
+        """The kept checkov findings of one resource: its checkov.io/skipN annotations."""
+        resource_id = f"{kind}.{namespace}.{name}"
+        return [(s.check, s.reason) for s in checkov if s.matches(resource_id)]
+
+    def annotations(kind: str, name: str, extra: dict[str, str] | None = None) -> str:
+        """A resource's ``annotations:`` block, as lines to follow its labels (empty when
+        none): ``extra`` and the checkov findings it keeps, each with its reason."""
+        values = dict(extra or {})
+        for n, (check, reason) in enumerate(checkov_skips(kind, name), 1):
+            values[f"checkov.io/skip{n}"] = f"{check}={reason}"
+        if not values:
+            return ""
+        return "\n  annotations:" + "".join(f"\n    {key}: {_quote(value)}" for key, value in values.items())
+
+    ctx["annotations"] = annotations
     env = _environment()
     files: dict[str, str] = {}
     resources_: list[str] = []
