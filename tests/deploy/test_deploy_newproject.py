@@ -32,3 +32,27 @@ def test_the_readme_render_command_works_in_a_new_project(tmp_path: Path) -> Non
     [secret] = {e["valueFrom"]["secretKeyRef"]["name"] for e in web["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert f"Secret `{secret}`" in section
     assert any(c.startswith("./dev hyper check --deploy") for c in commands)
+
+
+def test_the_project_ci_manifest_steps_pass(tmp_path: Path) -> None:
+    """The generated CI workflow's steps on the manifests (render, kubernetes-validate,
+    checkov on the Kubernetes files) run as written and pass in a new project."""
+    import os
+    import subprocess
+    import sys
+
+    assert hyper("new", "acme", "--owner", "ada@example.com", cwd=tmp_path, app="").returncode == 0
+    project = tmp_path / "acme"
+    ci = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text())
+    steps = {s.get("name", ""): s["run"] for job in ci["jobs"].values() for s in job["steps"] if "run" in s}
+    render = next(run for run in steps.values() if run.startswith("hyper k8s render"))
+    validate = next(run for run in steps.values() if "kubernetes-validate" in run)
+    checkov = next(run for run in steps.values() if run.startswith("checkov"))
+    # The Dockerfile half of the checkov step belongs to the container image's tests.
+    checkov = re.sub(r"\s+-f Dockerfile --framework dockerfile", "", checkov)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HYPER_")}
+    env |= {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}", "GITHUB_REPOSITORY": "Acme-Org/acme", "HYPER_VAR_DIR": str(tmp_path / "var")}
+    for run in (render, validate, checkov):
+        done = subprocess.run(["bash", "-e", "-c", run], cwd=project, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, f"{run}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert "ghcr.io/acme-org/acme:ci" in (project / "deploy" / "k8s" / "base" / "web-deployment.yaml").read_text()
