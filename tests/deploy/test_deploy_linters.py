@@ -152,3 +152,29 @@ def test_the_list_is_well_formed() -> None:
     skips = lint_skips()
     assert skips and all(len(s.reason) > 20 and " " not in s.check for s in skips)
     assert (ROOT / "deploy-lint-skips.txt").resolve() == skips_file().resolve()
+
+
+def test_the_documented_own_kustomization_builds_on_an_overlay(manifests: Path, tmp_path: Path) -> None:
+    """docs/deploy.md's kustomization of one's own: the rendered overlay plus an Ingress, built."""
+    if KUBECTL is None:
+        pytest.skip("kubectl is not installed: kustomize builds are not tested here")
+    import re
+
+    import yaml
+
+    doc = (ROOT / "docs" / "deploy.md").read_text()
+    [block] = re.findall(r"```yaml\n(# deploy/production/kustomization.yaml.*?)```", doc, re.S)
+    shutil.copytree(manifests / "rendered" / "teamboard", tmp_path / "deploy" / "k8s")
+    own = tmp_path / "deploy" / "production"
+    own.mkdir()
+    (own / "kustomization.yaml").write_text(block)
+    (own / "ingress.yaml").write_text(
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: teamboard\nspec:\n  defaultBackend:\n"
+        "    service:\n      name: teamboard-web\n      port:\n        name: http\n"
+    )
+    built = subprocess.run([KUBECTL, "kustomize", str(own)], capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    docs = [d for d in yaml.safe_load_all(built.stdout) if d]
+    kinds = {(d["kind"], d["metadata"]["name"]) for d in docs}
+    assert {("Ingress", "teamboard"), ("Deployment", "teamboard-web"), ("Namespace", "teamboard-production")} <= kinds
+    assert {d["metadata"].get("namespace") for d in docs if d["kind"] != "Namespace"} == {"teamboard-production"}
