@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     worker_heartbeat_interval: float = 5.0
     worker_heartbeat_timeout: float = 30.0
     """A running job whose worker has not heartbeated for this long is retried elsewhere."""
+    graceful_timeout: float = Field(default=20.0, gt=0)
+    """Seconds a server drains in-flight requests on SIGTERM before it stops. The
+    Kubernetes manifests (``hyper k8s render``) give a web pod this plus its preStop
+    sleep plus a margin as ``terminationGracePeriodSeconds``."""
     worker_drain_timeout: float = 20.0
     """Seconds a worker waits for running jobs on SIGTERM: below Kubernetes' 30 s grace."""
     worker_in_process: bool = False

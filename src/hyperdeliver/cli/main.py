@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from ..errors import ConfigurationError, HyperError, first_line
+from .deploy import register as register_deploy
 from .graphql import graphql_cli
 from .features import features_cli
 from .jobs import jobs_cli
@@ -39,6 +40,7 @@ cli.add_typer(jobs_cli)
 cli.add_typer(features_cli, name="features")
 cli.add_typer(release_cli, name="release")
 register_scaffold(cli)  # new, add feature, owners, upgrade
+register_deploy(cli)  # k8s render, check
 console = Console()
 AppOpt = Annotated[Optional[str], typer.Option("--app", envvar="HYPER_APP", help="module:attribute of the app [env: HYPER_APP]")]
 MAX_PORT = 65535

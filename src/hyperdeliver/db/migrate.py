@@ -186,11 +186,34 @@ async def pending(app: App) -> set[str]:
 
 
 async def is_current(app: App) -> bool:
-    """True when the database is at every head (what ``/readyz`` checks)."""
+    """True when the database is at every head, or ahead of them (what ``/readyz`` checks).
+
+    Ahead: it holds a revision this code does not know, because the next release's
+    migration Job has run while this release's pods still serve a rolling update. Those
+    pods stay ready (a release's migrations must keep the previous release working), or
+    every old pod would leave the load balancer at once.
+    """
     try:
+        if ahead_of(app, await current_async(app)):
+            return True
         return not await pending(app)
     except Exception:
         return False
+
+
+def ahead_of(app: App, current: set[str]) -> list[str]:
+    """The revisions of ``current`` (the database's) that this code does not know: a newer
+    release's migrations."""
+    script = ScriptDirectory.from_config(alembic_config(app))
+    unknown = []
+    for revision in sorted(current):
+        try:
+            known = script.get_revision(revision) is not None
+        except Exception:  # alembic's ResolutionError: no such revision in these folders
+            known = False
+        if not known:
+            unknown.append(revision)
+    return unknown
 
 
 async def missing_model_tables(app: App) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 config = context.config
@@ -20,7 +21,18 @@ def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-
     return True
 
 
+MIGRATION_LOCK = 0x6864_6D69_6772_6174  # "hdmigrat": one key for every hyperdeliver app
+"""The PostgreSQL advisory lock an upgrade holds for its whole transaction."""
+
+
 def do_run(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Two upgrades at once (two migration Jobs, a Job and `hyper dev`) would both see
+        # the same pending revisions and the second would fail on a table the first made.
+        # The first to get this lock migrates; the other waits for its commit, then finds
+        # the database at head. Taken before configure(), the transaction is the caller's
+        # (which commits it), so the lock lasts until every revision has been applied.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
