@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     """Seconds an authenticated API token stays cached in the process."""
     access_log: bool = True
     """One JSON log line per request."""
+    graceful_timeout: float = Field(default=20.0, ge=0)
+    """Seconds ``hyper serve`` waits on SIGTERM for the requests in flight (it stops
+    accepting new connections at once), then cancels what is left and exits. Keep it
+    below the orchestrator's grace period (Kubernetes: 30 s by default) minus any
+    preStop sleep."""
+    """One JSON log line per request."""
     db_pool_size: int = 10
     db_echo: bool = False
     sqlite_inline: bool = True

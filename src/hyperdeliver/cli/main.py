@@ -53,10 +53,18 @@ class CliError(Exception):
     """A one-line message for the user and a non-zero exit."""
 
 
-def _serve(spec: str, host: str, port: int, reload: bool, workers: int = 1) -> None:
+def _serve(spec: str, host: str, port: int, reload: bool, workers: int = 1, graceful_timeout: float | None = None) -> None:
+    """Run uvicorn. On SIGTERM it stops accepting connections, lets the requests in flight
+    finish for up to ``graceful_timeout`` seconds, runs the app's shutdown (usage flushed,
+    in-process worker drained) and returns, so the process exits 0: a stop that was asked
+    for and went cleanly is a success (uvicorn would otherwise re-raise the signal and die
+    of it, 143, outside a container's PID 1)."""
+    import signal
+
     import uvicorn
 
     os.environ["HYPER_APP"] = spec
+    signal.signal(signal.SIGTERM, _stop_requested)  # what uvicorn restores and re-raises after its drain
     uvicorn.run(
         "hyperdeliver.cli.asgi:app",
         host=host,
@@ -66,7 +74,13 @@ def _serve(spec: str, host: str, port: int, reload: bool, workers: int = 1) -> N
         access_log=False,
         log_level="info",
         reload_dirs=[str(Path.cwd())] if reload else None,
+        timeout_graceful_shutdown=graceful_timeout,
     )
+
+
+def _stop_requested(signum: int, frame: Any) -> None:
+    """SIGTERM outside uvicorn's own handler (after its drain, or before it started): exit 0."""
+    raise SystemExit(0)
 
 
 @cli.command()
@@ -82,7 +96,7 @@ def serve(
     warning = _unmigrated(application)
     if warning:
         sys.stderr.write(f"hyper: {warning}\n")
-    _serve(spec, host, port, reload=False, workers=workers)
+    _serve(spec, host, port, reload=False, workers=workers, graceful_timeout=application.settings.graceful_timeout)
 
 
 def _unmigrated(application: Any) -> str | None:
