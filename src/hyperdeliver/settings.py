@@ -50,12 +50,6 @@ class Settings(BaseSettings):
     """Seconds an authenticated API token stays cached in the process."""
     access_log: bool = True
     """One JSON log line per request."""
-    graceful_timeout: float = Field(default=20.0, ge=0)
-    """Seconds ``hyper serve`` waits on SIGTERM for the requests in flight (it stops
-    accepting new connections at once), then cancels what is left and exits. Keep it
-    below the orchestrator's grace period (Kubernetes: 30 s by default) minus any
-    preStop sleep."""
-    """One JSON log line per request."""
     db_pool_size: int = 10
     db_echo: bool = False
     sqlite_inline: bool = True
@@ -76,6 +70,10 @@ class Settings(BaseSettings):
     worker_heartbeat_interval: float = 5.0
     worker_heartbeat_timeout: float = 30.0
     """A running job whose worker has not heartbeated for this long is retried elsewhere."""
+    graceful_timeout: float = Field(default=20.0, gt=0)
+    """Seconds a server drains in-flight requests on SIGTERM before it stops. The
+    Kubernetes manifests (``hyper k8s render``) give a web pod this plus its preStop
+    sleep plus a margin as ``terminationGracePeriodSeconds``."""
     worker_drain_timeout: float = 20.0
     """Seconds a worker waits for running jobs on SIGTERM: below Kubernetes' 30 s grace."""
     worker_in_process: bool = False
