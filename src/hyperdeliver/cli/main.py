@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -59,8 +60,6 @@ def _serve(spec: str, host: str, port: int, reload: bool, workers: int = 1, grac
     in-process worker drained) and returns, so the process exits 0: a stop that was asked
     for and went cleanly is a success (uvicorn would otherwise re-raise the signal and die
     of it, 143, outside a container's PID 1)."""
-    import signal
-
     import uvicorn
 
     os.environ["HYPER_APP"] = spec
@@ -381,7 +380,7 @@ def demo(
     console.print(f"GraphQL: http://{host}:{port}/graphql (GraphiQL in a browser)")
     console.print(f"Dashboard: http://{host}:{port}/_hyper/ (admin@teamboard.dev)")
     if serve_:
-        _serve(spec, host, port, reload=False)
+        _serve(spec, host, port, reload=False, graceful_timeout=settings.graceful_timeout)
 
 
 def _usage_error(exc: Any) -> str | None:
@@ -396,8 +395,16 @@ def _usage_error(exc: Any) -> str | None:
     return f"{ctx.command_path}: {message.strip()} (see '{ctx.command_path} --help')"
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    """SIGTERM before a command installs its own handler (uvicorn's drain, the worker's):
+    exit 143 at once. Without a handler, a process that is PID 1 in a container would
+    ignore SIGTERM and be killed only at the end of the grace period."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Entry point: user errors print one line and exit non-zero, never a traceback."""
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         code = cli(standalone_mode=False)  # typer.Exit(n) comes back as n here
         if isinstance(code, int) and code:

@@ -1,0 +1,200 @@
+"""The generated project's image, built and run for real with podman (no registry, no
+Docker engine): non-root with a read-only root filesystem, migrations as a one-off and
+never on boot, /healthz and /readyz, SIGTERM drained by the web server and by the worker,
+crons and the scheduler from the same image, and a Deployment through ``podman kube play``.
+
+Skipped with the reason where podman or mmdebstrap is missing or not root; run, never
+skipped, under CI=true (``.ci/run`` and ``./dev test`` install them). One image is built
+per session (about a minute with a cached base image).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from containers import CI, Podman, base_image, missing_tools, status, wait_until
+from hyperdeliver.scaffold.new import new_project
+
+pytestmark = pytest.mark.container
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+IMAGE = "localhost/acme:container-test"
+NOT_SOURCE = (".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "wheels", ".pytest_cache", "node_modules", "test-output")
+SECRET = "HYPER_SECRET_KEY=container-test-secret-not-for-production"
+
+
+@pytest.fixture(scope="session")
+def podman() -> Iterator[Podman]:
+    reason = missing_tools()
+    if reason:
+        if CI:
+            pytest.fail(f"container tests must run under CI=true: {reason}")
+        pytest.skip(f"container tests skipped: {reason}")
+    # A short path of its own: podman's run root holds sockets, whose paths are limited.
+    p = Podman(Path(tempfile.mkdtemp(prefix="hd-podman-")))
+    yield p
+    p.cleanup()
+
+
+@pytest.fixture(scope="session")
+def acme_image(podman: Podman, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """``hyper new acme`` plus a slow feature, its wheelhouse, and the image its Dockerfile
+    builds on the local Debian base: the commands acme's README gives."""
+    source = tmp_path_factory.mktemp("hd-source") / "hyperdeliver"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*NOT_SOURCE), symlinks=True)
+    built = tmp_path_factory.mktemp("hd-wheel")
+    _ok([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(built), str(source)], cwd=built)
+    (wheel,) = built.glob("hyperdeliver-*.whl")
+    project = new_project("acme", tmp_path_factory.mktemp("container") / "acme", owner="ada@acme.io",
+                          hyperdeliver_path=str(wheel), git=False)
+    (project / "acme/features/slow").mkdir()
+    shutil.copy(HERE / "slow_feature.py", project / "acme/features/slow/__init__.py")
+    _ok([sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", "wheels", "."], cwd=project)
+    base = base_image(podman)
+    podman("build", "--pull=never", "--build-arg", f"BASE={base}", "--tag", IMAGE, str(project), timeout=900)
+    return IMAGE
+
+
+def _ok(args: list[str], cwd: Path) -> None:
+    r = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, f"{args} exited {r.returncode}\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _name(role: str) -> str:
+    return f"hd-test-{role}-{uuid.uuid4().hex[:8]}"
+
+
+def _run(database_url: str, *env: str) -> list[str]:
+    """``podman run`` as production would: read-only root, /tmp a tmpfs, settings from the
+    environment. Host networking reaches PostgreSQL on 127.0.0.1 and lets the test reach
+    the server."""
+    flags = ["run", "--no-healthcheck", "--network", "host", "--read-only", "--tmpfs", "/tmp",
+             "--env", f"HYPER_DATABASE_URL={database_url}", "--env", SECRET]
+    for item in env:
+        flags += ["--env", item]
+    return flags
+
+
+def _start_web(podman: Podman, image: str, database_url: str) -> tuple[str, str]:
+    """The image's own command (``hyper serve``) on a free port; (container, base url)."""
+    port = _free_port()
+    web = _name("web")
+    podman(*_run(database_url, f"HYPER_PORT={port}", "HYPER_GRACEFUL_TIMEOUT=20"), "--detach", "--name", web, image)
+    base = f"http://127.0.0.1:{port}"
+    wait_until(lambda: status(base + "/healthz") == 200 or not _running(podman, web), "the web container to answer /healthz")
+    assert _running(podman, web), podman.logs(web)
+    return web, base
+
+
+def _running(podman: Podman, container: str) -> bool:
+    return bool(podman.inspect("container", container)["State"]["Running"])
+
+
+def _upgrade(podman: Podman, image: str, database_url: str) -> None:
+    r = podman(*_run(database_url), "--rm", image, "hyper", "db", "upgrade")
+    assert "database at" in r.stdout + r.stderr
+
+
+def _fetch(url: str) -> int:
+    async def go() -> int:
+        conn = await asyncpg.connect(url.split("?")[0])
+        try:
+            return int(await conn.fetchval("SELECT count(*) FROM hd_jobs WHERE task LIKE '%nap' AND status = 'done'"))
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+def test_the_image_runs_as_uid_10001_serves_by_default_and_ships_no_build_tools(podman: Podman, acme_image: str) -> None:
+    config = podman.inspect("image", acme_image)["Config"]
+    assert config["User"] == "10001:10001"
+    assert config["Cmd"] == ["hyper", "serve"]  # exec form: hyper is PID 1 and receives SIGTERM
+    assert not config.get("Entrypoint")
+    assert "8000/tcp" in config["ExposedPorts"]
+    env = dict(item.split("=", 1) for item in config["Env"])
+    assert (env["HYPER_HOST"], env["HYPER_PORT"], env["HYPER_APP"]) == ("0.0.0.0", "8000", "acme.app:create_app")
+    assert env["HYPER_VAR_DIR"].startswith("/tmp/") and "HYPER_SECRET_KEY" not in env
+    r = podman("run", "--rm", "--no-healthcheck", "--network", "none", "--read-only", "--tmpfs", "/tmp", acme_image,
+               "sh", "-c", "id -u; test ! -e /wheels && test ! -e /opt/venv/bin/pip && echo clean; touch /opt/x || echo read-only")
+    assert r.stdout.split() == ["10001", "clean", "read-only"], r.stdout + r.stderr
+
+
+def test_web_never_migrates_on_boot_answers_probes_and_drains_requests_on_sigterm(
+    podman: Podman, acme_image: str, postgres_url: str
+) -> None:
+    web, base = _start_web(podman, acme_image, postgres_url)
+    # Booting did not migrate: alive, not ready.
+    ready = httpx.get(base + "/readyz", timeout=5)
+    assert (ready.status_code, ready.json()["migrations_current"]) == (503, False)
+    _upgrade(podman, acme_image, postgres_url)  # the one-off, as a migration Job runs it
+    assert httpx.get(base + "/readyz", timeout=5).json() == {"status": "ok", "database": True, "migrations_current": True}
+
+    results: list[object] = []
+
+    def get() -> None:
+        try:
+            results.append(httpx.get(base + "/slow", params={"seconds": 3}, timeout=60).status_code)
+        except httpx.HTTPError as exc:
+            results.append(repr(exc))
+
+    threads = [threading.Thread(target=get, daemon=True) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: podman.file_lines(web, "/tmp/hd-started").count("request") == 3, "three slow requests in flight")
+    # podman stop: SIGTERM (the image's STOPSIGNAL), SIGKILL after 25 s. Exit code 0 means
+    # the server drained and exited by itself within that grace period.
+    podman("stop", "--time", "25", web, timeout=120)
+    for thread in threads:
+        thread.join(timeout=60)
+    assert results == [200, 200, 200]
+    assert podman.exit_code(web) == 0
+    logs = podman.logs(web)
+    assert "Application shutdown complete" in logs and "Traceback" not in logs
+    assert status(base + "/healthz") is None  # nothing listens any more
+
+
+def test_worker_drains_its_job_on_sigterm_and_crons_run_from_the_same_image(
+    podman: Podman, acme_image: str, postgres_url: str
+) -> None:
+    _upgrade(podman, acme_image, postgres_url)
+    web, base = _start_web(podman, acme_image, postgres_url)
+    assert httpx.post(base + "/naps", json={"seconds": 3}, timeout=10).status_code in (200, 204)
+    podman("stop", "--time", "25", web, timeout=120)
+
+    worker = _name("worker")
+    podman(*_run(postgres_url, "HYPER_WORKER_POLL_INTERVAL=0.2", "HYPER_WORKER_DRAIN_TIMEOUT=20"),
+           "--detach", "--name", worker, acme_image, "hyper", "worker", "--no-scheduler")
+    wait_until(lambda: "job" in podman.file_lines(worker, "/tmp/hd-started"), "the worker to start the job")
+    podman("stop", "--time", "25", worker, timeout=120)
+    assert podman.exit_code(worker) == 0, podman.logs(worker)
+    assert "draining 1 running job(s)" in podman.logs(worker)
+    assert _fetch(postgres_url) == 1  # finished during the drain, not given back
+
+    # A Kubernetes CronJob's command, and the in-process scheduler as its own process.
+    r = podman(*_run(postgres_url), "--rm", acme_image, "hyper", "cron", "run", "count_missed_words")
+    assert "Traceback" not in r.stdout + r.stderr
+    scheduler = _name("scheduler")
+    podman(*_run(postgres_url), "--detach", "--name", scheduler, acme_image, "hyper", "scheduler")
+    podman.wait_for_log(scheduler, "cron(s): notes.count_missed_words")
+    podman("stop", "--time", "25", scheduler, timeout=120)
+    assert podman.exit_code(scheduler) == 0, podman.logs(scheduler)
