@@ -37,7 +37,7 @@ from .project import (
 )
 from .render import RenderedFile, render_tree, templates_root, write_tree
 
-PROJECT_TEMPLATE_VERSION = 1
+PROJECT_TEMPLATE_VERSION = 2
 """Bump when ``templates/project/`` changes, so projects record which one they merged."""
 
 
