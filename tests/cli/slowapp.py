@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from typing import Annotated
 
 from pydantic import BaseModel, Field
@@ -31,4 +32,11 @@ async def slow(ctx: Context, seconds: Annotated[float, Field(ge=0, le=120)] = 1.
 
 
 def create_app(settings: Settings | None = None) -> App:
+    """The app; with HD_TEST_SLOW_START set, first touch HD_TEST_STARTED and sleep that
+    many seconds (a start-up still in progress when SIGTERM comes)."""
+    slow_start = os.environ.get("HD_TEST_SLOW_START")
+    if slow_start:
+        with open(os.environ["HD_TEST_STARTED"], "a") as fh:
+            fh.write("loading\n")
+        time.sleep(float(slow_start))
     return App("slowapp", features=[feature], settings=settings)

@@ -117,3 +117,23 @@ def test_a_request_longer_than_the_graceful_timeout_is_cut_off_and_the_process_e
     assert proc.wait(timeout=60) == 0  # long before the request's 100 s
     thread.join(timeout=60)
     assert len(results) == 1 and getattr(results[0], "status_code", None) != 200
+
+
+def test_sigterm_while_the_app_is_still_loading_exits_at_once_with_143(tmp_path: Path) -> None:
+    """PID 1 in a container ignores a signal it has no handler for: hyper installs one
+    first thing, so a SIGTERM during start-up is not lost until the grace period's SIGKILL."""
+    env = _env(tmp_path, graceful_timeout="30")
+    env["HD_TEST_SLOW_START"] = "300"
+    proc = subprocess.Popen([*HYPER, "serve", "--port", str(_free_port())], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_until(lambda: (tmp_path / "started").is_file(), "the app to start loading")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 143  # not -15 (no handler), not 300 s later
+        assert proc.stderr is not None and b"Traceback" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        if proc.stderr:
+            proc.stderr.close()

@@ -1,7 +1,7 @@
 """The generated project's image, built and run for real with podman (no registry, no
 Docker engine): non-root with a read-only root filesystem, migrations as a one-off and
 never on boot, /healthz and /readyz, SIGTERM drained by the web server and by the worker,
-crons and the scheduler from the same image, and a Deployment through ``podman kube play``.
+crons and the scheduler from the same image, and a web Deployment through ``podman kube play``.
 
 Skipped with the reason where podman or mmdebstrap is missing or not root; run, never
 skipped, under CI=true (``.ci/run`` and ``./dev test`` install them). One image is built
@@ -24,6 +24,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+import yaml
 
 from containers import CI, Podman, base_image, missing_tools, status, wait_until
 from hyperdeliver.scaffold.new import new_project
@@ -198,3 +199,64 @@ def test_worker_drains_its_job_on_sigterm_and_crons_run_from_the_same_image(
     podman.wait_for_log(scheduler, "cron(s): notes.count_missed_words")
     podman("stop", "--time", "25", scheduler, timeout=120)
     assert podman.exit_code(scheduler) == 0, podman.logs(scheduler)
+
+
+def _web_deployment(name: str, image: str, database_url: str, port: int) -> dict[str, object]:
+    """A web Deployment in the shape production wants: non-root, read-only root with an
+    emptyDir at /tmp, no privilege escalation, no capabilities, a grace period above the
+    drain. Host networking, as podman kube play here has no cluster network: the pod
+    reaches PostgreSQL on 127.0.0.1 and the test reaches the pod."""
+    labels = {"app.kubernetes.io/name": "acme", "app.kubernetes.io/component": "web"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "hostNetwork": True,
+                    "terminationGracePeriodSeconds": 30,
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001},
+                    "containers": [{
+                        "name": "web",
+                        "image": image,
+                        "imagePullPolicy": "Never",
+                        "env": [
+                            {"name": "HYPER_DATABASE_URL", "value": database_url},
+                            {"name": "HYPER_PORT", "value": str(port)},
+                            {"name": "HYPER_SECRET_KEY", "value": SECRET.split("=", 1)[1]},
+                        ],
+                        "securityContext": {
+                            "readOnlyRootFilesystem": True,
+                            "allowPrivilegeEscalation": False,
+                            "capabilities": {"drop": ["ALL"]},
+                        },
+                        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                    }],
+                    "volumes": [{"name": "tmp", "emptyDir": {}}],
+                },
+            },
+        },
+    }
+
+
+def test_a_web_deployment_runs_under_podman_kube_play(podman: Podman, acme_image: str, postgres_url: str, tmp_path: Path) -> None:
+    _upgrade(podman, acme_image, postgres_url)
+    name, port = _name("deploy"), _free_port()
+    manifest = tmp_path / "web-deployment.yaml"
+    manifest.write_text(yaml.safe_dump(_web_deployment(name, acme_image, postgres_url, port), sort_keys=False))
+    podman("kube", "play", str(manifest))
+    pod, container = f"{name}-pod-0", f"{name}-pod-0-web"
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: status(base + "/healthz") == 200, "the kube-played web pod to answer /healthz")
+        assert httpx.get(base + "/readyz", timeout=5).json()["status"] == "ok"
+        info = podman.inspect("container", container)
+        assert (info["HostConfig"]["ReadonlyRootfs"], info["Config"]["User"]) == (True, "10001:10001")
+        podman("pod", "stop", "--time", "25", pod, timeout=120)
+        assert podman.exit_code(container) == 0, podman.logs(container)
+    finally:
+        podman("kube", "down", str(manifest), check=False)
