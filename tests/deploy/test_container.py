@@ -51,11 +51,22 @@ def podman() -> Iterator[Podman]:
 
 
 @pytest.fixture(scope="session")
-def acme_image(podman: Podman, tmp_path_factory: pytest.TempPathFactory) -> str:
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clean copy of this checkout (no stale build/ or wheels/ to leak in)."""
+    copy = tmp_path_factory.mktemp("hd-source") / "hyperdeliver"
+    shutil.copytree(REPO, copy, ignore=shutil.ignore_patterns(*NOT_SOURCE), symlinks=True)
+    return copy
+
+
+@pytest.fixture(scope="session")
+def base(podman: Podman) -> str:
+    return base_image(podman)
+
+
+@pytest.fixture(scope="session")
+def acme_image(podman: Podman, base: str, source: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     """``hyper new acme`` plus a slow feature, its wheelhouse, and the image its Dockerfile
     builds on the local Debian base: the commands acme's README gives."""
-    source = tmp_path_factory.mktemp("hd-source") / "hyperdeliver"
-    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*NOT_SOURCE), symlinks=True)
     built = tmp_path_factory.mktemp("hd-wheel")
     _ok([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(built), str(source)], cwd=built)
     (wheel,) = built.glob("hyperdeliver-*.whl")
@@ -64,7 +75,6 @@ def acme_image(podman: Podman, tmp_path_factory: pytest.TempPathFactory) -> str:
     (project / "acme/features/slow").mkdir()
     shutil.copy(HERE / "slow_feature.py", project / "acme/features/slow/__init__.py")
     _ok([sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", "wheels", "."], cwd=project)
-    base = base_image(podman)
     podman("build", "--pull=never", "--build-arg", f"BASE={base}", "--tag", IMAGE, str(project), timeout=900)
     return IMAGE
 
@@ -260,3 +270,18 @@ def test_a_web_deployment_runs_under_podman_kube_play(podman: Podman, acme_image
         assert podman.exit_code(container) == 0, podman.logs(container)
     finally:
         podman("kube", "down", str(manifest), check=False)
+
+
+def test_the_demo_image_builds_from_the_root_dockerfile_and_runs_hyper_demo(podman: Podman, base: str, source: Path) -> None:
+    """The teamboard demo's image, built as this repository's README says."""
+    _ok([sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", "wheels", "."], cwd=source)
+    podman("build", "--pull=never", "--build-arg", f"BASE={base}", "--tag", "localhost/teamboard:container-test", str(source), timeout=900)
+    demo, port = _name("demo"), _free_port()
+    podman("run", "--detach", "--name", demo, "--no-healthcheck", "--network", "host", "--read-only", "--tmpfs", "/tmp",
+           "localhost/teamboard:container-test", "hyper", "demo", "--port", str(port))
+    base_url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: status(base_url + "/readyz") == 200 or not _running(podman, demo), "the demo to be ready")
+    assert status(base_url + "/readyz") == 200, podman.logs(demo)
+    assert "admin@teamboard.dev" in podman.logs(demo)  # seeded, its logins printed
+    podman("stop", "--time", "25", demo, timeout=120)
+    assert podman.exit_code(demo) == 0
