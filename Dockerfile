@@ -11,11 +11,13 @@
 #   podman run --read-only --tmpfs /tmp -e HYPER_DATABASE_URL=... -e HYPER_SECRET_KEY=... teamboard:0.1.0
 #   (hyper worker, hyper scheduler and hyper cron run NAME run from the same image)
 #
-# BASE may be any image with python3.11+ and its venv module, of the Python that built the wheels.
+# The base is BASE_IMAGE:BASE_TAG (a tag is required): any image with python3.11+ and its venv
+# module, of the Python version that built the wheels.
 
-ARG BASE=docker.io/library/python:3.11-slim-bookworm
+ARG BASE_IMAGE=docker.io/library/python
+ARG BASE_TAG=3.11-slim-bookworm
 
-FROM ${BASE} AS build
+FROM ${BASE_IMAGE}:${BASE_TAG} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_INPUT=1 \
     PIP_CONFIG_FILE=/dev/null
@@ -30,7 +32,7 @@ RUN if ! ls /wheels/*.whl >/dev/null 2>&1; then \
     /opt/venv/bin/pip uninstall --no-cache-dir -q -y pip; \
     /opt/venv/bin/python -c "import hyperdeliver.demo.teamboard.app"
 
-FROM ${BASE}
+FROM ${BASE_IMAGE}:${BASE_TAG}
 LABEL org.opencontainers.image.title="teamboard" \
       org.opencontainers.image.description="hyperdeliver's demo app"
 ENV PATH=/opt/venv/bin:$PATH \
@@ -47,4 +49,7 @@ WORKDIR /tmp
 USER 10001:10001
 EXPOSE 8000
 STOPSIGNAL SIGTERM
+# No container health check: only the web role answers HTTP, and Kubernetes ignores it
+# for its own probes (/healthz liveness, /readyz readiness); podman then needs no systemd.
+HEALTHCHECK NONE
 CMD ["hyper", "serve"]

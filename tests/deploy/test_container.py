@@ -75,8 +75,13 @@ def acme_image(podman: Podman, base: str, source: Path, tmp_path_factory: pytest
     (project / "acme/features/slow").mkdir()
     shutil.copy(HERE / "slow_feature.py", project / "acme/features/slow/__init__.py")
     _ok([sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", "wheels", "."], cwd=project)
-    podman("build", "--pull=never", "--build-arg", f"BASE={base}", "--tag", IMAGE, str(project), timeout=900)
+    podman("build", "--pull=never", *_base_args(base), "--tag", IMAGE, str(project), timeout=900)
     return IMAGE
+
+
+def _base_args(base: str) -> list[str]:
+    image, tag = base.rsplit(":", 1)
+    return ["--build-arg", f"BASE_IMAGE={image}", "--build-arg", f"BASE_TAG={tag}"]
 
 
 def _ok(args: list[str], cwd: Path) -> None:
@@ -275,7 +280,7 @@ def test_a_web_deployment_runs_under_podman_kube_play(podman: Podman, acme_image
 def test_the_demo_image_builds_from_the_root_dockerfile_and_runs_hyper_demo(podman: Podman, base: str, source: Path) -> None:
     """The teamboard demo's image, built as this repository's README says."""
     _ok([sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", "wheels", "."], cwd=source)
-    podman("build", "--pull=never", "--build-arg", f"BASE={base}", "--tag", "localhost/teamboard:container-test", str(source), timeout=900)
+    podman("build", "--pull=never", *_base_args(base), "--tag", "localhost/teamboard:container-test", str(source), timeout=900)
     demo, port = _name("demo"), _free_port()
     podman("run", "--detach", "--name", demo, "--no-healthcheck", "--network", "host", "--read-only", "--tmpfs", "/tmp",
            "localhost/teamboard:container-test", "hyper", "demo", "--port", str(port))

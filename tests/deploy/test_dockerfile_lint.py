@@ -1,7 +1,7 @@
 """The Dockerfiles, checked by the field's linters: hadolint and checkov (both from PyPI,
 in the ``test`` extra). 0 findings, or each skipped with its reason in
-``deploy-lint-skips.txt`` (tools ``hadolint`` and ``checkov-dockerfile``, the one list
-every linter of the deploy files shares); a listed skip that no longer matches a finding fails too, so
+``deploy-lint-skips.txt`` (tools ``hadolint`` and ``checkov-dockerfile``, in the one
+list every linter of the deploy files shares; none today); a listed skip that no longer matches a finding fails too, so
 the list cannot outlive its reasons."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,8 @@ from hyperdeliver.scaffold.new import new_project
 
 REPO = Path(__file__).resolve().parents[2]
 SKIPS = REPO / "deploy-lint-skips.txt"
+"""Shared with the Kubernetes manifests' linters (``tool check resource reason`` a line);
+no file, no skips."""
 BIN = Path(sys.executable).parent
 
 
@@ -42,8 +45,8 @@ def dockerfiles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def _skips(tool: str) -> dict[str, str]:
     """``{check: resource glob}`` of one tool's lines (``tool check resource reason``)."""
-    out = {}
-    for line in SKIPS.read_text().splitlines():
+    out: dict[str, str] = {}
+    for line in (SKIPS.read_text() if SKIPS.is_file() else "").splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
             parts = line.split(None, 3)
             assert len(parts) == 4 and len(parts[3].split()) >= 5, f"{SKIPS.name}: {line!r} needs tool, check, resource and a reason"
@@ -53,7 +56,7 @@ def _skips(tool: str) -> dict[str, str]:
 
 
 def test_every_skip_gives_its_reason() -> None:
-    assert _skips("checkov-dockerfile")  # parsed, each line checked for its four fields
+    _skips("hadolint")  # every line of the list is checked for its four fields on the way
 
 
 @pytest.mark.parametrize("which", ["generated", "demo"])
@@ -85,15 +88,26 @@ def test_checkov_finds_nothing_unexplained(dockerfiles: dict[str, Path], which: 
 
 
 def test_the_dockerfiles_keep_their_contract(dockerfiles: dict[str, Path]) -> None:
-    """What the linters do not check: the base as a build argument, a numeric non-root
-    user, the serve command in exec form, /tmp as the only state, no migrations on boot."""
+    """What the linters do not check: the base as build arguments (a tag required), a
+    numeric non-root user, the serve command in exec form, /tmp as the only state, no
+    migrations on boot."""
     for which, path in dockerfiles.items():
         text = path.read_text()
         lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-        assert lines[0].startswith("ARG BASE=") and ":" in lines[0].split("=", 1)[1], which
-        assert [line for line in lines if line.startswith("FROM")] == ["FROM ${BASE} AS build", "FROM ${BASE}"], which
+        assert lines[0] == "ARG BASE_IMAGE=docker.io/library/python" and re.fullmatch(r"ARG BASE_TAG=3\.\d+-slim-bookworm", lines[1]), which
+        assert [line for line in lines if line.startswith("FROM")] == ["FROM ${BASE_IMAGE}:${BASE_TAG} AS build", "FROM ${BASE_IMAGE}:${BASE_TAG}"], which
         assert [line for line in lines if line.startswith("USER")] == ["USER 10001:10001"], which
         assert lines[-1] == 'CMD ["hyper", "serve"]', which
         assert "HYPER_VAR_DIR=/tmp/" in text and "ENTRYPOINT" not in text, which
         assert "db upgrade" not in "\n".join(lines), which
         assert "--no-index" in text and "SECRET" not in "\n".join(lines).upper(), which  # no index, no credentials
+
+
+def test_the_generated_deploy_workflow_builds_the_wheelhouse_before_the_image(dockerfiles: dict[str, Path]) -> None:
+    import yaml
+
+    workflow = yaml.safe_load((dockerfiles["generated"].parent / ".github/workflows/deploy.yml").read_text())
+    steps = workflow["jobs"]["build"]["steps"]
+    wheel = next(i for i, s in enumerate(steps) if "pip wheel --wheel-dir wheels ." in s.get("run", ""))
+    build = next(i for i, s in enumerate(steps) if "build-push-action" in s.get("uses", ""))
+    assert wheel < build and steps[build]["with"]["context"] == "."
