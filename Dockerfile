@@ -22,15 +22,15 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_INPUT=1 \
     PIP_CONFIG_FILE=/dev/null
 COPY wheels/ /wheels/
-SHELL ["/bin/sh", "-eu", "-c"]
-RUN if ! ls /wheels/*.whl >/dev/null 2>&1; then \
-        echo "wheels/ holds no wheels: run 'python -m pip wheel --wheel-dir wheels .' first" >&2; exit 1; \
-    fi; \
-    python3 -m venv /opt/venv; \
-    /opt/venv/bin/pip install --no-cache-dir --no-index --no-deps /wheels/*.whl; \
-    /opt/venv/bin/pip check; \
-    /opt/venv/bin/pip uninstall --no-cache-dir -q -y pip; \
-    /opt/venv/bin/python -c "import hyperdeliver.demo.teamboard.app"
+# Each step chained with && so that any failure fails the build (podman's
+# default OCI image format ignores SHELL, so no "set -e" is relied on).
+RUN ls /wheels/*.whl >/dev/null 2>&1 \
+        || { echo "wheels/ holds no wheels: run 'python -m pip wheel --wheel-dir wheels .' first" >&2; exit 1; }
+RUN python3 -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-cache-dir --no-index --no-deps /wheels/*.whl \
+    && /opt/venv/bin/pip check \
+    && /opt/venv/bin/pip uninstall --no-cache-dir -q -y pip \
+    && /opt/venv/bin/python -c "import hyperdeliver.demo.teamboard.app"
 
 FROM ${BASE_IMAGE}:${BASE_TAG}
 LABEL org.opencontainers.image.title="teamboard" \
