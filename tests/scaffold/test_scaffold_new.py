@@ -20,8 +20,10 @@ from hyperdeliver.scaffold.project import Project, ScaffoldError
 from hyperdeliver.scaffold.upgrade import read_tree
 
 LAYOUT = [
+    ".dockerignore",
     ".github/CODEOWNERS",
     ".gitignore",
+    "Dockerfile",
     "README.md",
     "acme/__init__.py",
     "acme/app.py",
@@ -36,6 +38,7 @@ LAYOUT = [
     "tests/conftest.py",
     "tests/test_notes.py",
     "tests/test_permissions.py",
+    "wheels/.gitignore",
 ]
 
 
@@ -46,7 +49,7 @@ def acme(tmp_path: Path) -> Path:
 
 def test_a_new_project_has_the_contract_layout_and_every_python_file_compiles(acme: Path) -> None:
     generated = sorted(p.relative_to(acme).as_posix() for p in acme.rglob("*") if p.is_file() and ".hyper" not in p.parts)
-    # Issue 15 and 16 add files (Dockerfile, workflows): the layout here is what must be there.
+    # Issue 16 adds files (workflows): the layout here is what must be there.
     assert set(LAYOUT) <= set(generated), sorted(set(LAYOUT) - set(generated))
     for relative in generated:
         if relative.endswith(".py"):

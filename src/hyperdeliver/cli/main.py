@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -57,10 +58,16 @@ class CliError(Exception):
     """A one-line message for the user and a non-zero exit."""
 
 
-def _serve(spec: str, host: str, port: int, reload: bool, workers: int = 1) -> None:
+def _serve(spec: str, host: str, port: int, reload: bool, workers: int = 1, graceful_timeout: float | None = None) -> None:
+    """Run uvicorn. On SIGTERM it stops accepting connections, lets the requests in flight
+    finish for up to ``graceful_timeout`` seconds, runs the app's shutdown (usage flushed,
+    in-process worker drained) and returns, so the process exits 0: a stop that was asked
+    for and went cleanly is a success (uvicorn would otherwise re-raise the signal and die
+    of it, 143, outside a container's PID 1)."""
     import uvicorn
 
     os.environ["HYPER_APP"] = spec
+    signal.signal(signal.SIGTERM, _stop_requested)  # what uvicorn restores and re-raises after its drain
     uvicorn.run(
         "hyperdeliver.cli.asgi:app",
         host=host,
@@ -70,7 +77,13 @@ def _serve(spec: str, host: str, port: int, reload: bool, workers: int = 1) -> N
         access_log=False,
         log_level="info",
         reload_dirs=[str(Path.cwd())] if reload else None,
+        timeout_graceful_shutdown=graceful_timeout,
     )
+
+
+def _stop_requested(signum: int, frame: Any) -> None:
+    """SIGTERM outside uvicorn's own handler (after its drain, or before it started): exit 0."""
+    raise SystemExit(0)
 
 
 @cli.command()
@@ -86,7 +99,7 @@ def serve(
     warning = _unmigrated(application)
     if warning:
         sys.stderr.write(f"hyper: {warning}\n")
-    _serve(spec, host, port, reload=False, workers=workers)
+    _serve(spec, host, port, reload=False, workers=workers, graceful_timeout=application.settings.graceful_timeout)
 
 
 def _unmigrated(application: Any) -> str | None:
@@ -376,7 +389,7 @@ def demo(
     console.print(f"GraphQL: http://{host}:{port}/graphql (GraphiQL in a browser)")
     console.print(f"Dashboard: http://{host}:{port}/_hyper/ (admin@teamboard.dev)")
     if serve_:
-        _serve(spec, host, port, reload=False)
+        _serve(spec, host, port, reload=False, graceful_timeout=settings.graceful_timeout)
 
 
 def _usage_error(exc: Any) -> str | None:
@@ -391,8 +404,16 @@ def _usage_error(exc: Any) -> str | None:
     return f"{ctx.command_path}: {message.strip()} (see '{ctx.command_path} --help')"
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    """SIGTERM before a command installs its own handler (uvicorn's drain, the worker's):
+    exit 143 at once. Without a handler, a process that is PID 1 in a container would
+    ignore SIGTERM and be killed only at the end of the grace period."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Entry point: user errors print one line and exit non-zero, never a traceback."""
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         code = cli(standalone_mode=False)  # typer.Exit(n) comes back as n here
         if isinstance(code, int) and code:
