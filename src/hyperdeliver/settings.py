@@ -40,9 +40,14 @@ class Settings(BaseSettings):
     session_max_age: int = 14 * 24 * 3600
     """Seconds a session lives without use."""
     secure_cookies: bool = False
-    login_max_failures: int = 10
-    """Failed logins allowed per account and IP within ``login_window`` seconds."""
-    login_window: int = 180
+    login_max_failures: int = Field(default=10, ge=1)
+    """Login attempts allowed per account and IP within ``login_window`` seconds (a
+    success clears them); counted before the password is hashed."""
+    login_max_failures_per_account: int = Field(default=50, ge=1)
+    """Login attempts allowed per account from all IPs together (guessing spread over many addresses)."""
+    login_max_failures_per_ip: int = Field(default=100, ge=1)
+    """Login attempts allowed per IP against all accounts together (one address trying many accounts)."""
+    login_window: int = Field(default=180, ge=1)
     token_cache_ttl: float = 30.0
     """Seconds an authenticated API token stays cached in the process."""
     access_log: bool = True

@@ -13,14 +13,15 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db.model import utcnow
 from ..errors import BadRequest, Conflict, TooManyRequests, Unauthorized
-from .models import ApiToken, LoginFailure, Session, User
+from .models import ApiToken, AuthEpoch, Session, User
 from .passwords import Argon2Hasher, Hasher
 from .principal import Principal
+from .throttle import LoginThrottle
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -39,6 +40,8 @@ class AuthService:
         self.settings = settings
         self.hasher: Hasher = hasher or Argon2Hasher()
         self._dummy_hash: str | None = None
+        self.throttle = LoginThrottle(db, settings)
+        self._logins = 0
         self._token_cache: dict[str, tuple[str, Principal, float]] = {}
         self.verified_headers: dict[bytes, tuple[Any, float]] = {}
         """``Authorization`` header value (secret included) -> (its answer, expiry on the
@@ -158,18 +161,16 @@ class AuthService:
 
     # -- login / logout ------------------------------------------------------------
 
-    def _throttle_key(self, email: str, ip: str) -> str:
-        return f"{email}|{ip}"
-
     async def login(self, s: AsyncSession, email: str, password: str, ip: str, old_session_hash: str | None) -> tuple[User, str, str]:
-        """Check credentials; return (user, new session id, csrf token). Raises 401/429."""
+        """Check credentials; return (user, new session id, csrf token). Raises 401/429.
+
+        The attempt is counted (and committed) before the password is hashed: see
+        :mod:`~hyperdeliver.auth.throttle`."""
         email = email.strip().lower()
-        key = self._throttle_key(email, ip)
-        since = utcnow() - timedelta(seconds=self.settings.login_window)
-        failures = (
-            await s.execute(select(func.count()).select_from(LoginFailure).where(LoginFailure.key == key, LoginFailure.at > since))
-        ).scalar_one()
-        if failures >= self.settings.login_max_failures:
+        self._logins += 1
+        if self._logins % 256 == 0:
+            await self.throttle.prune()
+        if not await self.throttle.attempt(email, ip):
             raise TooManyRequests(
                 "too many failed logins; try again later", headers={"Retry-After": str(self.settings.login_window)}
             )
@@ -178,14 +179,10 @@ class AuthService:
         # not tell which emails have accounts.
         ok = self.hasher.verify(user.password_hash if user else self._dummy, password)
         if user is None or not ok or not user.is_active:
-            # The failure must survive the request's rollback: its own transaction.
-            async with self.db.session() as fs:
-                fs.add(LoginFailure(key=key))
-                await fs.commit()
             raise Unauthorized("wrong email or password")
         if self.hasher.needs_rehash(user.password_hash):
             user.password_hash = self.hasher.hash(password)
-        await s.execute(delete(LoginFailure).where(LoginFailure.key == key))
+        await self.throttle.succeeded(email, ip)
         if old_session_hash:
             await s.execute(delete(Session).where(Session.id_hash == old_session_hash))
         session_id, csrf = await self._new_session(s, user.id)
