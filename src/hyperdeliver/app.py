@@ -31,6 +31,8 @@ from .features import Feature
 from .operations import Operation
 from .plugins import default_plugins
 from .rest.asgi import NO_PATH_VALUES, RestAdapter
+from .rest.proxies import TrustedProxies
+from .rest.security_headers import SecurityHeaders
 from .roles import RoleHierarchy
 from .settings import Settings, settings_from_env
 from .types import Receive, Scope, Send
@@ -99,6 +101,10 @@ class App:
         self.database = _database(self.settings)
         self.auth = AuthService(self.database, self.role_hierarchy, self.settings, hasher)
         self.controller = FrontController(self)
+        self.security_headers = SecurityHeaders(self.settings)
+        """The headers every answer carries, computed once (:mod:`~hyperdeliver.rest.security_headers`)."""
+        self.proxies = TrustedProxies(self.settings.trusted_proxies)
+        """Whose X-Forwarded-For / -Proto to believe (:mod:`~hyperdeliver.rest.proxies`); none by default."""
         self.rest = RestAdapter(self)
         self.jobs: Any = None
         self.state: dict[str, Any] = {}
@@ -121,7 +127,7 @@ class App:
 
     def _check(self) -> None:
         """Start-up checks with stable ids; all problems are reported at once."""
-        problems: list[str] = []
+        problems: list[str] = self.settings.production_problems()
         seen: dict[str, Operation] = {}
         for op in self.operations:
             if op.roles is None:

@@ -53,6 +53,11 @@ class CliError(Exception):
     """A one-line message for the user and a non-zero exit."""
 
 
+SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False, "forwarded_allow_ips": ""}
+"""uvicorn trusts X-Forwarded-* from 127.0.0.1 by default; the app decides instead, from
+HYPER_TRUSTED_PROXIES (see :mod:`hyperdeliver.rest.proxies`), so uvicorn trusts none."""
+
+
 def _serve(spec: str, host: str, port: int, reload: bool, workers: int = 1) -> None:
     import uvicorn
 
@@ -65,6 +70,7 @@ def _serve(spec: str, host: str, port: int, reload: bool, workers: int = 1) -> N
         workers=workers if not reload else 1,
         access_log=False,
         log_level="info",
+        **SERVER_OPTIONS,
         reload_dirs=[str(Path.cwd())] if reload else None,
     )
 

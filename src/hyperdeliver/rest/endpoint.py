@@ -58,6 +58,8 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
     takes_query = bool(op.query_params)
     no_output = op.output_adapter is None
     qualname = op.qualname
+    security = app.security_headers.api  # computed once, appended as is
+    proxies = app.proxies
 
     async def endpoint(scope: Scope, receive: Receive, send: Send, path_values: dict[str, str]) -> None:
         logged = app.settings.access_log  # read per request: a test or a shell may change it
@@ -67,7 +69,10 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
         cookie = headers.get(b"cookie")
         rid = request_id(headers.get(b"x-request-id"))
         client = scope.get("client")
-        ctx = Context(app, rid, ANONYMOUS, "rest", op, client[0] if client else "")
+        ip = client[0] if client else ""
+        if proxies.networks:
+            ip = proxies.client_ip(ip, headers.get(b"x-forwarded-for"))
+        ctx = Context(app, rid, ANONYMOUS, "rest", op, ip)
         status = 500
         try:
             if authorization is not None:
@@ -92,10 +97,10 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
             status = ctx.status or op.status
             if no_output or status == 204:
                 payload = b""
-                out = [(b"x-request-id", rid.encode("latin-1"))]
+                out = [(b"x-request-id", rid.encode("latin-1")), *security]
             else:
                 payload = b"" if answers_head and scope["method"] == "HEAD" else dump_json(result)
-                out = [(b"x-request-id", rid.encode("latin-1")), (b"content-type", JSON), (b"content-length", str(len(payload)).encode())]
+                out = [(b"x-request-id", rid.encode("latin-1")), (b"content-type", JSON), (b"content-length", str(len(payload)).encode()), *security]
             if ctx.response_headers:
                 out += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_headers]
             if ctx.set_cookies:
@@ -107,13 +112,13 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
             if isinstance(exc, ValidationFailed) and exc.in_params:
                 exc = rest_errors(exc, op)
             extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_headers]
-            await send_problem(send, exc, scope["path"], rid, extra)
+            await send_problem(send, exc, scope["path"], rid, extra + security)
         except ClientDisconnected:
             status = 499
         except Exception as exc:
             status = 500
             errlog.exception("unhandled error in %s (request %s)", qualname, rid)
-            await send_problem(send, server_error(exc, app.settings.dev), scope["path"], rid)
+            await send_problem(send, server_error(exc, app.settings.dev), scope["path"], rid, security)
         if logged and log.isEnabledFor(logging.INFO):
             log.info(access_line(rid, scope, qualname, status, start, ctx))
 

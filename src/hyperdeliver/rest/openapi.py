@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ from pydantic import TypeAdapter
 from ..operations import Operation
 from ..types import Receive, Scope, Send
 from .http import send_bytes
+from .security_headers import TOOL_CSP
 
 if TYPE_CHECKING:
     from ..app import App
@@ -125,13 +127,13 @@ DOCS_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} API</title>
 <link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
+<script type="application/json" id="docs-config">{config}</script>
 <script src="/docs/static/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({{url: "/openapi.json", dom_id: "#swagger-ui",
-requestInterceptor: (req) => {{ const m = document.cookie.match(/(?:^|; )hd_csrf=([^;]+)/);
-if (m) req.headers["X-CSRF-Token"] = decodeURIComponent(m[1]); return req; }} }});</script>
+<script src="/docs/static/docs-init.js"></script>
 </body></html>"""
+"""No inline script: ``docs-init.js`` reads the configuration from the JSON data block."""
 
-_STATIC = {"swagger-ui.css": b"text/css", "swagger-ui-bundle.js": b"application/javascript"}
+_STATIC = {"swagger-ui.css": b"text/css", "swagger-ui-bundle.js": b"application/javascript", "docs-init.js": b"application/javascript"}
 
 
 class OpenAPIPlugin:
@@ -153,8 +155,9 @@ class OpenAPIPlugin:
     async def serve_docs(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         if path in ("/docs", "/docs/"):
-            html = DOCS_HTML.format(title=self.app.name).encode()
-            await send_bytes(send, 200, html, b"text/html; charset=utf-8")
+            config = orjson.dumps({"url": "/openapi.json", "csrf_cookie": self.app.settings.csrf_cookie}).decode().replace("<", "\\u003c")
+            html = DOCS_HTML.format(title=escape(self.app.name), config=config).encode()
+            await send_bytes(send, 200, html, b"text/html; charset=utf-8", [(b"content-security-policy", TOOL_CSP)])
             return
         name = path.rsplit("/", 1)[-1]
         if path.startswith("/docs/static/") and name in _STATIC:
