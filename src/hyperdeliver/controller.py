@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from .db.errors import NotMigrated, missing_table
-from .errors import Conflict, Forbidden, HyperError, Unauthorized, ValidationFailed, first_line
+from .errors import Conflict, Forbidden, HyperError, NotFound, Unauthorized, ValidationFailed, first_line
 
 if TYPE_CHECKING:
     from .app import App
@@ -52,6 +52,19 @@ def does_not_fit(exc: BaseException) -> bool:
         cause = exc.orig.__cause__ if exc.orig is not None else None
         return type(cause).__name__ == "DataError"
     return isinstance(exc, OverflowError) and "SQLite INTEGER" in str(exc)
+
+
+def beyond_int32(kwargs: dict[str, Any], names: list[str]) -> bool:
+    """Whether one of the path values ``names`` is an int outside 32 bits (PostgreSQL's INTEGER).
+
+    >>> beyond_int32({"task_id": 2**40}, ["task_id"]), beyond_int32({"task_id": 7}, ["task_id"])
+    (True, False)
+    """
+    for name in names:
+        value = kwargs.get(name)
+        if isinstance(value, int) and not -(2**31) <= value < 2**31:
+            return True
+    return False
 
 
 class FrontController:
@@ -91,6 +104,7 @@ class FrontController:
         # As RoleHierarchy.allows reads op.roles, computed once per operation (a task has none).
         need = None if is_task else op.requirement
         app = self.app
+        path_names = [p.name for p in op.path_params]
 
         async def run(ctx: Context, validate: Callable[..., dict[str, Any]], *args: Any) -> Any:
             start = perf_counter()
@@ -126,6 +140,9 @@ class FrontController:
                     if isinstance(exc, IntegrityError):
                         raise conflict(exc, app.settings.dev) from exc
                     if does_not_fit(exc):
+                        if beyond_int32(kwargs, path_names):
+                            # A path names a resource; an id no 32-bit key column holds names none.
+                            raise NotFound("no such entity (its id is out of range)") from exc
                         raise ValidationFailed([], "a value in the request does not fit the database (a number out of range?)") from exc
                     if isinstance(exc, DBAPIError) and (table := missing_table(exc)) is not None:
                         err = NotMigrated.for_table(table)

@@ -75,6 +75,11 @@ def build_auth_feature() -> Feature:
         roles = user.role_set
         return LoginOut(user=Me(id=user.id, email=user.email, name=user.name, roles=sorted(roles)), csrf_token=csrf)
 
+    login.operation.opt["responses"] = {  # type: ignore[attr-defined]
+        401: "Wrong email or password",
+        429: "Too many login attempts for this account or from this address; Retry-After says when to try again",
+    }
+
     @feature.mutation("POST /auth/logout", roles=AUTHENTICATED)
     async def logout(ctx: Context) -> None:
         """End this session."""
