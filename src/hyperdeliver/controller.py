@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
-from .db.errors import NotMigrated, missing_table
+from .db.errors import NotMigrated, missing_table, service_unavailable, unavailable
 from .errors import Conflict, Forbidden, HyperError, NotFound, Unauthorized, ValidationFailed, first_line
 
 if TYPE_CHECKING:
@@ -75,6 +75,12 @@ class FrontController:
         self.gates: list[Gate] = []
         self.observers: list[Observer] = []
         self._runners: dict[Operation, Runner] = {}
+
+    def record(self, op: Operation, ctx: Context, status: int, seconds: float) -> None:
+        """Tell the observers (usage, metrics) about a call that ended before its pipeline
+        ran: its authentication or its body failed in the adapter. Every call is counted."""
+        for obs in self.observers:
+            obs(op, ctx, status, seconds)
 
     def runner(self, op: Operation) -> Runner:
         """``op``'s pipeline (see :meth:`call`), built on first use and kept: what the
@@ -144,6 +150,8 @@ class FrontController:
                             # A path names a resource; an id no 32-bit key column holds names none.
                             raise NotFound("no such entity (its id is out of range)") from exc
                         raise ValidationFailed([], "a value in the request does not fit the database (a number out of range?)") from exc
+                    if unavailable(exc):
+                        raise service_unavailable() from exc
                     if isinstance(exc, DBAPIError) and (table := missing_table(exc)) is not None:
                         err = NotMigrated.for_table(table)
                         log.error("%s: %s", qualname, err.detail)

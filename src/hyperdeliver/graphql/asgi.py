@@ -23,6 +23,7 @@ import orjson
 from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast
 
 from ..auth.request import authenticate_request
+from ..db.errors import service_unavailable, unavailable
 from ..errors import HyperError, NotFound
 from ..rest.http import JSON, ClientDisconnected, is_json, media_type, parse_query, read_body, scan_headers, send_bytes, send_problem
 from ..rest.http import request_id as new_request_id
@@ -114,6 +115,14 @@ class GraphQLEndpoint:
         except ClientDisconnected:
             return
         except Exception as exc:  # a bug in the adapter itself: one error, no traceback outside dev
+            if unavailable(exc):  # the database is down (authentication needs it): 503, Retry-After
+                err = service_unavailable()
+                status = err.status
+                body = {"errors": [request_error(err.detail, "SERVICE_UNAVAILABLE")]}
+                retry = [(b"retry-after", err.headers["Retry-After"].encode())]
+                await send_bytes(send, status, orjson.dumps(body), JSON, base_headers + retry)
+                self._log(state, method, status, start)
+                return
             errlog.exception("unhandled error in the GraphQL endpoint (request %s)", rid)
             status = 500
             await send_bytes(send, 500, orjson.dumps({"errors": [unexpected_error(exc, app.settings.dev).formatted]}), JSON, base_headers)

@@ -59,6 +59,7 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
     no_output = op.output_adapter is None
     qualname = op.qualname
     security = app.security_headers.api  # computed once, appended as is
+    record = app.controller.record
     proxies = app.proxies
 
     async def endpoint(scope: Scope, receive: Receive, send: Send, path_values: dict[str, str]) -> None:
@@ -74,6 +75,7 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
             ip = proxies.client_ip(ip, headers.get(b"x-forwarded-for"))
         ctx = Context(app, rid, ANONYMOUS, "rest", op, ip)
         status = 500
+        ran = False  # once the pipeline runs, it counts the call itself
         try:
             if authorization is not None:
                 hit = verified.get(authorization)  # verified within token_cache_ttl: one dict lookup
@@ -93,6 +95,7 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
                 if message["type"] != "http.request" or message.get("more_body", False) or len(body) > BODY_LIMIT:
                     body = await read_body(receive, first=message)  # streamed, too large, or gone
             query = parse_query(scope["query_string"]) if takes_query else NO_QUERY
+            ran = True
             result = await run(ctx, validate, path_values, query, body)
             status = ctx.status or op.status
             if no_output or status == 204:
@@ -116,9 +119,15 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
         except ClientDisconnected:
             status = 499
         except Exception as exc:
-            status = 500
-            errlog.exception("unhandled error in %s (request %s)", qualname, rid)
-            await send_problem(send, server_error(exc, app.settings.dev), scope["path"], rid, security)
+            err = server_error(exc, app.settings.dev)
+            status = err.status
+            if status == 500:
+                errlog.exception("unhandled error in %s (request %s)", qualname, rid)
+            else:
+                errlog.warning("%s in %s (request %s): %s", err.title, qualname, rid, err.detail)
+            await send_problem(send, err, scope["path"], rid, security)
+        if not ran:  # refused before the pipeline (authentication, body): counted all the same
+            record(op, ctx, status, perf_counter() - start if logged else 0.0)
         if logged and log.isEnabledFor(logging.INFO):
             log.info(access_line(rid, scope, qualname, status, start, ctx))
 
