@@ -172,6 +172,7 @@ class App:
             return
         self._started = True
         self.auth.prepare()
+        self.auth.start_watching()
         for p in self.plugins:
             if hasattr(p, "startup"):
                 await p.startup(self)
@@ -180,6 +181,7 @@ class App:
         if not self._started:
             return
         self._started = False
+        await self.auth.stop_watching()
         for p in reversed(self.plugins):
             if hasattr(p, "shutdown"):
                 await p.shutdown(self)
