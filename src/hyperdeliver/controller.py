@@ -110,7 +110,7 @@ class FrontController:
         # As RoleHierarchy.allows reads op.roles, computed once per operation (a task has none).
         need = None if is_task else op.requirement
         app = self.app
-        path_names = [p.name for p in op.path_params]
+        path_names = [p.name for p in getattr(op, "path_params", ())]  # a Task has none
 
         async def run(ctx: Context, validate: Callable[..., dict[str, Any]], *args: Any) -> Any:
             start = perf_counter()
