@@ -117,3 +117,4 @@ def test_hyper_serve_tells_uvicorn_to_trust_no_forwarded_headers(monkeypatch: py
     main._serve("hyperdeliver.demo.teamboard.app:create_app", "127.0.0.1", 8000, reload=False)
     assert seen["proxy_headers"] is False
     assert seen["forwarded_allow_ips"] == ""
+    assert seen["server_header"] is False  # no "Server: uvicorn" to fingerprint

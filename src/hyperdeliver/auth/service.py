@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hyperdeliver.auth")
 _BUMP_EPOCH = text("UPDATE hd_auth_epoch SET epoch = epoch + 1 WHERE id = 1")
-_READ_EPOCH = text("SELECT epoch FROM hd_auth_epoch WHERE id = 1")
+READ_EPOCH_SQL = "SELECT epoch FROM hd_auth_epoch WHERE id = 1"
 
 
 def sha256(value: str) -> str:
@@ -164,8 +164,8 @@ class AuthService:
 
     async def check_epoch(self) -> bool:
         """Read the revocation epoch; drop the caches if it moved. True when it did."""
-        async with self.db.session() as s:
-            epoch = (await s.execute(_READ_EPOCH)).scalar_one_or_none()
+        async with self.db.engine.connect() as conn:  # a bare connection: no ORM session for one value
+            epoch = (await conn.exec_driver_sql(READ_EPOCH_SQL)).scalar_one_or_none()
         moved = self._epoch is not None and epoch != self._epoch
         self._epoch = epoch
         if moved:

@@ -58,7 +58,8 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
     takes_query = bool(op.query_params)
     no_output = op.output_adapter is None
     qualname = op.qualname
-    security = app.security_headers.api  # computed once, appended as is
+    security = app.security_headers.api  # computed once, appended as is: errors
+    data_headers = app.security_headers.data  # a success
     record = app.controller.record
     proxies = app.proxies
 
@@ -100,10 +101,10 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
             status = ctx.status or op.status
             if no_output or status == 204:
                 payload = b""
-                out = [(b"x-request-id", rid.encode("latin-1")), *security]
+                out = [(b"x-request-id", rid.encode("latin-1")), *data_headers]
             else:
                 payload = b"" if answers_head and scope["method"] == "HEAD" else dump_json(result)
-                out = [(b"x-request-id", rid.encode("latin-1")), (b"content-type", JSON), (b"content-length", str(len(payload)).encode()), *security]
+                out = [(b"x-request-id", rid.encode("latin-1")), (b"content-type", JSON), (b"content-length", str(len(payload)).encode()), *data_headers]
             if ctx.response_headers:
                 out += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_headers]
             if ctx.set_cookies:
