@@ -87,7 +87,7 @@ async def test_schemathesis_finds_nothing(
                 "--phases", "examples,coverage,fuzzing", "--max-examples", "10", "--workers", "1",
                 "--seed", "1", "--request-timeout", "30", "--exclude-path", REVOKE,
             ],
-            capture_output=True, text=True, timeout=240,
+            capture_output=True, text=True, timeout=240, cwd=tmp_path,  # its .schemathesis/ cache stays there
         )
     finally:
         server.terminate()
