@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from hyperdeliver import Settings
