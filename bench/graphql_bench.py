@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> App:
 
 
 def bench_settings(db_file: Path) -> Settings:
-    return Settings(env="production", database_url=f"sqlite:///{db_file}", var_dir=db_file.parent, access_log=False, usage_enabled=False)
+    return Settings(env="production", secret_key="bench-only-secret-key-not-for-deployments", database_url=f"sqlite:///{db_file}", var_dir=db_file.parent, access_log=False, usage_enabled=False)
 
 
 async def prepare(db_file: Path) -> str:

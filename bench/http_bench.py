@@ -205,11 +205,17 @@ def lua_for(endpoint: str, token: str, folder: Path) -> Path:
     return path
 
 
+SERVE_FLAGS = [] if os.environ.get("HYPER_BENCH_UVICORN_DEFAULTS") else ["--no-proxy-headers", "--no-server-header"]
+"""uvicorn as ``hyper serve`` runs it (``hyperdeliver.cli.main.SERVER_OPTIONS``: no forwarded
+headers believed, no ``Server`` header), for every app alike. ``HYPER_BENCH_UVICORN_DEFAULTS=1``
+serves with uvicorn's defaults instead (the figures measured before these flags)."""
+
+
 class Server:
     def __init__(self, name: str, port: int, db: str, cpu: str | None, log: Path) -> None:
         target, folder = APPS[name]
         cmd = [sys.executable, "-m", "uvicorn", target, "--app-dir", str(folder), "--host", HOST, "--port", str(port),
-               "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+               "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning", *SERVE_FLAGS]
         self.cmd = (["taskset", "-c", cpu] if cpu else []) + cmd
         self.env = {**os.environ, "HYPER_DATABASE_URL": db, "PYTHONPATH": str(folder), **APP_ENV.get(name, {})}
         self.name, self.port, self.log = name, port, log

@@ -129,6 +129,11 @@ def instructions(pid: int, out: Path) -> int:
     raise SystemExit("callgrind wrote no dump")
 
 
+def serve_flags() -> list[str]:
+    """uvicorn's flags as ``hyper serve`` sets them (see ``bench/http_bench.py``'s ``SERVE_FLAGS``)."""
+    return [] if os.environ.get("HYPER_BENCH_UVICORN_DEFAULTS") else ["--no-proxy-headers", "--no-server-header"]
+
+
 def count_served(
     target: str, app_dir: Path, env: dict[str, str], port: int, work: Path, name: str, cache_sim: bool,
     requests: int, probe: Callable[[], None], workloads: dict[str, Callable[[int], None]],
@@ -140,7 +145,7 @@ def count_served(
     sim = ["--cache-sim=yes", "--branch-sim=yes"] if cache_sim else []
     cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no", "--compress-strings=no", *sim,
            sys.executable, "-m", "uvicorn", target, "--app-dir", str(app_dir), "--host", HOST, "--port", str(port),
-           "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+           "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning", *serve_flags()]
     log = open(work / f"{name}.log", "ab")
     proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(app_dir), **env}, stdout=log, stderr=subprocess.STDOUT)
     try:

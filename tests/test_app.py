@@ -79,10 +79,24 @@ def test_declaring_after_start_is_refused() -> None:
             return 1
 
 
+SECRET = "a-production-secret-of-at-least-32-characters"
+
+
+def test_production_refuses_the_default_or_a_short_secret_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    base = {"env": "production", "database_url": f"sqlite:///{tmp_path}/s.sqlite3", "var_dir": tmp_path}
+    for key in (None, "short"):
+        settings = Settings(**base, **({"secret_key": key} if key else {}))  # type: ignore[arg-type]
+        with pytest.raises(ConfigurationError, match="hd.E010 HYPER_SECRET_KEY") as info:
+            App("sk", settings=settings)
+        assert "\n" not in str(info.value)
+    App("sk", settings=Settings(**base, secret_key=SECRET))  # type: ignore[arg-type]
+    App("sk", settings=Settings(env="dev", database_url=f"sqlite:///{tmp_path}/s.sqlite3", var_dir=tmp_path))
+
+
 @pytest.mark.parametrize(("env", "setting", "frozen"), [("production", None, True), ("test", None, False), ("test", True, True), ("production", False, False)])
 async def test_a_server_start_freezes_the_objects_alive_then_out_of_the_gc(tmp_path, env, setting, frozen) -> None:  # type: ignore[no-untyped-def]
     app = App("gcf", features=[feature_with(PUBLIC)], settings=Settings(
-        env=env, gc_freeze=setting, database_url=f"sqlite:///{tmp_path}/gc.sqlite3", var_dir=tmp_path, access_log=False))
+        env=env, gc_freeze=setting, database_url=f"sqlite:///{tmp_path}/gc.sqlite3", var_dir=tmp_path, access_log=False, secret_key=SECRET))
     inbox = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
     counts: list[int] = []
 
@@ -103,7 +117,7 @@ async def test_a_server_start_freezes_the_objects_alive_then_out_of_the_gc(tmp_p
 async def test_a_server_start_collects_the_youngest_generation_less_often(tmp_path, env, setting, during) -> None:  # type: ignore[no-untyped-def]
     before = gc.get_threshold()
     app = App("gct", features=[feature_with(PUBLIC)], settings=Settings(
-        env=env, gc_threshold=setting, database_url=f"sqlite:///{tmp_path}/gc.sqlite3", var_dir=tmp_path, access_log=False))
+        env=env, gc_threshold=setting, database_url=f"sqlite:///{tmp_path}/gc.sqlite3", var_dir=tmp_path, access_log=False, secret_key=SECRET))
     inbox = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
     seen: list[tuple[int, ...]] = []
 
@@ -126,7 +140,7 @@ def test_a_gc_threshold_below_one_is_refused() -> None:
 
 async def test_the_gc_threshold_is_restored_when_the_last_of_two_apps_stops(tmp_path) -> None:  # type: ignore[no-untyped-def]
     before = gc.get_threshold()
-    apps = [App(n, features=[feature_with(PUBLIC)], settings=Settings(env="production", gc_freeze=False, database_url=f"sqlite:///{tmp_path}/{n}.db", var_dir=tmp_path, access_log=False, usage_enabled=False)) for n in ("a", "b")]
+    apps = [App(n, features=[feature_with(PUBLIC)], settings=Settings(env="production", gc_freeze=False, database_url=f"sqlite:///{tmp_path}/{n}.db", var_dir=tmp_path, access_log=False, usage_enabled=False, secret_key=SECRET)) for n in ("a", "b")]
     queues = [(asyncio.Queue(), asyncio.Queue()) for _ in apps]
 
     async def life(app, q, done):  # type: ignore[no-untyped-def]

@@ -57,7 +57,7 @@ async def create_item(ctx: Context, data: ItemIn) -> ItemOut:
 
 
 def create_app(settings: Settings | None = None) -> App:
-    settings = settings or Settings(env="production", access_log=os.environ.get("HYPER_ACCESS_LOG", "false") == "true")
+    settings = settings or Settings(env="production", secret_key="bench-only-secret-key-not-for-deployments", access_log=os.environ.get("HYPER_ACCESS_LOG", "false") == "true")
     return App("bench", features=[feature], roles=["viewer", "editor", "admin"], settings=settings)
 
 
@@ -66,7 +66,7 @@ def prepare(url: str) -> str:
     from hyperdeliver.db.migrate import upgrade_async
 
     async def go() -> str:
-        app = create_app(Settings(env="production", database_url=url if "://" in url else f"sqlite:///{url}"))
+        app = create_app(Settings(env="production", secret_key="bench-only-secret-key-not-for-deployments", database_url=url if "://" in url else f"sqlite:///{url}"))
         await upgrade_async(app)
         async with app.database.session() as s:
             user = await app.auth.create_user(s, "editor@bench.dev", "bench-password", {"editor"})

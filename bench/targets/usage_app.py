@@ -55,7 +55,7 @@ async def my_hello(ctx: Context) -> Hello:
 
 
 def create_app(settings: Settings | None = None) -> App:
-    return App("usagehttp", features=[feature], roles=["member"], settings=settings or Settings(env="production", access_log=False))
+    return App("usagehttp", features=[feature], roles=["member"], settings=settings or Settings(env="production", secret_key="bench-only-secret-key-not-for-deployments", access_log=False))
 
 
 def prepare(url: str) -> str:
@@ -63,7 +63,7 @@ def prepare(url: str) -> str:
     from hyperdeliver.db.migrate import upgrade_async
 
     async def go() -> str:
-        app = create_app(Settings(env="production", database_url=url))
+        app = create_app(Settings(env="production", secret_key="bench-only-secret-key-not-for-deployments", database_url=url))
         await upgrade_async(app)
         async with app.database.session() as s:
             s.add_all(User(email=f"person{i}@bench.dev", name=f"Person {i}", password_hash="x") for i in range(20))

@@ -33,6 +33,8 @@ from .features import Feature
 from .operations import Operation
 from .plugins import default_plugins
 from .rest.asgi import NO_PATH_VALUES, RestAdapter
+from .rest.proxies import TrustedProxies
+from .rest.security_headers import SecurityHeaders
 from .roles import RoleHierarchy
 from .scopes import Scope, build_check
 from .settings import Settings, settings_from_env
@@ -117,6 +119,10 @@ class App:
         self.database = _database(self.settings)
         self.auth = AuthService(self.database, self.role_hierarchy, self.settings, hasher)
         self.controller = FrontController(self)
+        self.security_headers = SecurityHeaders(self.settings)
+        """The headers every answer carries, computed once (:mod:`~hyperdeliver.rest.security_headers`)."""
+        self.proxies = TrustedProxies(self.settings.trusted_proxies)
+        """Whose X-Forwarded-For / -Proto to believe (:mod:`~hyperdeliver.rest.proxies`); none by default."""
         self.rest = RestAdapter(self)
         self.jobs: Any = None
         self.state: dict[str, Any] = {}
@@ -139,7 +145,7 @@ class App:
 
     def _check(self) -> None:
         """Start-up checks with stable ids; all problems are reported at once."""
-        problems: list[str] = []
+        problems: list[str] = self.settings.production_problems()
         seen: dict[str, Operation] = {}
         for op in self.operations:
             if op.roles is None:
@@ -197,6 +203,7 @@ class App:
             return
         self._started = True
         self.auth.prepare()
+        self.auth.start_watching()
         for p in self.plugins:
             if hasattr(p, "startup"):
                 await p.startup(self)
@@ -205,6 +212,7 @@ class App:
         if not self._started:
             return
         self._started = False
+        await self.auth.stop_watching()
         for p in reversed(self.plugins):
             if hasattr(p, "shutdown"):
                 await p.shutdown(self)

@@ -122,12 +122,13 @@ class Context:
             parts.append(f"Max-Age={max_age}")
         if http_only:
             parts.append("HttpOnly")
-        if self.app.settings.secure_cookies:
+        if self.app.settings.cookies_secure:
             parts.append("Secure")
         self.set_cookies = [*self.set_cookies, "; ".join(parts)]
 
     def delete_cookie(self, name: str, path: str = "/") -> None:
-        self.set_cookies = [*self.set_cookies, f"{name}=; Path={path}; Max-Age=0; SameSite=lax"]
+        secure = "; Secure" if self.app.settings.cookies_secure else ""
+        self.set_cookies = [*self.set_cookies, f"{name}=; Path={path}; Max-Age=0; SameSite=lax{secure}"]
 
     def track(self, event: str, **props: Any) -> None:
         """Record a product event (recorded after the call's transaction commits)."""

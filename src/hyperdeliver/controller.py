@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
-from .db.errors import NotMigrated, missing_table
-from .errors import Conflict, Forbidden, HyperError, Unauthorized, ValidationFailed, first_line
+from .db.errors import NotMigrated, missing_table, service_unavailable, unavailable
+from .errors import Conflict, Forbidden, HyperError, NotFound, Unauthorized, ValidationFailed, first_line
 
 if TYPE_CHECKING:
     from .app import App
@@ -54,6 +54,19 @@ def does_not_fit(exc: BaseException) -> bool:
     return isinstance(exc, OverflowError) and "SQLite INTEGER" in str(exc)
 
 
+def beyond_int32(kwargs: dict[str, Any], names: list[str]) -> bool:
+    """Whether one of the path values ``names`` is an int outside 32 bits (PostgreSQL's INTEGER).
+
+    >>> beyond_int32({"task_id": 2**40}, ["task_id"]), beyond_int32({"task_id": 7}, ["task_id"])
+    (True, False)
+    """
+    for name in names:
+        value = kwargs.get(name)
+        if isinstance(value, int) and not -(2**31) <= value < 2**31:
+            return True
+    return False
+
+
 class FrontController:
     def __init__(self, app: App) -> None:
         self.app = app
@@ -62,6 +75,12 @@ class FrontController:
         self.gates: list[Gate] = []
         self.observers: list[Observer] = []
         self._runners: dict[Operation, Runner] = {}
+
+    def record(self, op: Operation, ctx: Context, status: int, seconds: float) -> None:
+        """Tell the observers (usage, metrics) about a call that ended before its pipeline
+        ran: its authentication or its body failed in the adapter. Every call is counted."""
+        for obs in self.observers:
+            obs(op, ctx, status, seconds)
 
     def runner(self, op: Operation) -> Runner:
         """``op``'s pipeline (see :meth:`call`), built on first use and kept: what the
@@ -96,6 +115,7 @@ class FrontController:
         scoped = not is_task and op.scope_check is not None
         need = None if is_task else (frozenset() if scoped else op.requirement)
         app = self.app
+        path_names = [p.name for p in getattr(op, "path_params", ())]  # a Task has none
 
         async def run(ctx: Context, validate: Callable[..., dict[str, Any]], *args: Any) -> Any:
             start = perf_counter()
@@ -133,7 +153,12 @@ class FrontController:
                     if isinstance(exc, IntegrityError):
                         raise conflict(exc, app.settings.dev) from exc
                     if does_not_fit(exc):
+                        if beyond_int32(kwargs, path_names):
+                            # A path names a resource; an id no 32-bit key column holds names none.
+                            raise NotFound("no such entity (its id is out of range)") from exc
                         raise ValidationFailed([], "a value in the request does not fit the database (a number out of range?)") from exc
+                    if unavailable(exc):
+                        raise service_unavailable() from exc
                     if isinstance(exc, DBAPIError) and (table := missing_table(exc)) is not None:
                         err = NotMigrated.for_table(table)
                         log.error("%s: %s", qualname, err.detail)

@@ -12,7 +12,8 @@ HyperError                 base; carries status, a stable ``type`` slug, title, 
 ├── UnsupportedMediaType   415
 ├── ValidationFailed       422, with field errors
 ├── TooManyRequests        429
-└── ServerError            500
+├── ServerError            500
+└── ServiceUnavailable     503 (the database cannot be reached; ``Retry-After``)
 ConfigurationError         a programmer's mistake found at start-up (not an HTTP error)
 """
 
@@ -155,6 +156,15 @@ class ServerError(HyperError):
     """500: an unexpected error; details only in dev mode."""
 
     status, code, title = 500, "server-error", "Internal Server Error"
+
+
+class ServiceUnavailable(HyperError):
+    """503: a dependency (the database) cannot be reached; ``Retry-After`` says when to try again."""
+
+    status, code, title = 503, "service-unavailable", "Service Unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 5) -> None:
+        super().__init__(detail or "the database is unavailable; try again shortly", headers={"Retry-After": str(retry_after)})
 
 
 class ConfigurationError(Exception):

@@ -123,9 +123,12 @@ class Operation:
                     v = query[p.name]
                     raw[p.name] = v if p.name in self.list_params else v[-1]
             try:
-                kwargs.update(self.params_model.model_validate(raw).__dict__)
+                values = self.params_model.model_validate(raw).__dict__
             except ValidationError as exc:
                 errors += [_relocate(e, self) for e in field_errors(exc)]
+            else:
+                errors += [_relocate(e, self) for e in unstorable(values)]
+                kwargs.update(values)
         if self._rest_body is not None:
             try:
                 kwargs.update(self._rest_body(path_values, query, body))
@@ -150,15 +153,20 @@ class Operation:
         if self.params_model is not None:
             raw = {p.name: args[p.name] for p in self.path_params + self.query_params if p.name in args}
             try:
-                kwargs.update(self.params_model.model_validate(raw).__dict__)
+                values = self.params_model.model_validate(raw).__dict__
             except ValidationError as exc:
                 errors += field_errors(exc)
+            else:
+                errors += unstorable(values)
+                kwargs.update(values)
         if self.body is not None and self.body_adapter is not None:
             if self.body.name in args and args[self.body.name] is not None:
                 try:
-                    kwargs[self.body.name] = self.body_adapter.validate_python(args[self.body.name])
+                    kwargs[self.body.name] = value = self.body_adapter.validate_python(args[self.body.name])
                 except ValidationError as exc:
                     errors += field_errors(exc, (self.body.name,))
+                else:
+                    errors += unstorable(value, (self.body.name,))
             elif self.body.required:
                 errors.append({"loc": [self.body.name], "field": self.body.name, "msg": "Field required", "type": "missing"})
         if errors:
@@ -215,12 +223,52 @@ def _body_reader(body: Param | None, validate_json: Callable[[bytes], Any] | Non
                 raise ValidationFailed([{"loc": ["body"], "field": "body", "msg": "A JSON body is required", "type": "missing"}])
             return {name: default}
         try:
-            return {name: validate_json(raw)}
+            value = validate_json(raw)
         except ValidationError as exc:
             errors = field_errors(exc, ("body",))
+        else:
+            # JSON can carry a NUL only escaped (jiter refuses raw control characters and
+            # lone surrogates itself): one C-level search decides whether to look further.
+            if b"\\u0000" not in raw or not (errors := unstorable(value, ("body",))):
+                return {name: value}
         raise ValidationFailed(errors)
 
     return read_body
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+"""What no database column stores as text: NUL (PostgreSQL refuses it; SQLite cuts C
+strings at it) and lone surrogates (not encodable as UTF-8)."""
+UNSTORABLE_MSG = "contains a character the database cannot store (NUL or a lone surrogate)"
+
+
+def unstorable(value: Any, loc: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
+    """A field error for every string in ``value`` (a model, dict, list, or a dict of
+    parameters at the top) holding NUL or a lone surrogate, refused before a database
+    sees it (asyncpg would raise ``CharacterNotInRepertoireError``: a 500).
+
+    >>> unstorable({"name": "a\x00b", "tags": ["ok", "\ud800"]}, ("body",))[1]["field"]
+    'body.tags.1'
+    """
+    found: list[dict[str, Any]] = []
+    _walk(value, list(loc), found)
+    return found
+
+
+def _walk(value: Any, loc: list[str | int], found: list[dict[str, Any]]) -> None:
+    if isinstance(value, str):
+        if _UNSTORABLE.search(value):
+            found.append({"loc": loc, "field": ".".join(str(p) for p in loc), "msg": UNSTORABLE_MSG, "type": "string_unstorable"})
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            _walk(getattr(value, name), [*loc, name], found)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _walk(key, [*loc, key], found)
+            _walk(item, [*loc, key], found)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for i, item in enumerate(value):
+            _walk(item, [*loc, i], found)
 
 
 def _no_arguments(path_values: dict[str, str], query: dict[str, Any], body: bytes | None) -> dict[str, Any]:

@@ -6,12 +6,16 @@ Everything else in the package receives a :class:`Settings` instance explicitly.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from .errors import ConfigurationError, first_line
+
+
+DEFAULT_SECRET_KEY = "dev-insecure-secret-change-me"
+MIN_SECRET_KEY = 32
 
 
 class Settings(BaseSettings):
@@ -30,8 +34,9 @@ class Settings(BaseSettings):
     """SQLAlchemy URL. Unset: a SQLite file under ``var_dir``."""
     var_dir: Path = Path("var")
     """Where the default SQLite database and other local state live."""
-    secret_key: str = "dev-insecure-secret-change-me"
-    """Signs nothing reversible today; reserved for signed values. Must be set in production."""
+    secret_key: str = DEFAULT_SECRET_KEY
+    """Signs nothing reversible today; reserved for signed values. Production refuses to
+    start with the default or with fewer than 32 characters (``hd.E010``)."""
     release: str = ""
     """The running release (version), recorded with every usage event."""
     release_sha: str = ""
@@ -42,10 +47,38 @@ class Settings(BaseSettings):
     csrf_cookie: str = "hd_csrf"
     session_max_age: int = 14 * 24 * 3600
     """Seconds a session lives without use."""
-    secure_cookies: bool = False
-    login_max_failures: int = 10
-    """Failed logins allowed per account and IP within ``login_window`` seconds."""
-    login_window: int = 180
+    secure_cookies: bool | None = None
+    """Mark the session and CSRF cookies ``Secure`` (sent over HTTPS only). None: on
+    unless ``env=dev`` (a laptop serves plain http://localhost)."""
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Addresses or CIDRs of the proxies whose ``X-Forwarded-For`` / ``X-Forwarded-Proto``
+    are honoured, comma-separated in ``HYPER_TRUSTED_PROXIES``. Empty (the default): none,
+    the TCP peer is the client."""
+    hsts_max_age: int = Field(default=31_536_000, ge=0)
+    """``Strict-Transport-Security: max-age`` sent outside dev and test; 0 sends none."""
+    hsts_include_subdomains: bool = False
+    """Add ``includeSubDomains`` to the HSTS header (only when every subdomain serves HTTPS)."""
+    security_headers: bool = True
+    """Send nosniff, Referrer-Policy, frame denial, CSP on pages and HSTS in production
+    (off only when a proxy in front sets them itself)."""
+    security_headers_on_data: bool = False
+    """Also send Referrer-Policy and X-Frame-Options on operations' successful JSON
+    answers (which carry nosniff and HSTS anyway); each header costs the server ~5,000
+    instructions a request."""
+    graphql_suggestions: bool | None = None
+    """GraphQL's "Did you mean ...?" hints in errors. None: on except in production
+    (they reveal field names that disabled introspection hides)."""
+    auth_epoch_interval: float = Field(default=2.0, gt=0)
+    """Seconds between this process's checks of the revocation epoch: a token revoked,
+    or a password changed, in another process stops working here within this bound."""
+    login_max_failures: int = Field(default=10, ge=1)
+    """Login attempts allowed per account and IP within ``login_window`` seconds (a
+    success clears them); counted before the password is hashed."""
+    login_max_failures_per_account: int = Field(default=50, ge=1)
+    """Login attempts allowed per account from all IPs together (guessing spread over many addresses)."""
+    login_max_failures_per_ip: int = Field(default=100, ge=1)
+    """Login attempts allowed per IP against all accounts together (one address trying many accounts)."""
+    login_window: int = Field(default=180, ge=1)
     token_cache_ttl: float = 30.0
     """Seconds an authenticated API token stays cached in the process."""
     access_log: bool = True
@@ -102,9 +135,33 @@ class Settings(BaseSettings):
     None: 10,000, except with ``env=test`` (Python's own stays)."""
     extra: dict[str, str] = Field(default_factory=dict)
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
     @property
     def dev(self) -> bool:
         return self.env == "dev"
+
+    def production_problems(self) -> list[str]:
+        """What production refuses to start with (stable ids, one line each)."""
+        if self.env != "production":
+            return []
+        if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < MIN_SECRET_KEY:
+            return [
+                f"hd.E010 HYPER_SECRET_KEY is {'the default' if self.secret_key == DEFAULT_SECRET_KEY else 'too short'} "
+                f"with HYPER_ENV=production: set it to {MIN_SECRET_KEY}+ random characters "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            ]
+        return []
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Whether cookies carry ``Secure``: ``secure_cookies``, else everywhere but dev."""
+        return self.secure_cookies if self.secure_cookies is not None else self.env != "dev"
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to ``var/hyper.sqlite3`` and async drivers."""

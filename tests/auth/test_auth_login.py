@@ -65,3 +65,34 @@ async def test_throttle_window_expires(auth_app: App) -> None:
         assert (await c.post("/auth/login", json={"email": "ann@t.dev", "password": PASSWORD})).status_code == 429
         await asyncio.sleep(1.2)
         assert (await c.post("/auth/login", json={"email": "ann@t.dev", "password": PASSWORD})).status_code == 200
+
+
+async def test_concurrent_wrong_logins_hash_at_most_the_limit(auth_app: App) -> None:
+    """40 guesses at once for one account from one IP: each is counted before its hash,
+    so at most ``login_max_failures`` (10) passwords are evaluated; the rest are 429."""
+    import asyncio
+
+    hasher = auth_app.auth.hasher
+    auth_app.auth.prepare()
+    before = hasher.verifies  # type: ignore[attr-defined]
+    async with client_from(auth_app, "10.0.0.9") as attacker:
+        answers = await asyncio.gather(
+            *(attacker.post("/auth/login", json={"email": "ann@t.dev", "password": f"guess {i}"}) for i in range(40))
+        )
+    statuses = sorted(r.status_code for r in answers)
+    assert hasher.verifies - before <= 10, statuses  # type: ignore[attr-defined]
+    assert statuses.count(401) <= 10 and statuses.count(429) >= 30, statuses
+
+
+async def test_account_limit_spans_ips_and_ip_limit_spans_accounts(auth_app: App) -> None:
+    auth_app.settings.login_max_failures_per_account = 3
+    auth_app.settings.login_max_failures_per_ip = 4
+    for i in range(3):
+        async with client_from(auth_app, f"10.1.0.{i}") as c:
+            assert (await c.post("/auth/login", json={"email": "ann@t.dev", "password": "guess"})).status_code == 401
+    async with client_from(auth_app, "10.1.0.99") as c:
+        assert (await c.post("/auth/login", json={"email": "ann@t.dev", "password": PASSWORD})).status_code == 429
+    async with client_from(auth_app, "10.2.0.1") as c:
+        for email in ("bob@t.dev", "x1@t.dev", "x2@t.dev", "x3@t.dev"):
+            assert (await c.post("/auth/login", json={"email": email, "password": "guess"})).status_code == 401
+        assert (await c.post("/auth/login", json={"email": "bob@t.dev", "password": PASSWORD})).status_code == 429

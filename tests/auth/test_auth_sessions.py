@@ -83,3 +83,18 @@ async def test_login_with_stale_cookie_needs_no_csrf_but_write_does(auth_app: Ap
         assert r.status_code == 403
         ok = await c.post("/auth/tokens", json={"name": "x"}, headers={"X-CSRF-Token": c.cookies.get("hd_csrf")})
         assert ok.status_code == 201
+
+
+async def test_session_and_csrf_cookies_are_secure_unless_dev(auth_app: App) -> None:
+    """``Secure`` on both cookies (set and deleted) in test and production; not in dev,
+    whose http://localhost would drop them; ``HYPER_SECURE_COOKIES`` overrides."""
+    for env, override, secure in (("production", None, True), ("test", None, True), ("dev", None, False), ("production", False, False), ("dev", True, True)):
+        auth_app.settings.env = env  # type: ignore[assignment]
+        auth_app.settings.secure_cookies = override
+        async with TestClient(auth_app) as c:
+            r = await c.login("ann@t.dev", PASSWORD)
+            out = await c.post("/auth/logout")
+        cookies = r.headers.get_list("set-cookie") + out.headers.get_list("set-cookie")
+        assert len(cookies) == 4, cookies
+        for cookie in cookies:
+            assert ("; Secure" in cookie) is secure, (env, override, cookie)

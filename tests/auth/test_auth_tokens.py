@@ -66,3 +66,45 @@ async def test_cannot_revoke_someone_elses_token(auth_app: App) -> None:
     async with TestClient(auth_app) as bob:
         await bob.login("bob@t.dev", PASSWORD)
         assert (await bob.delete(f"/auth/tokens/{token_id}")).status_code == 404
+
+
+async def _other_process(auth_app: App) -> App:
+    """A second app on the same database: what another server process is."""
+    return App("authtest", roles=["viewer", "member", "admin"], settings=auth_app.settings.model_copy())
+
+
+async def test_revocation_reaches_another_process_within_the_epoch_interval(auth_app: App) -> None:
+    import asyncio
+
+    auth_app.settings.auth_epoch_interval = 0.1
+    token_id, token = await make_token(auth_app)
+    other = await _other_process(auth_app)
+    bearer = {"Authorization": f"Bearer {token}"}
+    try:
+        async with TestClient(other, headers=bearer) as serving:
+            assert (await serving.get("/auth/me")).status_code == 200  # now cached in that process for 30 s
+            async with TestClient(auth_app, headers=bearer) as revoking:
+                assert (await revoking.delete(f"/auth/tokens/{token_id}")).status_code == 204
+            await asyncio.sleep(0.5)  # several epoch intervals, far below the 30 s cache
+            assert (await serving.get("/auth/me")).status_code == 401
+    finally:
+        await other.database.dispose()
+
+
+async def test_a_password_change_can_revoke_every_token_everywhere(auth_app: App) -> None:
+    import asyncio
+
+    auth_app.settings.auth_epoch_interval = 0.1
+    _, token = await make_token(auth_app)
+    other = await _other_process(auth_app)
+    try:
+        async with TestClient(other, headers={"Authorization": f"Bearer {token}"}) as serving:
+            assert (await serving.get("/auth/me")).status_code == 200
+            async with TestClient(auth_app) as c:
+                await c.login("ann@t.dev", PASSWORD)
+                r = await c.post("/auth/password", json={"current_password": PASSWORD, "new_password": "another horse 123", "revoke_tokens": True})
+                assert r.status_code == 200, r.text
+            await asyncio.sleep(0.5)
+            assert (await serving.get("/auth/me")).status_code == 401
+    finally:
+        await other.database.dispose()

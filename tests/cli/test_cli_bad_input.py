@@ -103,3 +103,8 @@ def test_db_revision_refuses_an_empty_message_before_writing(message: str, tmp_p
     r = hyper("db", "revision", "-m", message, env=env, cwd=tmp_path)
     assert_one_line_error(r, "--message")
     assert sorted(p.name for p in migrations.iterdir()) == before
+
+
+def test_production_on_the_default_secret_key_refuses_to_serve_in_one_line(db_env: dict[str, str]) -> None:
+    r = hyper("serve", "--port", "8976", env={**db_env, "HYPER_ENV": "production"})
+    assert_one_line_error(r, "hd.E010 HYPER_SECRET_KEY", "HYPER_ENV=production")

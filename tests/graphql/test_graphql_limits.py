@@ -109,10 +109,11 @@ async def test_batching_when_enabled(probe_settings: Callable[..., Settings], pr
 
 
 INTROSPECTION = "{ __schema { queryType { name } } }"
+SECRET = "a-production-secret-of-at-least-32-characters"
 
 
 async def test_introspection_is_refused_in_production(probe_settings: Callable[..., Settings], probe_factory: Any) -> None:
-    app = await probe_factory(probe_settings(env="production"))
+    app = await probe_factory(probe_settings(env="production", secret_key=SECRET))
     async with TestClient(app) as c:
         r = await c.post("/graphql", json={"query": INTROSPECTION})
         assert r.status_code == 400
@@ -125,7 +126,7 @@ async def test_introspection_is_refused_in_production(probe_settings: Callable[.
         assert r.json() == {"data": {"__typename": "Query", "ping": "pong"}}
     await app.database.dispose()
     # Turned on explicitly, production serves it.
-    app = await probe_factory(probe_settings(env="production", graphql_introspection=True))
+    app = await probe_factory(probe_settings(env="production", secret_key=SECRET, graphql_introspection=True))
     async with TestClient(app) as c:
         r = await c.post("/graphql", json={"query": INTROSPECTION})
         assert r.json() == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
@@ -135,3 +136,18 @@ async def test_introspection_is_refused_in_production(probe_settings: Callable[.
 async def test_introspection_is_served_outside_production(probe_client: TestClient) -> None:
     r = await probe_client.post("/graphql", json={"query": INTROSPECTION})
     assert r.json() == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
+
+
+async def test_no_did_you_mean_suggestions_in_production(probe_settings: Callable[..., Settings], probe_factory: Any) -> None:
+    """graphql-core's hints name the schema's fields (what turned-off introspection hides)."""
+    mistyped = "{ chain(levels: 1) { levl } }"
+    for env, hinted in (("production", False), ("test", True)):
+        app = await probe_factory(probe_settings(env=env, secret_key=SECRET))
+        async with TestClient(app) as c:
+            r = await c.post("/graphql", json={"query": mistyped})
+            message = r.json()["errors"][0]["message"]
+            assert message.startswith("Cannot query field 'levl'"), message
+            assert ("Did you mean" in message) is hinted, message
+            r = await c.post("/graphql", json={"query": "query ($d: Int!) { chain(levels: $d) { level } }", "variables": {"d": "x"}})
+            assert "Did you mean" not in r.text
+        await app.database.dispose()

@@ -35,6 +35,8 @@ class LoginOut(BaseModel):
 class PasswordIn(BaseModel):
     current_password: str = Field(min_length=1, max_length=1024)
     new_password: str = Field(min_length=8, max_length=1024)
+    revoke_tokens: bool = False
+    """Also revoke every API token of the user (in every process within ``auth_epoch_interval`` seconds)."""
 
 
 class TokenIn(BaseModel):
@@ -75,6 +77,11 @@ def build_auth_feature() -> Feature:
         roles = user.role_set
         return LoginOut(user=Me(id=user.id, email=user.email, name=user.name, roles=sorted(roles)), csrf_token=csrf)
 
+    login.operation.opt["responses"] = {  # type: ignore[attr-defined]
+        401: "Wrong email or password",
+        429: "Too many login attempts for this account or from this address; Retry-After says when to try again",
+    }
+
     @feature.mutation("POST /auth/logout", roles=AUTHENTICATED)
     async def logout(ctx: Context) -> None:
         """End this session."""
@@ -92,7 +99,7 @@ def build_auth_feature() -> Feature:
         """Change the password. Every session of the user ends; this one gets a new id."""
         assert ctx.principal.user_id is not None
         session_id, csrf = await ctx.app.auth.change_password(
-            ctx.db, ctx.principal.user_id, data.current_password, data.new_password
+            ctx.db, ctx.principal.user_id, data.current_password, data.new_password, revoke_tokens=data.revoke_tokens
         )
         _start_session(ctx, session_id, csrf)
         return LoginOut(user=_me(ctx), csrf_token=csrf)

@@ -1,10 +1,10 @@
-"""Framework tables for authentication: users, sessions, API tokens, login failures."""
+"""Framework tables for authentication: users, sessions, API tokens, the login throttle, the revocation epoch."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db.model import Model, UTCDateTime, utcnow
@@ -56,10 +56,25 @@ class ApiToken(Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class LoginFailure(Model):
-    __tablename__ = "hd_login_failures"
-    __table_args__ = (Index("ix_hd_login_failures_key_at", "key", "at"),)
+class LoginAttempts(Model):
+    """Login attempts counted per key (``pair:<email>|<ip>``, ``account:<email>``,
+    ``ip:<ip>``) in a fixed window: one row per key, bumped by one atomic
+    ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` *before* the password is hashed,
+    so concurrent attempts cannot all slip under the limit."""
+
+    __tablename__ = "hd_login_attempts"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    window_start: Mapped[float] = mapped_column(Float)
+    """Seconds since the epoch when this key's window opened."""
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class AuthEpoch(Model):
+    """One row (id 1) whose ``epoch`` goes up on every revocation (API token, password
+    change, deactivation); each process polls it and drops its token caches when it moves."""
+
+    __tablename__ = "hd_auth_epoch"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(400))
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -2,30 +2,45 @@
 
 One instance per app. Request-path work (``authenticate_token``) is a dict hit in the
 common case: verified tokens are cached in the process for ``token_cache_ttl`` seconds.
+
+Revocation reaches every process: a revoked token, a password change or a deactivation
+bumps the one-row ``hd_auth_epoch`` in the same transaction, and each serving process
+reads it every ``auth_epoch_interval`` seconds (a background task, nothing on the
+request path), dropping its token caches when it moved. A revoked token therefore stops
+working everywhere within ``auth_epoch_interval`` (2 s by default) plus one query.
+Sessions are not cached: a deleted session ends at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import hmac
 import secrets
 import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db.model import utcnow
 from ..errors import BadRequest, Conflict, TooManyRequests, Unauthorized
-from .models import ApiToken, LoginFailure, Session, User
+from .models import ApiToken, AuthEpoch, Session, User
 from .passwords import Argon2Hasher, Hasher
 from .principal import Principal
+from .throttle import LoginThrottle
 
 if TYPE_CHECKING:
     from ..db import Database
     from ..roles import RoleHierarchy
     from ..settings import Settings
+
+
+log = logging.getLogger("hyperdeliver.auth")
+_BUMP_EPOCH = text("UPDATE hd_auth_epoch SET epoch = epoch + 1 WHERE id = 1")
+READ_EPOCH_SQL = "SELECT epoch FROM hd_auth_epoch WHERE id = 1"
 
 
 def sha256(value: str) -> str:
@@ -39,6 +54,10 @@ class AuthService:
         self.settings = settings
         self.hasher: Hasher = hasher or Argon2Hasher()
         self._dummy_hash: str | None = None
+        self.throttle = LoginThrottle(db, settings)
+        self._logins = 0
+        self._epoch: int | None = None
+        self._watch: asyncio.Task[None] | None = None
         self._token_cache: dict[str, tuple[str, Principal, float]] = {}
         self.verified_headers: dict[bytes, tuple[Any, float]] = {}
         """``Authorization`` header value (secret included) -> (its answer, expiry on the
@@ -136,6 +155,49 @@ class AuthService:
         self._token_cache.clear()
         self.verified_headers.clear()
 
+    # -- revocations seen by every process -----------------------------------------
+
+    async def bump_epoch(self, s: AsyncSession) -> None:
+        """Tell every process to drop its token caches (in ``s``'s transaction: only if it commits)."""
+        await s.execute(_BUMP_EPOCH)
+        self.forget_tokens()
+
+    async def check_epoch(self) -> bool:
+        """Read the revocation epoch; drop the caches if it moved. True when it did."""
+        async with self.db.engine.connect() as conn:  # a bare connection: no ORM session for one value
+            epoch = (await conn.exec_driver_sql(READ_EPOCH_SQL)).scalar_one_or_none()
+        moved = self._epoch is not None and epoch != self._epoch
+        self._epoch = epoch
+        if moved:
+            self.forget_tokens()
+        return moved
+
+    def start_watching(self) -> None:
+        """Poll the epoch every ``auth_epoch_interval`` seconds until :meth:`stop_watching`."""
+        if self._watch is None:
+            self._watch = asyncio.get_running_loop().create_task(self._watch_epoch(), name="hyperdeliver-auth-epoch")
+
+    async def stop_watching(self) -> None:
+        task, self._watch = self._watch, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+
+    async def _watch_epoch(self) -> None:
+        while True:
+            try:
+                await self.check_epoch()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001  (database down or not migrated: the caches expire anyway)
+                log.debug("revocation epoch not read: %s", exc)
+                # Unknown state: drop what is cached rather than trust it past a revocation.
+                self.forget_tokens()
+            await asyncio.sleep(self.settings.auth_epoch_interval)
+
     # -- users ---------------------------------------------------------------------
 
     async def create_user(
@@ -158,18 +220,16 @@ class AuthService:
 
     # -- login / logout ------------------------------------------------------------
 
-    def _throttle_key(self, email: str, ip: str) -> str:
-        return f"{email}|{ip}"
-
     async def login(self, s: AsyncSession, email: str, password: str, ip: str, old_session_hash: str | None) -> tuple[User, str, str]:
-        """Check credentials; return (user, new session id, csrf token). Raises 401/429."""
+        """Check credentials; return (user, new session id, csrf token). Raises 401/429.
+
+        The attempt is counted (and committed) before the password is hashed: see
+        :mod:`~hyperdeliver.auth.throttle`."""
         email = email.strip().lower()
-        key = self._throttle_key(email, ip)
-        since = utcnow() - timedelta(seconds=self.settings.login_window)
-        failures = (
-            await s.execute(select(func.count()).select_from(LoginFailure).where(LoginFailure.key == key, LoginFailure.at > since))
-        ).scalar_one()
-        if failures >= self.settings.login_max_failures:
+        self._logins += 1
+        if self._logins % 256 == 0:
+            await self.throttle.prune()
+        if not await self.throttle.attempt(email, ip):
             raise TooManyRequests(
                 "too many failed logins; try again later", headers={"Retry-After": str(self.settings.login_window)}
             )
@@ -178,14 +238,10 @@ class AuthService:
         # not tell which emails have accounts.
         ok = self.hasher.verify(user.password_hash if user else self._dummy, password)
         if user is None or not ok or not user.is_active:
-            # The failure must survive the request's rollback: its own transaction.
-            async with self.db.session() as fs:
-                fs.add(LoginFailure(key=key))
-                await fs.commit()
             raise Unauthorized("wrong email or password")
         if self.hasher.needs_rehash(user.password_hash):
             user.password_hash = self.hasher.hash(password)
-        await s.execute(delete(LoginFailure).where(LoginFailure.key == key))
+        await self.throttle.succeeded(email, ip)
         if old_session_hash:
             await s.execute(delete(Session).where(Session.id_hash == old_session_hash))
         session_id, csrf = await self._new_session(s, user.id)
@@ -214,8 +270,11 @@ class AuthService:
         if session_hash:
             await s.execute(delete(Session).where(Session.id_hash == session_hash))
 
-    async def change_password(self, s: AsyncSession, user_id: int, old: str, new: str) -> tuple[str, str]:
-        """Change the password; every session of the user ends; a fresh one is returned."""
+    async def change_password(
+        self, s: AsyncSession, user_id: int, old: str, new: str, *, revoke_tokens: bool = False
+    ) -> tuple[str, str]:
+        """Change the password; every session of the user ends (and, if asked, every API
+        token is revoked, in every process within ``auth_epoch_interval``); a fresh session is returned."""
         user = (await s.execute(select(User).where(User.id == user_id))).scalar_one()
         if not self.hasher.verify(user.password_hash, old):
             raise Unauthorized("the current password is wrong")
@@ -224,6 +283,9 @@ class AuthService:
         user.password_hash = self.hasher.hash(new)
         user.password_changed_at = utcnow()
         await s.execute(delete(Session).where(Session.user_id == user_id))
+        if revoke_tokens:
+            await s.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
+        await self.bump_epoch(s)
         return await self._new_session(s, user_id)
 
     async def set_password(self, s: AsyncSession, user_id: int, new: str) -> None:
@@ -231,6 +293,7 @@ class AuthService:
         user.password_hash = self.hasher.hash(new)
         user.password_changed_at = utcnow()
         await s.execute(delete(Session).where(Session.user_id == user_id))
+        await self.bump_epoch(s)
 
     # -- API tokens ----------------------------------------------------------------
 
@@ -248,5 +311,6 @@ class AuthService:
             .where(ApiToken.id == token_id, ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
-        self.forget_tokens()
+        if res.rowcount:  # type: ignore[attr-defined]
+            await self.bump_epoch(s)
         return bool(res.rowcount)  # type: ignore[attr-defined]

@@ -58,6 +58,12 @@ class CliError(Exception):
     """A one-line message for the user and a non-zero exit."""
 
 
+SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False, "forwarded_allow_ips": "", "server_header": False}
+"""uvicorn trusts X-Forwarded-* from 127.0.0.1 by default; the app decides instead, from
+HYPER_TRUSTED_PROXIES (see :mod:`hyperdeliver.rest.proxies`), so uvicorn trusts none.
+No ``Server: uvicorn`` header either: it tells an attacker what runs, and costs a header."""
+
+
 def _serve(spec: str, host: str, port: int, reload: bool, workers: int = 1, graceful_timeout: float | None = None) -> None:
     """Run uvicorn. On SIGTERM it stops accepting connections, lets the requests in flight
     finish for up to ``graceful_timeout`` seconds, runs the app's shutdown (usage flushed,
@@ -76,6 +82,7 @@ def _serve(spec: str, host: str, port: int, reload: bool, workers: int = 1, grac
         workers=workers if not reload else 1,
         access_log=False,
         log_level="info",
+        **SERVER_OPTIONS,
         reload_dirs=[str(Path.cwd())] if reload else None,
         timeout_graceful_shutdown=graceful_timeout,
     )

@@ -17,8 +17,50 @@ Example:
 from __future__ import annotations
 
 import re
+import socket
 
-from ..errors import ServerError
+from ..errors import ServerError, ServiceUnavailable
+
+_UNREACHABLE = frozenset({
+    # asyncpg: connection-class SQLSTATEs (08xxx) and a server shutting down or starting (57P0x)
+    "ConnectionDoesNotExistError", "ConnectionFailureError", "ClientCannotConnectError", "PostgresConnectionError",
+    "CannotConnectNowError", "AdminShutdownError", "CrashShutdownError", "TooManyConnectionsError",
+    "ConnectionRejectionError", "InvalidAuthorizationSpecificationError",
+})
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk i/o error", "database table is locked")
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it wraps) says the database cannot be reached right now:
+    a refused or dropped connection, a pool timeout, a server shutting down, a locked
+    SQLite file. Not a bad query or a missing table: those stay 500s.
+
+    >>> import sqlite3
+    >>> unavailable(sqlite3.OperationalError("unable to open database file")), unavailable(ValueError("x"))
+    (True, False)
+    """
+    from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
+
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 8:
+        seen += 1
+        if isinstance(current, (ConnectionError, TimeoutError, PoolTimeout, socket.gaierror)) or type(current).__name__ in _UNREACHABLE:
+            return True
+        if isinstance(current, OSError) and "connect" in str(current).lower():  # asyncio: "Multiple exceptions: Connect call failed"
+            return True
+        if type(current).__name__ == "OperationalError" and any(m in str(current).lower() for m in _SQLITE_UNAVAILABLE):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        nxt = getattr(current, "orig", None) if isinstance(current, DBAPIError) else None
+        current = nxt if nxt is not None and nxt is not current else (current.__cause__ or current.__context__)
+    return False
+
+
+def service_unavailable() -> ServiceUnavailable:
+    """The 503 every adapter answers when :func:`unavailable` says so."""
+    return ServiceUnavailable("the database is unavailable; try again shortly", retry_after=5)
 
 _MISSING = re.compile(r"""no such table: ["'`]?([\w.]+)|relation "([\w.]+)" does not exist""")
 

@@ -23,12 +23,15 @@ import orjson
 from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast
 
 from ..auth.request import authenticate_request
+from ..db.errors import service_unavailable, unavailable
 from ..errors import HyperError, NotFound
 from ..rest.http import JSON, ClientDisconnected, is_json, media_type, parse_query, read_body, scan_headers, send_bytes, send_problem
 from ..rest.http import request_id as new_request_id
 from ..types import Receive, Scope, Send
+from ..rest.security_headers import TOOL_CSP
 from . import graphiql
 from .fastpath import Plan, compile_plan
+from .limits import without_suggestions
 from .errors import BATCHING_DISABLED, PARSE_FAILED, request_error, unexpected_error
 from .resolvers import RequestState
 
@@ -60,6 +63,11 @@ class BadGraphQLRequest(Exception):
         self.headers = headers or []
 
 
+def scope_header(scope: Scope, name: bytes) -> bytes | None:
+    """One request header's last value (a header the one-pass scan does not collect)."""
+    return dict(scope["headers"]).get(name)
+
+
 class GraphQLEndpoint:
     """The ASGI app mounted at the plugin's path (``/graphql``)."""
 
@@ -81,13 +89,16 @@ class GraphQLEndpoint:
         authorization, cookie, csrf_header, request_id, content_type, accept = scan_headers(scope["headers"])
         rid = new_request_id(request_id)
         client = scope.get("client")
-        state = RequestState(app, rid, client[0] if client else "")
+        ip = client[0] if client else ""
+        if app.proxies.networks:
+            ip = app.proxies.client_ip(ip, scope_header(scope, b"x-forwarded-for"))
+        state = RequestState(app, rid, ip)
         base_headers = [(b"x-request-id", rid.encode("latin-1"))]
         status = 200
         try:
             if method == "GET" and app.settings.dev and accept is not None and b"text/html" in accept and not scope["query_string"]:
                 html = graphiql.page(app.name, self.prefix, app.settings.csrf_cookie)
-                await send_bytes(send, 200, html, b"text/html; charset=utf-8", base_headers)
+                await send_bytes(send, 200, html, b"text/html; charset=utf-8", [*base_headers, (b"content-security-policy", TOOL_CSP)])
                 return
             payload = await self._payload(method, scope, receive, content_type)
             auth = await authenticate_request(app, authorization, cookie, csrf_header, unsafe=method == "POST")
@@ -104,6 +115,14 @@ class GraphQLEndpoint:
         except ClientDisconnected:
             return
         except Exception as exc:  # a bug in the adapter itself: one error, no traceback outside dev
+            if unavailable(exc):  # the database is down (authentication needs it): 503, Retry-After
+                err = service_unavailable()
+                status = err.status
+                body = {"errors": [request_error(err.detail, "SERVICE_UNAVAILABLE")]}
+                retry = [(b"retry-after", err.headers["Retry-After"].encode())]
+                await send_bytes(send, status, orjson.dumps(body), JSON, base_headers + retry)
+                self._log(state, method, status, start)
+                return
             errlog.exception("unhandled error in the GraphQL endpoint (request %s)", rid)
             status = 500
             await send_bytes(send, 500, orjson.dumps({"errors": [unexpected_error(exc, app.settings.dev).formatted]}), JSON, base_headers)
@@ -233,6 +252,9 @@ class GraphQLEndpoint:
         if isawaitable(result):
             result = await result
         assert isinstance(result, ExecutionResult)
+        if result.errors and not self.plugin.limits.suggestions:
+            for err in result.errors:  # variable coercion names input fields and enum values too
+                err.message = without_suggestions(err.message)
         return dict(result.formatted)
 
     async def _run_batched(self, state: RequestState, payload: dict[str, Any], method: str) -> dict[str, Any]:

@@ -14,6 +14,8 @@ mutations work after a login.
 
 from __future__ import annotations
 
+import html
+import json
 from importlib import resources
 
 PAGE = """<!doctype html>
@@ -22,36 +24,27 @@ PAGE = """<!doctype html>
 <style>body {{ margin: 0; height: 100vh; }} #graphiql {{ height: 100vh; }}</style>
 <link rel="stylesheet" href="{prefix}/static/graphiql.min.css"></head>
 <body><div id="graphiql">Loading GraphiQL…</div>
+<script type="application/json" id="graphiql-config">{config}</script>
 <script src="{prefix}/static/react.production.min.js"></script>
 <script src="{prefix}/static/react-dom.production.min.js"></script>
 <script src="{prefix}/static/graphiql.min.js"></script>
-<script>
-function csrfHeaders() {{
-  const m = document.cookie.match(/(?:^|; ){csrf_cookie}=([^;]+)/);
-  return m ? {{"X-CSRF-Token": decodeURIComponent(m[1])}} : {{}};
-}}
-const fetcher = async (params) => {{
-  const r = await fetch("{prefix}", {{method: "POST", credentials: "same-origin",
-    headers: Object.assign({{"Content-Type": "application/json", "Accept": "application/json"}}, csrfHeaders()),
-    body: JSON.stringify(params)}});
-  return r.json();
-}};
-ReactDOM.createRoot(document.getElementById("graphiql")).render(
-  React.createElement(GraphiQL, {{fetcher: fetcher, defaultEditorToolsVisibility: true}}));
-</script>
+<script src="{prefix}/static/graphiql-init.js"></script>
 </body></html>"""
+"""No inline script: the configuration is a JSON data block that ``graphiql-init.js`` reads."""
 
 STATIC: dict[str, bytes] = {
     "graphiql.min.css": b"text/css; charset=utf-8",
     "graphiql.min.js": b"application/javascript; charset=utf-8",
     "react.production.min.js": b"application/javascript; charset=utf-8",
     "react-dom.production.min.js": b"application/javascript; charset=utf-8",
+    "graphiql-init.js": b"application/javascript; charset=utf-8",
 }
 
 
 def page(title: str, prefix: str, csrf_cookie: str) -> bytes:
     """The GraphiQL HTML page for an endpoint at ``prefix``."""
-    return PAGE.format(title=title, prefix=prefix, csrf_cookie=csrf_cookie).encode()
+    config = json.dumps({"endpoint": prefix, "csrf_cookie": csrf_cookie}).replace("<", "\\u003c")
+    return PAGE.format(title=html.escape(title), prefix=prefix, config=config).encode()
 
 
 def static_file(name: str) -> tuple[bytes, bytes] | None:

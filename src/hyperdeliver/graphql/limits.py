@@ -27,6 +27,8 @@ Example:
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +64,8 @@ class Limits:
     """Lexical tokens in the document, enforced by the parser."""
     introspection: bool = True
     """Whether ``__schema`` and ``__type`` may be queried."""
+    suggestions: bool = True
+    """Whether errors keep graphql-core's "Did you mean ...?" hints (they name fields)."""
 
     @classmethod
     def from_settings(cls, settings: Any) -> Limits:
@@ -69,7 +73,10 @@ class Limits:
         introspection = settings.graphql_introspection
         if introspection is None:
             introspection = settings.env != "production"
-        return cls(settings.graphql_max_depth, settings.graphql_max_aliases, settings.graphql_max_tokens, introspection)
+        suggestions = settings.graphql_suggestions
+        if suggestions is None:
+            suggestions = settings.env != "production"
+        return cls(settings.graphql_max_depth, settings.graphql_max_aliases, settings.graphql_max_tokens, introspection, suggestions)
 
     def rules(self) -> list[type[ASTValidationRule]]:
         extra: list[type[ValidationRule]] = [depth_rule(self.max_depth), alias_rule(self.max_aliases)]
@@ -99,7 +106,22 @@ class Limits:
         for err in errors:
             if not err.extensions:
                 err.extensions = {"code": VALIDATION_FAILED}
+            if not self.suggestions:
+                err.message = without_suggestions(err.message)
         return errors
+
+
+_SUGGESTION = re.compile(r" Did you mean .*\?$", re.DOTALL)
+
+
+def without_suggestions(message: str) -> str:
+    """``message`` without graphql-core's trailing "Did you mean ...?" (which names
+    fields, types and values: the schema that turned-off introspection hides).
+
+    >>> without_suggestions("Cannot query field 'nme' on type 'Task'. Did you mean 'name'?")
+    "Cannot query field 'nme' on type 'Task'."
+    """
+    return _SUGGESTION.sub("", message)
 
 
 class NoIntrospection(ValidationRule):

@@ -8,6 +8,7 @@ request runs in as few coroutines as there are steps that wait.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MethodNotAllowed, NotFound
@@ -36,6 +37,7 @@ class RestAdapter:
         what the App looks up before :meth:`resolve`."""
         self.mounts: list[tuple[str, ASGIApp]] = []
         self._mounted: dict[str, Endpoint] = {}
+        self._not_found = _not_found(app.security_headers.api)
 
     def receive_operation(self, op: Any) -> None:
         self.router.add(op)
@@ -49,7 +51,7 @@ class RestAdapter:
     def mount(self, prefix: str, asgi: ASGIApp) -> None:
         prefix = prefix.rstrip("/") or "/"
         self.mounts.append((prefix, asgi))
-        self._mounted.setdefault(prefix, _mounted(asgi))
+        self._mounted.setdefault(prefix, _mounted(asgi, self.app.security_headers.wrap))
         self.mounts.sort(key=lambda m: -len(m[0]))
 
     def resolve(self, path: str, method: str) -> tuple[Endpoint, dict[str, str]]:
@@ -64,10 +66,10 @@ class RestAdapter:
                 for prefix, _sub in self.mounts:
                     if path == prefix or path.startswith(prefix + "/") or prefix == "/":
                         return self._mounted[prefix], NO_PATH_VALUES
-                return _not_found, NO_PATH_VALUES
+                return self._not_found, NO_PATH_VALUES
         op = methods.get("GET" if method == "HEAD" else method)
         if op is None:
-            return _not_allowed(methods), NO_PATH_VALUES
+            return _not_allowed(methods, self.app.security_headers.api), NO_PATH_VALUES
         return self.endpoints[op], path_values
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -75,22 +77,28 @@ class RestAdapter:
         await endpoint(scope, receive, send, path_values)
 
 
-def _mounted(sub: ASGIApp) -> Endpoint:
+def _mounted(sub: ASGIApp, wrap: Callable[[Send], Send]) -> Endpoint:
     def endpoint(scope: Scope, receive: Receive, send: Send, path_values: dict[str, str]) -> Any:
-        return sub(scope, receive, send)  # the mounted app's own coroutine, not one more around it
+        # The mounted app's own coroutine, not one more around it; its answers get the
+        # security headers through the wrapped send.
+        return sub(scope, receive, wrap(send))
 
     return endpoint
 
 
-async def _not_found(scope: Scope, receive: Receive, send: Send, path_values: dict[str, str]) -> None:
-    path = scope["path"]
-    await send_problem(send, NotFound(f"no operation at {path}"), path)
+def _not_found(security: list[tuple[bytes, bytes]]) -> Endpoint:
+    async def endpoint(scope: Scope, receive: Receive, send: Send, path_values: dict[str, str]) -> None:
+        path = scope["path"]
+        await send_problem(send, NotFound(f"no operation at {path}"), path, extra_headers=security)
+
+    return endpoint
 
 
-def _not_allowed(methods: dict[str, Operation]) -> Endpoint:
+def _not_allowed(methods: dict[str, Operation], security: list[tuple[bytes, bytes]]) -> Endpoint:
     async def endpoint(scope: Scope, receive: Receive, send: Send, path_values: dict[str, str]) -> None:
         allow = ", ".join(sorted(methods))
         method, path = scope["method"], scope["path"]
-        await send_problem(send, MethodNotAllowed(f"{method} is not served at {path}; use {allow}", headers={"Allow": allow}), path)
+        exc = MethodNotAllowed(f"{method} is not served at {path}; use {allow}", headers={"Allow": allow})
+        await send_problem(send, exc, path, extra_headers=security)
 
     return endpoint

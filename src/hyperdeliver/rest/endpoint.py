@@ -58,6 +58,10 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
     takes_query = bool(op.query_params)
     no_output = op.output_adapter is None
     qualname = op.qualname
+    security = app.security_headers.api  # computed once, appended as is: errors
+    data_headers = app.security_headers.data  # a success
+    record = app.controller.record
+    proxies = app.proxies
 
     async def endpoint(scope: Scope, receive: Receive, send: Send, path_values: dict[str, str]) -> None:
         logged = app.settings.access_log  # read per request: a test or a shell may change it
@@ -67,8 +71,12 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
         cookie = headers.get(b"cookie")
         rid = request_id(headers.get(b"x-request-id"))
         client = scope.get("client")
-        ctx = Context(app, rid, ANONYMOUS, "rest", op, client[0] if client else "")
+        ip = client[0] if client else ""
+        if proxies.networks:
+            ip = proxies.client_ip(ip, headers.get(b"x-forwarded-for"))
+        ctx = Context(app, rid, ANONYMOUS, "rest", op, ip)
         status = 500
+        ran = False  # once the pipeline runs, it counts the call itself
         try:
             if authorization is not None:
                 hit = verified.get(authorization)  # verified within token_cache_ttl: one dict lookup
@@ -88,14 +96,15 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
                 if message["type"] != "http.request" or message.get("more_body", False) or len(body) > BODY_LIMIT:
                     body = await read_body(receive, first=message)  # streamed, too large, or gone
             query = parse_query(scope["query_string"]) if takes_query else NO_QUERY
+            ran = True
             result = await run(ctx, validate, path_values, query, body)
             status = ctx.status or op.status
             if no_output or status == 204:
                 payload = b""
-                out = [(b"x-request-id", rid.encode("latin-1"))]
+                out = [(b"x-request-id", rid.encode("latin-1")), *data_headers]
             else:
                 payload = b"" if answers_head and scope["method"] == "HEAD" else dump_json(result)
-                out = [(b"x-request-id", rid.encode("latin-1")), (b"content-type", JSON), (b"content-length", str(len(payload)).encode())]
+                out = [(b"x-request-id", rid.encode("latin-1")), (b"content-type", JSON), (b"content-length", str(len(payload)).encode()), *data_headers]
             if ctx.response_headers:
                 out += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_headers]
             if ctx.set_cookies:
@@ -107,13 +116,19 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
             if isinstance(exc, ValidationFailed) and exc.in_params:
                 exc = rest_errors(exc, op)
             extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_headers]
-            await send_problem(send, exc, scope["path"], rid, extra)
+            await send_problem(send, exc, scope["path"], rid, extra + security)
         except ClientDisconnected:
             status = 499
         except Exception as exc:
-            status = 500
-            errlog.exception("unhandled error in %s (request %s)", qualname, rid)
-            await send_problem(send, server_error(exc, app.settings.dev), scope["path"], rid)
+            err = server_error(exc, app.settings.dev)
+            status = err.status
+            if status == 500:
+                errlog.exception("unhandled error in %s (request %s)", qualname, rid)
+            else:
+                errlog.warning("%s in %s (request %s): %s", err.title, qualname, rid, err.detail)
+            await send_problem(send, err, scope["path"], rid, security)
+        if not ran:  # refused before the pipeline (authentication, body): counted all the same
+            record(op, ctx, status, perf_counter() - start if logged else 0.0)
         if logged and log.isEnabledFor(logging.INFO):
             log.info(access_line(rid, scope, qualname, status, start, ctx))
 

@@ -137,9 +137,13 @@ def problem_body(exc: HyperError, instance: str | None, request_id: str | None) 
     return orjson.dumps(body)
 
 
-def server_error(exc: BaseException, dev: bool) -> ServerError:
-    from ..db.errors import NotMigrated, missing_table
+def server_error(exc: BaseException, dev: bool) -> HyperError:
+    """The problem to answer for an unexpected exception: 503 when the database cannot be
+    reached, a one-line 500 when it lacks a table, else a 500 (with a traceback in dev)."""
+    from ..db.errors import NotMigrated, missing_table, service_unavailable, unavailable
 
+    if unavailable(exc):
+        return service_unavailable()
     table = missing_table(exc)
     if table is not None:  # the whole database unmigrated (hd_sessions, say): one line, no traceback
         return NotMigrated.for_table(table)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from html import escape
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import TypeAdapter
 
-from ..operations import Operation
+from ..operations import Operation, bounded_int
 from ..types import Receive, Scope, Send
 from .http import send_bytes
+from .security_headers import TOOL_CSP
 
 if TYPE_CHECKING:
     from ..app import App
@@ -43,11 +45,69 @@ PROBLEM_SCHEMA = {
 }
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}}
+
+
+def _problem(description: str, status: int = 0) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "description": description,
         "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
+    if status in (429, 503):
+        out["headers"] = _RETRY_AFTER
+    return out
+
+
+def error_statuses(op: Operation) -> dict[int, str]:
+    """Every error status ``op`` can answer, with why: what the front controller and the
+    adapters produce for its shape, plus the ones it declares in ``opt["responses"]``.
+
+    >>> from hyperdeliver import Feature, PUBLIC
+    >>> f = Feature("f", owner="o@x.dev")
+    >>> @f.query("GET /things/{thing_id}", roles={"member"})
+    ... async def thing(ctx, thing_id: int) -> int: ...
+    >>> sorted(error_statuses(thing.operation))
+    [401, 403, 404, 410, 422, 503]
+    """
+    roles = sorted(op.roles or ())
+    out: dict[int, str] = {
+        401: "Not logged in, or the API token is invalid or revoked" if not op.public else "The API token sent is invalid or revoked",
+    }
+    if not op.public:
+        out[403] = f"Lacks every one of the roles {roles}" + (", or a cookie-authenticated write without its CSRF token" if op.kind == "mutation" else "")
+    elif op.kind == "mutation":
+        out[403] = "A cookie-authenticated write without its CSRF token"
+    out[404] = "No such entity, or the feature is turned off for the caller"
+    if op.kind == "mutation":
+        out[409] = "The change conflicts with the stored data (a unique or foreign-key constraint)"
+    out[410] = "The feature was removed"
+    if op.body is not None:
+        out[413] = "The body is larger than the limit (10 MiB)"
+        out[415] = "The body is not JSON (send Content-Type: application/json)"
+    if op.params or op.body is not None:
+        out[422] = "The input is not valid; `errors` lists the fields"
+    out[503] = "The database is unavailable; try again after Retry-After seconds"
+    for status, description in (op.opt.get("responses") or {}).items():
+        out[int(status)] = description
+    return dict(sorted(out.items()))
+
+
+NO_NUL = "^[^\\u0000]*$"
+"""What every free-form string input states: no NUL (refused with a 422, see
+:func:`~hyperdeliver.operations.unstorable`; JSON cannot carry a lone surrogate)."""
+
+
+def storable_strings(schema: Any) -> None:
+    """Add :data:`NO_NUL` to every string schema in ``schema`` that has no pattern,
+    format or fixed values of its own (in place)."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & schema.keys():
+            schema["pattern"] = NO_NUL
+        for value in schema.values():
+            storable_strings(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            storable_strings(value)
 
 
 def build_openapi(app: App) -> dict[str, Any]:
@@ -59,9 +119,11 @@ def build_openapi(app: App) -> dict[str, Any]:
         if op.output_adapter is not None:
             inputs.append(((op.qualname, "out"), "serialization", op.output_adapter))
         for p in op.path_params + op.query_params:
-            inputs.append(((op.qualname, "param", p.name), "validation", TypeAdapter(p.annotation)))
+            inputs.append(((op.qualname, "param", p.name), "validation", TypeAdapter(bounded_int(p.annotation))))
     mapping, defs = TypeAdapter.json_schemas(inputs, ref_template=REF) if inputs else ({}, {})
     schemas = dict(defs.get("$defs", {}))
+    for value in [*schemas.values(), *mapping.values()]:
+        storable_strings(value)
     schemas["Problem"] = PROBLEM_SCHEMA
     paths: dict[str, dict[str, Any]] = {}
     for op in app.operations:
@@ -111,12 +173,10 @@ def _operation(op: Operation, mapping: dict[Any, Any]) -> dict[str, Any]:
     if op.output_adapter is not None and op.status != 204:
         ok["content"] = {"application/json": {"schema": mapping[((op.qualname, "out"), "serialization")]}}
     responses: dict[str, Any] = {str(op.status): ok}
+    for status, description in error_statuses(op).items():
+        responses[str(status)] = _problem(description, status)
     if not op.public:
-        responses["401"] = _problem("Not logged in, or the API token is invalid")
-        responses["403"] = _problem(f"Lacks every one of the roles {roles}")
         out["security"] = [{"bearer": []}, {"session": []}]
-    if op.params or op.body:
-        responses["422"] = _problem("The input is not valid; `errors` lists the fields")
     out["responses"] = responses
     return out
 
@@ -125,13 +185,13 @@ DOCS_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} API</title>
 <link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
+<script type="application/json" id="docs-config">{config}</script>
 <script src="/docs/static/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({{url: "/openapi.json", dom_id: "#swagger-ui",
-requestInterceptor: (req) => {{ const m = document.cookie.match(/(?:^|; )hd_csrf=([^;]+)/);
-if (m) req.headers["X-CSRF-Token"] = decodeURIComponent(m[1]); return req; }} }});</script>
+<script src="/docs/static/docs-init.js"></script>
 </body></html>"""
+"""No inline script: ``docs-init.js`` reads the configuration from the JSON data block."""
 
-_STATIC = {"swagger-ui.css": b"text/css", "swagger-ui-bundle.js": b"application/javascript"}
+_STATIC = {"swagger-ui.css": b"text/css", "swagger-ui-bundle.js": b"application/javascript", "docs-init.js": b"application/javascript"}
 
 
 class OpenAPIPlugin:
@@ -153,8 +213,9 @@ class OpenAPIPlugin:
     async def serve_docs(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         if path in ("/docs", "/docs/"):
-            html = DOCS_HTML.format(title=self.app.name).encode()
-            await send_bytes(send, 200, html, b"text/html; charset=utf-8")
+            config = orjson.dumps({"url": "/openapi.json", "csrf_cookie": self.app.settings.csrf_cookie}).decode().replace("<", "\\u003c")
+            html = DOCS_HTML.format(title=escape(self.app.name), config=config).encode()
+            await send_bytes(send, 200, html, b"text/html; charset=utf-8", [(b"content-security-policy", TOOL_CSP)])
             return
         name = path.rsplit("/", 1)[-1]
         if path.startswith("/docs/static/") and name in _STATIC:

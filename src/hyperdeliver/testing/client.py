@@ -20,7 +20,7 @@ class TestClient(httpx.AsyncClient):
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, app: App, *, base_url: str = "http://testserver", csrf: bool = True, **kw: Any) -> None:
+    def __init__(self, app: App, *, base_url: str = "https://testserver", csrf: bool = True, **kw: Any) -> None:
         self.app = app
         self.csrf = csrf
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))  # type: ignore[arg-type]
