@@ -50,6 +50,16 @@ def test_a_sound_production_configuration_has_no_settings_findings() -> None:
         ({"secure_cookies": False}, "hd.W107"),
         ({"graphql_introspection": True}, "hd.W109"),
         ({"db_echo": True}, "hd.W110"),
+        ({"hsts_max_age": 0}, "hd.W108"),
+        ({"hsts_max_age": 86400}, "hd.W108"),
+        ({"security_headers": False}, "hd.W117"),
+        ({"graphql_suggestions": True}, "hd.W118"),
+        ({"login_max_failures_per_ip": 1000}, "hd.W119"),
+        ({"login_window": 10}, "hd.W119"),
+        ({"auth_epoch_interval": 60}, "hd.W120"),
+        ({"token_cache_ttl": 3600}, "hd.W120"),
+        ({"trusted_proxies": ""}, "hd.W105"),
+        ({"trusted_proxies": "0.0.0.0/0"}, "hd.W105"),
     ],
 )
 def test_each_weakened_setting_is_named(change: dict[str, object], expected: str) -> None:

@@ -84,7 +84,7 @@ def _serve(spec: str, host: str, port: int, reload: bool, workers: int = 1, grac
         log_level="info",
         **SERVER_OPTIONS,
         reload_dirs=[str(Path.cwd())] if reload else None,
-        timeout_graceful_shutdown=graceful_timeout,
+        timeout_graceful_shutdown=graceful_timeout,  # type: ignore[arg-type]  # typed int, used as asyncio.wait_for's float
     )
 
 

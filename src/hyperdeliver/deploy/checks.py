@@ -198,10 +198,8 @@ def database_is_not_sqlite(ctx: CheckContext) -> Iterator[Finding]:
 
 @register()
 def trusted_proxies_are_explicit(ctx: CheckContext) -> Iterator[Finding]:
-    """hd.W105: which peers' X-Forwarded-For is believed (when the settings have ``trusted_proxies``)."""
-    if "trusted_proxies" not in type(ctx.settings).model_fields:
-        return
-    value = getattr(ctx.settings, "trusted_proxies")
+    """hd.W105: which peers' X-Forwarded-For is believed."""
+    value = ctx.settings.trusted_proxies
     text = ",".join(value) if isinstance(value, (list, tuple, set, frozenset)) else str(value or "")
     if not text:
         yield Finding(
@@ -239,19 +237,19 @@ def cookies_are_secure(ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
-HSTS_FIELDS = ("hsts_max_age", "hsts_seconds")
-"""The settings that may hold Strict-Transport-Security's max-age (the first one present counts)."""
+HSTS_MIN_MAX_AGE = 15_552_000
+"""180 days: the least max-age that keeps browsers on HTTPS between two visits."""
 
 
 @register()
 def hsts_is_on(ctx: CheckContext) -> Iterator[Finding]:
-    """hd.W108: Strict-Transport-Security is sent (when the settings have an HSTS max-age)."""
-    fields = type(ctx.settings).model_fields
-    name = next((f for f in HSTS_FIELDS if f in fields), None)
-    if name is not None and not getattr(ctx.settings, name):
+    """hd.W108: Strict-Transport-Security is sent, with a max-age of at least 180 days."""
+    max_age = ctx.settings.hsts_max_age
+    if max_age < HSTS_MIN_MAX_AGE:
+        said = "is 0: no Strict-Transport-Security" if max_age == 0 else f"is {max_age} s, under 180 days"
         yield Finding(
-            "hd.W108", Level.WARNING, f"HYPER_{name.upper()} is 0: no Strict-Transport-Security, browsers may reach the product over plain HTTP",
-            f"set HYPER_{name.upper()}=31536000 (a year) once HTTPS works",
+            "hd.W108", Level.WARNING, f"HYPER_HSTS_MAX_AGE {said}: browsers may reach the product over plain HTTP",
+            "set HYPER_HSTS_MAX_AGE=31536000 (a year, the default) once HTTPS works",
         )
 
 
@@ -260,6 +258,64 @@ def graphql_introspection_is_off(ctx: CheckContext) -> Iterator[Finding]:
     """hd.W109: introspection turned on in production shows the whole schema to anyone."""
     if ctx.settings.graphql_introspection is True:
         yield Finding("hd.W109", Level.WARNING, "HYPER_GRAPHQL_INTROSPECTION=true: anyone can read the whole GraphQL schema", "unset it (off in production)")
+
+
+@register()
+def security_headers_are_on(ctx: CheckContext) -> Iterator[Finding]:
+    """hd.W117: the security headers (nosniff, CSP, frame denial, HSTS) are sent."""
+    if getattr(ctx.settings, "security_headers", True) is False:
+        yield Finding(
+            "hd.W117", Level.WARNING, "HYPER_SECURITY_HEADERS=false: no nosniff, CSP, frame denial or HSTS on any answer",
+            "unset it (docs/security.md says what each header does)",
+        )
+
+
+@register()
+def graphql_suggestions_are_off(ctx: CheckContext) -> Iterator[Finding]:
+    """hd.W118: "Did you mean ...?" hints name the schema's fields that introspection hides."""
+    if getattr(ctx.settings, "graphql_suggestions", None) is True:
+        yield Finding(
+            "hd.W118", Level.WARNING, "HYPER_GRAPHQL_SUGGESTIONS=true: mistyped fields get 'Did you mean' hints that reveal the schema",
+            "unset it (off in production)",
+        )
+
+
+THROTTLE_MAX_FAILURES = 100
+THROTTLE_MIN_WINDOW = 60
+
+
+@register()
+def login_throttle_is_tight(ctx: CheckContext) -> Iterator[Finding]:
+    """hd.W119: the login throttle still stops password guessing."""
+    s = ctx.settings
+    limits = {f: getattr(s, f) for f in ("login_max_failures", "login_max_failures_per_account", "login_max_failures_per_ip") if hasattr(s, f)}
+    loose = [f"HYPER_{f.upper()}={v}" for f, v in limits.items() if v > THROTTLE_MAX_FAILURES]
+    if s.login_window < THROTTLE_MIN_WINDOW:
+        loose.append(f"HYPER_LOGIN_WINDOW={s.login_window}")
+    if loose:
+        yield Finding(
+            "hd.W119", Level.WARNING, f"the login throttle is loose ({', '.join(loose)}): guesses are limited too little",
+            f"keep each limit at most {THROTTLE_MAX_FAILURES} and the window at least {THROTTLE_MIN_WINDOW} s (docs/security.md)",
+        )
+
+
+REVOCATION_MAX_INTERVAL = 30.0
+TOKEN_CACHE_MAX_TTL = 300.0
+
+
+@register()
+def revocation_is_prompt(ctx: CheckContext) -> Iterator[Finding]:
+    """hd.W120: a revoked token or changed password takes effect everywhere within a short bound."""
+    s = ctx.settings
+    interval = getattr(s, "auth_epoch_interval", None)
+    slow = [f"HYPER_TOKEN_CACHE_TTL={s.token_cache_ttl:g}"] if s.token_cache_ttl > TOKEN_CACHE_MAX_TTL else []
+    if interval is not None and interval > REVOCATION_MAX_INTERVAL:
+        slow.append(f"HYPER_AUTH_EPOCH_INTERVAL={interval:g}")
+    if slow:
+        yield Finding(
+            "hd.W120", Level.WARNING, f"a revoked API token keeps working for too long in other processes ({', '.join(slow)})",
+            f"keep HYPER_AUTH_EPOCH_INTERVAL at most {REVOCATION_MAX_INTERVAL:g} s and HYPER_TOKEN_CACHE_TTL at most {TOKEN_CACHE_MAX_TTL:g} s",
+        )
 
 
 @register()
