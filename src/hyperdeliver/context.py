@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .auth.principal import NO_COOKIES, Principal
+from .db.reads import FIRST
+from .db.rows import rows_of
 
 if TYPE_CHECKING:
+    from sqlalchemy.sql import Executable
+
     from .app import App
+    from .db.reads import ReadState
     from .operations import Operation
+
+M = TypeVar("M")
 
 
 class Context:
     """Per-call state: the caller, the unit of work, response extras.
 
     The database session is opened on first use of :attr:`db`, and committed or rolled
-    back by the front controller when the handler returns or raises.
+    back by the front controller when the handler returns or raises. A query's session
+    reads without a transaction until its second statement (see :mod:`hyperdeliver.db.reads`).
     """
 
     __slots__ = (
@@ -29,6 +37,7 @@ class Context:
         "operation",
         "client_ip",
         "_session",
+        "_reads",
         "response_headers",
         "cookies",
         "set_cookies",
@@ -57,6 +66,8 @@ class Context:
         self.client_ip = client_ip
         self.cookies: Mapping[str, str] = cookies if cookies is not None else NO_COOKIES
         self._session: AsyncSession | None = None
+        self._reads: ReadState | None = None
+        """Set by the front controller for a query: how its session reads."""
         # Empty tuples until something is added: most calls add nothing, and a call
         # should not pay for four lists it never uses.
         self.response_headers: Sequence[tuple[str, str]] = ()
@@ -76,8 +87,24 @@ class Context:
     def db(self) -> AsyncSession:
         """This call's SQLAlchemy AsyncSession; one transaction, committed by the controller."""
         if self._session is None:
-            self._session = self.app.database.session()
+            reads, database = self._reads, self.app.database
+            if reads is None:
+                self._session = database.session()
+            elif reads.mode == FIRST:
+                self._session = database.read_session()
+            else:
+                self._session = database.snapshot_session()
         return self._session
+
+    async def rows(self, statement: Executable, model: type[M]) -> list[M]:
+        """Run ``statement`` (a ``select()`` of columns) in this call's session and return
+        its rows as ``model`` instances, validated once from the columns (named as the
+        model's fields, ``.label()`` renames): no ORM object is built, and a handler that
+        returns the list (as ``list[model]``) is not validated a second time.
+
+        Example: ``return await ctx.rows(select(Task.id, Task.title).where(...), TaskOut)``
+        """
+        return rows_of(await self.db.execute(statement), model)
 
     @property
     def settings(self) -> Any:

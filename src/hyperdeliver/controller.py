@@ -13,8 +13,10 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from .db.errors import NotMigrated, missing_table
+from .db.errors import NotMigrated, PoolExhausted, missing_table
+from .db.reads import FIRST, SNAPSHOT, ReadOnlyQuery, ReadState, current, refused_by_server
 from .errors import Conflict, Forbidden, HyperError, Unauthorized, ValidationFailed, first_line
 
 if TYPE_CHECKING:
@@ -62,6 +64,8 @@ class FrontController:
         self.gates: list[Gate] = []
         self.observers: list[Observer] = []
         self._runners: dict[Operation, Runner] = {}
+        self.snapshot_reads: set[Operation] = set()
+        """The queries seen running several statements: they start in one read-only transaction."""
 
     def runner(self, op: Operation) -> Runner:
         """``op``'s pipeline (see :meth:`call`), built on first use and kept: what the
@@ -82,12 +86,16 @@ class FrontController:
 
         The handler runs inside a unit of work: the session it opened is committed on
         success and rolled back on any error, then the ``after_commit`` callbacks run.
+        A query reads without a transaction until its second statement, then runs again in
+        one read-only transaction (:mod:`hyperdeliver.db.reads`).
         """
         return await self.runner(op)(ctx, validate, *args)
 
     def _build(self, op: Operation) -> Runner:
         gates, observers = self.gates, self.observers  # the lists, not copies: plugins append later
         is_task, is_mutation, qualname = op.kind == "task", op.kind == "mutation", op.qualname
+        is_query = op.kind == "query"
+        snapshot_reads = self.snapshot_reads
         # As RoleHierarchy.allows reads op.roles, computed once per operation (a task has none).
         need = None if is_task else op.requirement
         app = self.app
@@ -115,14 +123,21 @@ class FrontController:
                             raise Forbidden(f"{qualname} needs one of the roles {sorted(need)}")
                 kwargs = validate(*args)
                 try:
-                    result = await op.handler(ctx, **kwargs)
-                    session = ctx._session
-                    if session is not None:
-                        await session.commit()
+                    if is_query:
+                        result = await read(ctx, kwargs)
+                    else:
+                        result = await op.handler(ctx, **kwargs)
+                        session = ctx._session
+                        if session is not None:
+                            await session.commit()
                 except BaseException as exc:
                     session = ctx._session
-                    if session is not None:
+                    if session is not None and not is_query:
                         await session.rollback()
+                    if is_query and refused_by_server(exc):
+                        raise ReadOnlyQuery.for_operation(qualname, "a write") from exc
+                    if isinstance(exc, PoolTimeout):
+                        raise PoolExhausted.after(app.settings.db_pool_timeout) from exc
                     if isinstance(exc, IntegrityError):
                         raise conflict(exc, app.settings.dev) from exc
                     if does_not_fit(exc):
@@ -149,5 +164,29 @@ class FrontController:
                     elapsed = perf_counter() - start
                     for obs in observers:
                         obs(op, ctx, status, elapsed)
+
+        async def read(ctx: Context, kwargs: dict[str, Any]) -> Any:
+            """A query's handler: run without a transaction; run again in one snapshot when
+            it reaches a second statement (the session is closed, never committed)."""
+            state = ctx._reads = ReadState(SNAPSHOT if op in snapshot_reads else FIRST, qualname)
+            token = current.set(state)
+            try:
+                extras = ctx.response_headers, ctx.set_cookies, ctx.status, ctx.after_commit, ctx.events
+                try:
+                    result = await op.handler(ctx, **kwargs)
+                    if not state.restart:
+                        return result
+                except Exception:
+                    if not state.restart:
+                        raise
+                snapshot_reads.add(op)
+                session, ctx._session = ctx._session, None
+                if session is not None:
+                    await session.close()
+                ctx.response_headers, ctx.set_cookies, ctx.status, ctx.after_commit, ctx.events = extras
+                state.mode, state.restart = SNAPSHOT, False
+                return await op.handler(ctx, **kwargs)
+            finally:
+                current.reset(token)
 
         return run

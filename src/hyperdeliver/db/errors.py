@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import ServerError
+from ..errors import HyperError, ServerError
 
 _MISSING = re.compile(r"""no such table: ["'`]?([\w.]+)|relation "([\w.]+)" does not exist""")
 
@@ -42,3 +42,13 @@ class NotMigrated(ServerError):
             f"the database has no table {table!r}: run 'hyper db upgrade' "
             f"(a new model needs a migration first: hyper db revision -m 'add {table}')"
         )
+
+
+class PoolExhausted(HyperError):
+    """503: every pooled connection stayed in use for ``db_pool_timeout`` seconds."""
+
+    status, code, title = 503, "database-busy", "Database Busy"
+
+    @classmethod
+    def after(cls, seconds: float) -> PoolExhausted:
+        return cls(f"no database connection came free within {seconds:g} s: try again", headers={"Retry-After": "1"})
