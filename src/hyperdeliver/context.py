@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .auth.principal import NO_COOKIES, Principal
-from .db.reads import FIRST
-from .db.rows import rows_of
+from .db.reads import FIRST, first_rows, plain_select
+from .db.rows import models_of, rows_of
 
 if TYPE_CHECKING:
     from sqlalchemy.sql import Executable
@@ -96,15 +96,26 @@ class Context:
                 self._session = database.snapshot_session()
         return self._session
 
-    async def rows(self, statement: Executable, model: type[M]) -> list[M]:
-        """Run ``statement`` (a ``select()`` of columns) in this call's session and return
-        its rows as ``model`` instances, validated once from the columns (named as the
-        model's fields, ``.label()`` renames): no ORM object is built, and a handler that
-        returns the list (as ``list[model]``) is not validated a second time.
+    async def rows(self, statement: Executable, model: type[M], /, **params: Any) -> list[M]:
+        """Run ``statement`` (a ``select()`` of columns, ``params`` its bound parameters)
+        in this call's session and return its rows as ``model`` instances, validated once
+        from the columns (named as the model's fields, ``.label()`` renames): no ORM object
+        is built, and a handler that returns the list (as ``list[model]``) is not
+        validated a second time.
 
-        Example: ``return await ctx.rows(select(Task.id, Task.title).where(...), TaskOut)``
+        A statement built once (``bindparam`` for what changes) is not built and keyed
+        again per call: SQLAlchemy finds its compiled form straight away, and asyncpg its
+        prepared statement.
+
+        Example: ``return await ctx.rows(select(tasks.c.id, tasks.c.title).where(...), TaskOut)``
         """
-        return rows_of(await self.db.execute(statement), model)
+        reads = self._reads
+        if reads is not None and reads.mode == FIRST and self._session is None and plain_select(statement):
+            # A query's first statement: Core on a connection of its own, given back at once
+            # (a second statement runs the handler again in a snapshot), no ORM session.
+            keys, found = await first_rows(self.app.database.rows_engine, statement, params or None, reads)
+            return models_of(keys, found, model)
+        return rows_of(await self.db.execute(statement, params or None), model)
 
     @property
     def settings(self) -> Any:

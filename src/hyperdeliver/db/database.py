@@ -18,7 +18,8 @@ class Database:
     :mod:`.reads`): no transaction (autocommit on PostgreSQL) for a single statement, one
     read-only transaction (``REPEATABLE READ READ ONLY`` on PostgreSQL) for several.
 
-    On PostgreSQL the pool keeps ``pool_size`` connections open and opens at most
+    On PostgreSQL reads outside a transaction have a pool of their own, in autocommit, and
+    transactions (mutations, jobs, a query's snapshot) another. Each pool keeps ``pool_size`` connections open and opens at most
     ``max_overflow`` more under load (closed again once returned): a call that finds them
     all in use waits up to ``pool_timeout`` seconds for one to come back, instead of
     opening and closing connections by the hundred. asyncpg keeps a prepared statement per
@@ -71,9 +72,15 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", pragmas)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
         if self.dialect == "postgresql":
-            self.read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            self.reads_engine: AsyncEngine = create_async_engine(url, isolation_level="AUTOCOMMIT", **kwargs)
+            """A pool of its own for reads outside a transaction: its connections stay in
+            autocommit (no switch per checkout, no event on the path of ``ctx.rows``)."""
+            self.rows_engine = self.reads_engine
+            self.read_engine = self.reads_engine.execution_options(hd_reads="first")
             self.snapshot_engine = self.engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         else:
+            self.reads_engine = self.engine
+            self.rows_engine = self.engine
             self.read_engine = self.engine.execution_options(hd_reads="first")
             self.snapshot_engine = self.engine.execution_options(hd_reads="snapshot")
             if self.dialect == "sqlite":
@@ -108,14 +115,20 @@ class Database:
         """A query's session for several statements: one read-only transaction (see :mod:`.reads`)."""
         return self.snapshot_sessionmaker()
 
-    def pool_status(self) -> dict[str, int] | None:
-        """The pool's connections: ``size`` (kept open), ``checked_out`` (in use),
-        ``idle``, ``overflow`` (open beyond ``size``); None for a pool without them."""
-        pool = self.engine.pool
-        try:
-            return {"size": pool.size(), "checked_out": pool.checkedout(), "idle": pool.checkedin(), "overflow": max(0, pool.overflow())}  # type: ignore[attr-defined]
-        except AttributeError:
-            return None
+    def pool_status(self) -> dict[str, dict[str, int]]:
+        """Each pool's connections (``transactions``, and on PostgreSQL ``reads``):
+        ``size`` (kept open), ``checked_out`` (in use), ``idle``, ``overflow`` (open beyond
+        ``size``); a pool without them (SQLite in memory) is left out."""
+        pools = {"transactions": self.engine.pool}
+        if self.reads_engine is not self.engine:
+            pools["reads"] = self.reads_engine.pool
+        out = {}
+        for name, pool in pools.items():
+            try:
+                out[name] = {"size": pool.size(), "checked_out": pool.checkedout(), "idle": pool.checkedin(), "overflow": max(0, pool.overflow())}  # type: ignore[attr-defined]
+            except AttributeError:
+                pass
+        return out
 
     async def ping(self) -> bool:
         try:
@@ -129,6 +142,8 @@ class Database:
         if self.inline is not None:
             await self.inline.drain(self.busy_timeout + 1)
         await self.engine.dispose()
+        if self.reads_engine is not self.engine:
+            await self.reads_engine.dispose()
         if self.inline is not None:
             await self.inline.close()
 

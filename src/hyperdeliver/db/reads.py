@@ -25,12 +25,18 @@ SQLite, and on PostgreSQL the server itself refuses any write (the transaction i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import event
+from sqlalchemy import Select, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import CTE
+from sqlalchemy.sql.visitors import iterate
+from sqlalchemy.util import greenlet_spawn
 
 from ..errors import ServerError
 
@@ -132,3 +138,38 @@ def refused_by_server(exc: BaseException) -> bool:
     """Whether ``exc`` is PostgreSQL refusing a write in a read-only transaction (SQLSTATE 25006)."""
     orig = getattr(exc, "orig", None)
     return orig is not None and (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) == "25006"
+
+
+_plain: WeakKeyDictionary[Any, bool] = WeakKeyDictionary()
+
+
+def plain_select(statement: Any) -> bool:
+    """Whether ``statement`` is a ``select()`` without a CTE (so no data-modifying one):
+    safe to run in autocommit. Kept per statement object (one built once is checked once)."""
+    try:
+        return _plain[statement]
+    except (KeyError, TypeError):
+        pass
+    plain = isinstance(statement, Select) and not any(isinstance(e, CTE) for e in iterate(statement))
+    try:
+        _plain[statement] = plain
+    except TypeError:
+        pass
+    return plain
+
+
+def _fetch(engine: Engine, statement: Any, params: Any) -> tuple[list[str], Sequence[Any]]:
+    with engine.connect() as conn:
+        result = conn.execute(statement, params)
+        return list(result.keys()), result.all()
+
+
+async def first_rows(engine: AsyncEngine, statement: Any, params: Any, state: ReadState) -> tuple[list[str], Sequence[Any]]:
+    """A query's first statement, a :func:`plain_select`, run on a connection of its own
+    (autocommit on PostgreSQL) given back at once, in one hop to SQLAlchemy's sync
+    side: the keys and rows. A second statement would run the handler again."""
+    state.statements += 1
+    if state.statements > 1:
+        state.restart = True
+        raise NeedsSnapshot(state.qualname)
+    return await greenlet_spawn(_fetch, engine.sync_engine, statement, params)

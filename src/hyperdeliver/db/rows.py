@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
@@ -36,5 +37,9 @@ def list_adapter(model: type[M]) -> TypeAdapter[list[M]]:
 
 def rows_of(result: Any, model: type[M]) -> list[M]:
     """``result``'s rows (a SQLAlchemy ``Result``) as ``model`` instances, validated once."""
-    keys = list(result.keys())
-    return list_adapter(model).validate_python([dict(zip(keys, row)) for row in result])  # type: ignore[no-any-return]
+    return models_of(list(result.keys()), result.all(), model)
+
+
+def models_of(keys: Sequence[str], rows: Iterable[Sequence[Any]], model: type[M]) -> list[M]:
+    """``rows`` (tuples of the columns ``keys``) as ``model`` instances, validated once."""
+    return list_adapter(model).validate_python([dict(zip(keys, row)) for row in rows])  # type: ignore[no-any-return]

@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Annotated
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from hyperdeliver import Context, Feature, NotFound, ValidationFailed, utcnow
 from hyperdeliver.auth.models import User
@@ -73,14 +73,24 @@ async def _check_assignee(ctx: Context, assignee_id: int | None) -> None:
         raise ValidationFailed.on("data.assignee_id", f"no user {assignee_id}")
 
 
+TASKS = Task.__table__
+TASK_COLUMNS = [TASKS.c[name] for name in TaskOut.model_fields]
+"""The columns a TaskOut is made of, for ``ctx.rows``."""
+LIST_TASKS = (
+    select(*TASK_COLUMNS).where(TASKS.c.project_id == bindparam("project_id"))
+    .order_by(TASKS.c.priority, TASKS.c.id).limit(bindparam("limit"))
+)
+"""Built once: no statement to build and key per call (SQLAlchemy's compiled cache and
+asyncpg's prepared statement find it straight away)."""
+LIST_TASKS_OF_STATUS = LIST_TASKS.where(TASKS.c.status == bindparam("status"))
+
+
 @feature.query("GET /projects/{project_id}/tasks", roles={"viewer"})
 async def list_tasks(ctx: Context, project_id: int, status: Status | None = None, limit: Annotated[int, Field(ge=1, le=500)] = 100) -> list[TaskOut]:
     """The tasks of a project, optionally of one status."""
-    q = select(Task).where(Task.project_id == project_id).order_by(Task.priority, Task.id).limit(limit)
-    if status is not None:
-        q = q.where(Task.status == status.value)
-    rows = (await ctx.db.execute(q)).scalars().all()
-    return [TaskOut.model_validate(r, from_attributes=True) for r in rows]
+    if status is None:
+        return await ctx.rows(LIST_TASKS, TaskOut, project_id=project_id, limit=limit)
+    return await ctx.rows(LIST_TASKS_OF_STATUS, TaskOut, project_id=project_id, limit=limit, status=status.value)
 
 
 @feature.query("GET /tasks/{task_id}", roles={"viewer"})

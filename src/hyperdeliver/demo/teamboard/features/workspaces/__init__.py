@@ -26,11 +26,13 @@ class WorkspaceOut(BaseModel):
     created_at: datetime
 
 
+WORKSPACE_COLUMNS = [Workspace.__table__.c[name] for name in WorkspaceOut.model_fields]
+
+
 @feature.query("GET /workspaces", roles={"viewer"})
 async def list_workspaces(ctx: Context) -> list[WorkspaceOut]:
     """Every workspace, oldest first."""
-    rows = (await ctx.db.execute(select(Workspace).order_by(Workspace.id))).scalars().all()
-    return [WorkspaceOut.model_validate(r, from_attributes=True) for r in rows]
+    return await ctx.rows(select(*WORKSPACE_COLUMNS).order_by(Workspace.id), WorkspaceOut)
 
 
 @feature.query("GET /workspaces/{workspace_id}", roles={"viewer"})
