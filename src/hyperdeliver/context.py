@@ -9,12 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .auth.principal import NO_COOKIES, Principal
 from .db.reads import FIRST, first_rows, plain_select
-from .db.rows import models_of, rows_of
+from .db.rows import models_of
 
 if TYPE_CHECKING:
     from sqlalchemy.sql import Executable
 
     from .app import App
+    from .db.core import CoreTransaction
     from .db.reads import ReadState
     from .operations import Operation
 
@@ -38,6 +39,7 @@ class Context:
         "client_ip",
         "_session",
         "_reads",
+        "_core",
         "response_headers",
         "cookies",
         "set_cookies",
@@ -68,6 +70,8 @@ class Context:
         self._session: AsyncSession | None = None
         self._reads: ReadState | None = None
         """Set by the front controller for a query: how its session reads."""
+        self._core: CoreTransaction | None = None
+        """Set by the front controller for a mutation: its Core statements' transaction."""
         # Empty tuples until something is added: most calls add nothing, and a call
         # should not pay for four lists it never uses.
         self.response_headers: Sequence[tuple[str, str]] = ()
@@ -88,7 +92,9 @@ class Context:
         """This call's SQLAlchemy AsyncSession; one transaction, committed by the controller."""
         if self._session is None:
             reads, database = self._reads, self.app.database
-            if reads is None:
+            if self._core is not None and self._core.conn is not None:
+                self._session = self._core.session(database.sessionmaker)
+            elif reads is None:
                 self._session = database.session()
             elif reads.mode == FIRST:
                 self._session = database.read_session()
@@ -109,13 +115,28 @@ class Context:
 
         Example: ``return await ctx.rows(select(tasks.c.id, tasks.c.title).where(...), TaskOut)``
         """
-        reads = self._reads
-        if reads is not None and reads.mode == FIRST and self._session is None and plain_select(statement):
-            # A query's first statement: Core on a connection of its own, given back at once
-            # (a second statement runs the handler again in a snapshot), no ORM session.
-            keys, found = await first_rows(self.app.database.rows_engine, statement, params or None, reads)
-            return models_of(keys, found, model)
-        return rows_of(await self.db.execute(statement, params or None), model)
+        keys, found = await self._run(statement, params)
+        return models_of(keys, found, model)
+
+    async def scalar(self, statement: Executable, /, **params: Any) -> Any:
+        """The first column of ``statement``'s first row (None without one), run as
+        :meth:`rows` runs it: ``await ctx.scalar(select(t.c.id).where(t.c.id == bindparam("id")), id=7)``."""
+        keys, found = await self._run(statement, params)
+        return found[0][0] if found else None
+
+    async def _run(self, statement: Executable, params: dict[str, Any]) -> tuple[Sequence[str], Sequence[Any]]:
+        if self._session is None:
+            reads, core = self._reads, self._core
+            if reads is not None and reads.mode == FIRST and plain_select(statement):
+                # A query's first statement: Core on a connection of its own, given back at
+                # once (a second statement runs the handler again in a snapshot).
+                return await first_rows(self.app.database.rows_engine, statement, params or None, reads)
+            if core is not None:
+                return await core.run(statement, params or None)
+        result = await self.db.execute(statement, params or None)
+        if not result.returns_rows:
+            return (), ()
+        return list(result.keys()), result.all()
 
     @property
     def settings(self) -> Any:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from .db.core import CoreTransaction
 from .db.errors import NotMigrated, PoolExhausted, missing_table
 from .db.reads import FIRST, SNAPSHOT, ReadOnlyQuery, ReadState, current, refused_by_server
 from .errors import Conflict, Forbidden, HyperError, Unauthorized, ValidationFailed, first_line
@@ -126,14 +127,20 @@ class FrontController:
                     if is_query:
                         result = await read(ctx, kwargs)
                     else:
+                        if is_mutation:
+                            ctx._core = CoreTransaction(app.database.engine)
                         result = await op.handler(ctx, **kwargs)
                         session = ctx._session
                         if session is not None:
                             await session.commit()
+                        if ctx._core is not None:
+                            await ctx._core.finish(commit=True)
                 except BaseException as exc:
                     session = ctx._session
                     if session is not None and not is_query:
                         await session.rollback()
+                    if ctx._core is not None:
+                        await ctx._core.finish(commit=False)
                     if is_query and refused_by_server(exc):
                         raise ReadOnlyQuery.for_operation(qualname, "a write") from exc
                     if isinstance(exc, PoolTimeout):

@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Annotated
 
 from pydantic import BaseModel, Field
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select
 
 from hyperdeliver import Context, Feature, NotFound, ValidationFailed, utcnow
 from hyperdeliver.auth.models import User
@@ -83,6 +83,9 @@ LIST_TASKS = (
 """Built once: no statement to build and key per call (SQLAlchemy's compiled cache and
 asyncpg's prepared statement find it straight away)."""
 LIST_TASKS_OF_STATUS = LIST_TASKS.where(TASKS.c.status == bindparam("status"))
+PROJECT_EXISTS = select(Project.__table__.c.id).where(Project.__table__.c.id == bindparam("project_id"))
+INSERT_TASK = insert(TASKS).returning(*TASK_COLUMNS)
+"""The columns' defaults (status, the times) filled in by SQLAlchemy, the new row returned."""
 
 
 @feature.query("GET /projects/{project_id}/tasks", roles={"viewer"})
@@ -102,16 +105,14 @@ async def get_task(ctx: Context, task_id: int) -> TaskOut:
 @feature.mutation("POST /projects/{project_id}/tasks", roles={"member"})
 async def create_task(ctx: Context, project_id: int, data: TaskIn) -> TaskOut:
     """Add a task to a project."""
-    if await ctx.db.get(Project, project_id) is None:
+    if await ctx.scalar(PROJECT_EXISTS, project_id=project_id) is None:
         raise NotFound(f"no project {project_id}")
     await _check_assignee(ctx, data.assignee_id)
-    row = Task(project_id=project_id, created_by=ctx.user.user_id, **data.model_dump())
-    ctx.db.add(row)
-    await ctx.db.flush()
+    [row] = await ctx.rows(INSERT_TASK, TaskOut, project_id=project_id, created_by=ctx.user.user_id, **data.model_dump())
     ctx.track("task_created", project_id=project_id)
     if row.assignee_id is not None:
         await ctx.enqueue(notify_assignee, task_id=row.id, assignee_id=row.assignee_id)
-    return TaskOut.model_validate(row, from_attributes=True)
+    return row
 
 
 @feature.mutation("PATCH /tasks/{task_id}", roles={"member"}, status=200)
