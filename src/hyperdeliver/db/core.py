@@ -5,7 +5,7 @@ the connection is taken from the pool and its transaction begun with the first s
 (one hop to SQLAlchemy's sync side per statement, none for the session's bookkeeping),
 and the front controller commits or rolls it back, as it does the session. Should the
 handler open ``ctx.db`` afterwards, the session is bound to this connection and joins its
-transaction (``join_transaction_mode="conservative_savepoint"``): still one transaction,
+transaction (``join_transaction_mode="rollback_only"``): still one transaction,
 committed once by the controller.
 """
 
@@ -47,7 +47,7 @@ class CoreTransaction:
         if self.conn is None:
             self.conn = self.engine.sync_engine.connect()
             self.conn.begin()
-        return maker(bind=AsyncConnection(self.engine, self.conn), join_transaction_mode="conservative_savepoint")  # type: ignore[no-any-return]
+        return maker(bind=AsyncConnection(self.engine, self.conn), join_transaction_mode="rollback_only")  # type: ignore[no-any-return]
 
     async def finish(self, commit: bool) -> None:
         """Commit (or roll back) and give the connection back; nothing if none was opened."""
