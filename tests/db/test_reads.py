@@ -89,6 +89,14 @@ def make_feature(calls: list[str]) -> Feature:
     async def things(ctx: Context) -> list[ThingOut]:
         return await ctx.rows(select(Thing.id, Thing.name).order_by(Thing.id), ThingOut)
 
+    @f.query("GET /rows-twice", roles=PUBLIC)
+    async def rows_twice(ctx: Context) -> Counts:
+        calls.append("rows_twice")
+        first = await ctx.rows(select(Thing.__table__.c.id, Thing.__table__.c.name), ThingOut)
+        await commit_a_thing(ctx)
+        second = await ctx.rows(select(Thing.__table__.c.id, Thing.__table__.c.name), ThingOut)
+        return Counts(first=len(first), second=len(second))
+
     @f.query("GET /write/orm", roles=PUBLIC)
     async def write_orm(ctx: Context) -> Counts:
         ctx.db.add(Thing(name="from a query"))
@@ -157,6 +165,15 @@ async def test_a_query_reading_twice_sees_one_snapshot(reads: tuple[TestClient, 
     r = await client.get("/count-twice")
     assert r.json() == {"first": 2, "second": 2}
     assert calls == ["count_twice"] * 3 and await things_in(app) == 3
+
+
+async def test_ctx_rows_twice_sees_one_snapshot(reads: tuple[TestClient, App, list[str]]) -> None:
+    client, app, calls = reads
+    r = await client.get("/rows-twice")
+    assert r.json() == {"first": 1, "second": 1}
+    assert calls == ["rows_twice"] * 2
+    assert (await client.get("/rows-twice")).json() == {"first": 2, "second": 2}
+    assert calls == ["rows_twice"] * 3
 
 
 async def test_a_handler_swallowing_the_restart_still_gets_one_snapshot(reads: tuple[TestClient, App, list[str]]) -> None:
