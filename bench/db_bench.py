@@ -247,7 +247,7 @@ def run_wrk(db: str, url: str, apps: list[str], tokens: dict[str, str], work: Pa
     with contextlib.ExitStack() as stack:
         ports = {}
         for i, app in enumerate(apps):
-            ports[app] = 9100 + i + (20 if db == "sqlite" else 0)
+            ports[app] = 9490 + i + (10 if db == "sqlite" else 0)
             server = stack.enter_context(Server(app, ports[app], env_for(url, args.pool, args.usage), server_cpu, work / f"wrk-{db}-{app}.log"))
             server.wait_ready(lambda app=app: drive(ports[app], "list", 1, token(tokens, app, "list")))
         luas = {(a, ep): lua_for(ep, token(tokens, a, ep), work, f"{db}-{a}") for a in apps for ep in ENDPOINTS}
@@ -341,7 +341,7 @@ def main() -> int:
         if not args.skip_callgrind:
             counts = {}
             for i, app in enumerate(apps):
-                counts[app] = count_instructions(app, urls[db], tokens, 9000 + i + (20 if db == "sqlite" else 0), work, args.requests, args)
+                counts[app] = count_instructions(app, urls[db], tokens, 9470 + i + (10 if db == "sqlite" else 0), work, args.requests, args)
                 print(f"  {db}: {app} counted: list {counts[app]['list'] / 1e6:.3f} M, create {counts[app]['create'] / 1e6:.3f} M", flush=True)
             lines += report_instructions(db, apps, counts, args.requests)
         if not args.skip_wrk:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .auth.principal import NO_COOKIES, Principal
+from .db.core import CoreTransaction
 from .db.reads import FIRST, first_rows, plain_select
 from .db.rows import models_of
 
@@ -15,7 +16,6 @@ if TYPE_CHECKING:
     from sqlalchemy.sql import Executable
 
     from .app import App
-    from .db.core import CoreTransaction
     from .db.reads import ReadState
     from .operations import Operation
 
@@ -96,10 +96,9 @@ class Context:
                 self._session = self._core.session(database.sessionmaker)
             elif reads is None:
                 self._session = database.session()
-            elif reads.mode == FIRST:
-                self._session = database.read_session()
             else:
-                self._session = database.snapshot_session()
+                reads.watching()
+                self._session = database.read_session() if reads.mode == FIRST else database.snapshot_session()
         return self._session
 
     async def rows(self, statement: Executable, model: type[M], /, **params: Any) -> list[M]:
@@ -131,6 +130,8 @@ class Context:
                 # A query's first statement: Core on a connection of its own, given back at
                 # once (a second statement runs the handler again in a snapshot).
                 return await first_rows(self.app.database.rows_engine, statement, params or None, reads)
+            if core is None and reads is None and self.operation is not None and self.operation.kind == "mutation":
+                core = self._core = CoreTransaction(self.app.database.engine)
             if core is not None:
                 return await core.run(statement, params or None)
         result = await self.db.execute(statement, params or None)

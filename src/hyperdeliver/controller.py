@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from .db.core import CoreTransaction
 from .db.errors import NotMigrated, PoolExhausted, missing_table
 from .db.reads import FIRST, SNAPSHOT, ReadOnlyQuery, ReadState, current, refused_by_server
 from .errors import Conflict, Forbidden, HyperError, Unauthorized, ValidationFailed, first_line
@@ -127,8 +126,6 @@ class FrontController:
                     if is_query:
                         result = await read(ctx, kwargs)
                     else:
-                        if is_mutation:
-                            ctx._core = CoreTransaction(app.database.engine)
                         result = await op.handler(ctx, **kwargs)
                         session = ctx._session
                         if session is not None:
@@ -176,7 +173,6 @@ class FrontController:
             """A query's handler: run without a transaction; run again in one snapshot when
             it reaches a second statement (the session is closed, never committed)."""
             state = ctx._reads = ReadState(SNAPSHOT if op in snapshot_reads else FIRST, qualname)
-            token = current.set(state)
             try:
                 extras = ctx.response_headers, ctx.set_cookies, ctx.status, ctx.after_commit, ctx.events
                 try:
@@ -194,6 +190,8 @@ class FrontController:
                 state.mode, state.restart = SNAPSHOT, False
                 return await op.handler(ctx, **kwargs)
             finally:
-                current.reset(token)
+                if state.token is not None:
+                    current.reset(state.token)
+                    state.token = None
 
         return run

@@ -36,7 +36,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         # asyncpg and psycopg give timestamptz values with their zone: nothing to do per row.
         if dialect.name == "postgresql":
             return None
-        return super().result_processor(dialect, coltype)
+        # Elsewhere the driver's value (SQLite: text) parsed and marked UTC in one call per
+        # value, not through TypeDecorator's generic wrapper.
+        parse = self.impl_instance.result_processor(dialect, coltype)
+        utc = timezone.utc
+
+        def process(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            if parse is not None:
+                value = parse(value)
+            return value.replace(tzinfo=utc) if value.tzinfo is None else value  # type: ignore[no-any-return]
+
+        return process
 
     def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
         if value is not None and value.tzinfo is None:

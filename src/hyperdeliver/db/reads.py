@@ -26,7 +26,7 @@ SQLite, and on PostgreSQL the server itself refuses any write (the transaction i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -68,17 +68,24 @@ class ReadOnlyQuery(ServerError):
 class ReadState:
     """One query call's reads: its mode, the statements run so far."""
 
-    __slots__ = ("mode", "statements", "restart", "qualname")
+    __slots__ = ("mode", "statements", "restart", "qualname", "token")
 
     def __init__(self, mode: int, qualname: str) -> None:
         self.mode = mode
         self.statements = 0
         self.restart = False
         self.qualname = qualname
+        self.token: Token[ReadState | None] | None = None
+        """Set once the query opens a session (:func:`watching`), reset by the controller."""
+
+    def watching(self) -> None:
+        """Make this the running query's state for :func:`watch`'s listener (once)."""
+        if self.token is None:
+            self.token = current.set(self)
 
 
 current: ContextVar[ReadState | None] = ContextVar("hyperdeliver_read", default=None)
-"""The running query's :class:`ReadState` (set by the front controller around its handler)."""
+"""The running query's :class:`ReadState`, from its session's opening to the handler's end."""
 
 
 def first_word(statement: str) -> str:
