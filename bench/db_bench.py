@@ -3,8 +3,9 @@ FastAPI + SQLAlchemy 2 async, Litestar + SQLAlchemy 2 async and Starlette + bare
 (the floor), on PostgreSQL and on SQLite (hyperdeliver and FastAPI + aiosqlite there).
 
     .venv/bin/pip install -r bench/requirements.txt      # the peers (fastapi, litestar, ...)
-    .venv/bin/python bench/db_bench.py --quick            # ~6 min: 600 counted requests, 2 wrk rounds of 2 s
-    .venv/bin/python bench/db_bench.py                    # ~20 min: 2,000 counted requests, 6 wrk rounds of 4 s
+    .venv/bin/python bench/db_bench.py --quick            # 600 counted requests, 2 wrk rounds of 2 s (~20 min on a busy 2-core VM)
+    .venv/bin/python bench/db_bench.py                    # 2,000 counted requests, 6 wrk rounds of 4 s (~45 min)
+    .venv/bin/python bench/db_bench.py --skip-callgrind   # requests/s and p99 only (~8 min)
     .venv/bin/python bench/db_bench.py --databases postgresql --apps hyperdeliver,asyncpg --skip-wrk
 
 The scenario (``bench/targets/db/``): 100 projects of 200 tasks (teamboard's schema);
@@ -347,6 +348,8 @@ def main() -> int:
         if not args.skip_wrk:
             samples = run_wrk(db, urls[db], apps, tokens, work, args)
             lines += report_wrk(db, apps, samples, args.rounds, [int(c) for c in args.connections.split(",")])
+        print("\n".join(lines), flush=True)  # each database's tables as soon as they are measured
+        lines = []
     lines.append("\n(hyperdeliver vs app: the app's instructions over hyperdeliver's; hyperdeliver / app: requests/s; above 1.0 is faster)")
     lines.append(f"targets on PostgreSQL: >= 0.5x vs {FLOOR} (the floor), >= 2.5x vs {BASELINE}; on SQLite >= 2.5x vs {BASELINE} + aiosqlite")
     print("\n".join(lines))

@@ -10,11 +10,22 @@ from typing import Annotated
 from common import POOL, TOKEN_SQL, URL, TaskIn, TaskOut, TokenCache, allowed, token_hash, utcnow
 from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import DateTime, ForeignKey, String, Text, select, text
+from sqlalchemy import DateTime, ForeignKey, String, Text, event, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-engine = create_async_engine(URL, pool_size=POOL, max_overflow=0)
+if URL.startswith("sqlite"):
+    # As hyperdeliver's SQLite: WAL, synchronous NORMAL, a writer waits up to 30 s for the lock.
+    engine = create_async_engine(URL, pool_size=POOL, max_overflow=0, connect_args={"timeout": 30})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_conn, _record) -> None:
+        cur = dbapi_conn.cursor()
+        for pragma in ("foreign_keys=ON", "journal_mode=WAL", "synchronous=NORMAL"):
+            cur.execute(f"PRAGMA {pragma}")
+        cur.close()
+else:
+    engine = create_async_engine(URL, pool_size=POOL, max_overflow=0)
 SessionLocal = async_sessionmaker(engine, expire_on_commit=False)
 
 
