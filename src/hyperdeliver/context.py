@@ -120,7 +120,7 @@ class Context:
     async def scalar(self, statement: Executable, /, **params: Any) -> Any:
         """The first column of ``statement``'s first row (None without one), run as
         :meth:`rows` runs it: ``await ctx.scalar(select(t.c.id).where(t.c.id == bindparam("id")), id=7)``."""
-        keys, found = await self._run(statement, params)
+        _, found = await self._run(statement, params)
         return found[0][0] if found else None
 
     async def _run(self, statement: Executable, params: dict[str, Any]) -> tuple[Sequence[str], Sequence[Any]]:
@@ -135,7 +135,7 @@ class Context:
             if core is not None:
                 return await core.run(statement, params or None)
         result = await self.db.execute(statement, params or None)
-        if not result.returns_rows:
+        if not result.returns_rows:  # type: ignore[attr-defined]  # a CursorResult
             return (), ()
         return list(result.keys()), result.all()
 

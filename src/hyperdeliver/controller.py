@@ -8,16 +8,30 @@ check, validation, the handler inside a unit of work, and usage recording.
 from __future__ import annotations
 
 import logging
-from time import perf_counter
 from collections.abc import Awaitable, Callable
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from .db.errors import NotMigrated, PoolExhausted, missing_table
-from .db.reads import FIRST, SNAPSHOT, ReadOnlyQuery, ReadState, current, refused_by_server
-from .errors import Conflict, Forbidden, HyperError, Unauthorized, ValidationFailed, first_line
+from .db.reads import (
+    FIRST,
+    SNAPSHOT,
+    ReadOnlyQuery,
+    ReadState,
+    current,
+    refused_by_server,
+)
+from .errors import (
+    Conflict,
+    Forbidden,
+    HyperError,
+    Unauthorized,
+    ValidationFailed,
+    first_line,
+)
 
 if TYPE_CHECKING:
     from .app import App

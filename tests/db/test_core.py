@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
-from sqlalchemy import String, bindparam, func, insert, select
+from sqlalchemy import String, bindparam, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hyperdeliver import PUBLIC, App, Context, Feature, Model, Settings
