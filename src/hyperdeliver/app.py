@@ -275,7 +275,14 @@ def _database(settings: Settings) -> Database:
 
     url = settings.resolved_database_url()
     try:
-        return Database(url, echo=settings.db_echo, pool_size=settings.db_pool_size, sqlite_inline=settings.sqlite_inline)
+        return Database(
+            url,
+            echo=settings.db_echo,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout,
+            sqlite_inline=settings.sqlite_inline,
+        )
     except ArgumentError:
         raise ConfigurationError(
             "HYPER_DATABASE_URL is not a database URL: use sqlite:///path/to/file.sqlite3 or postgresql://user@host/db"

@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .auth.principal import NO_COOKIES, Principal
+from .db.core import CoreTransaction
+from .db.reads import FIRST, first_rows, plain_select
+from .db.rows import models_of
 
 if TYPE_CHECKING:
+    from sqlalchemy.sql import Executable
+
     from .app import App
+    from .db.reads import ReadState
     from .operations import Operation
     from .scopes import ScopeAccess
+
+M = TypeVar("M")
 
 
 class Context:
     """Per-call state: the caller, the unit of work, response extras.
 
     The database session is opened on first use of :attr:`db`, and committed or rolled
-    back by the front controller when the handler returns or raises.
+    back by the front controller when the handler returns or raises. A query's session
+    reads without a transaction until its second statement (see :mod:`hyperdeliver.db.reads`).
     """
 
     __slots__ = (
@@ -30,6 +39,8 @@ class Context:
         "operation",
         "client_ip",
         "_session",
+        "_reads",
+        "_core",
         "response_headers",
         "cookies",
         "set_cookies",
@@ -60,6 +71,10 @@ class Context:
         self.client_ip = client_ip
         self.cookies: Mapping[str, str] = cookies if cookies is not None else NO_COOKIES
         self._session: AsyncSession | None = None
+        self._reads: ReadState | None = None
+        """Set by the front controller for a query: how its session reads."""
+        self._core: CoreTransaction | None = None
+        """Set by the front controller for a mutation: its Core statements' transaction."""
         # Empty tuples until something is added: most calls add nothing, and a call
         # should not pay for four lists it never uses.
         self.response_headers: Sequence[tuple[str, str]] = ()
@@ -82,8 +97,53 @@ class Context:
     def db(self) -> AsyncSession:
         """This call's SQLAlchemy AsyncSession; one transaction, committed by the controller."""
         if self._session is None:
-            self._session = self.app.database.session()
+            reads, database = self._reads, self.app.database
+            if self._core is not None and self._core.conn is not None:
+                self._session = self._core.session(database.sessionmaker)
+            elif reads is None:
+                self._session = database.session()
+            else:
+                reads.watching()
+                self._session = database.read_session() if reads.mode == FIRST else database.snapshot_session()
         return self._session
+
+    async def rows(self, statement: Executable, model: type[M], /, **params: Any) -> list[M]:
+        """Run ``statement`` (a ``select()`` of columns, ``params`` its bound parameters)
+        in this call's session and return its rows as ``model`` instances, validated once
+        from the columns (named as the model's fields, ``.label()`` renames): no ORM object
+        is built, and a handler that returns the list (as ``list[model]``) is not
+        validated a second time.
+
+        A statement built once (``bindparam`` for what changes) is not built and keyed
+        again per call: SQLAlchemy finds its compiled form straight away, and asyncpg its
+        prepared statement.
+
+        Example: ``return await ctx.rows(select(tasks.c.id, tasks.c.title).where(...), TaskOut)``
+        """
+        keys, found = await self._run(statement, params)
+        return models_of(keys, found, model)
+
+    async def scalar(self, statement: Executable, /, **params: Any) -> Any:
+        """The first column of ``statement``'s first row (None without one), run as
+        :meth:`rows` runs it: ``await ctx.scalar(select(t.c.id).where(t.c.id == bindparam("id")), id=7)``."""
+        _, found = await self._run(statement, params)
+        return found[0][0] if found else None
+
+    async def _run(self, statement: Executable, params: dict[str, Any]) -> tuple[Sequence[str], Sequence[Any]]:
+        if self._session is None:
+            reads, core = self._reads, self._core
+            if reads is not None and reads.mode == FIRST and plain_select(statement):
+                # A query's first statement: Core on a connection of its own, given back at
+                # once (a second statement runs the handler again in a snapshot).
+                return await first_rows(self.app.database.rows_engine, statement, params or None, reads)
+            if core is None and reads is None and self.operation is not None and self.operation.kind == "mutation":
+                core = self._core = CoreTransaction(self.app.database.engine)
+            if core is not None:
+                return await core.run(statement, params or None)
+        result = await self.db.execute(statement, params or None)
+        if not result.returns_rows:  # type: ignore[attr-defined]  # a CursorResult
+            return (), ()
+        return list(result.keys()), result.all()
 
     @property
     def scope_cache(self) -> dict[Any, Any]:

@@ -8,13 +8,14 @@ check, validation, the handler inside a unit of work, and usage recording.
 from __future__ import annotations
 
 import logging
-from time import perf_counter
 from collections.abc import Awaitable, Callable
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from .db.errors import NotMigrated, missing_table, service_unavailable, unavailable
+from .db.reads import FIRST, SNAPSHOT, ReadOnlyQuery, ReadState, current, refused_by_server
 from .errors import Conflict, Forbidden, HyperError, NotFound, Unauthorized, ValidationFailed, first_line
 
 if TYPE_CHECKING:
@@ -75,6 +76,8 @@ class FrontController:
         self.gates: list[Gate] = []
         self.observers: list[Observer] = []
         self._runners: dict[Operation, Runner] = {}
+        self.snapshot_reads: set[Operation] = set()
+        """The queries seen running several statements: they start in one read-only transaction."""
 
     def record(self, op: Operation, ctx: Context, status: int, seconds: float) -> None:
         """Tell the observers (usage, metrics) about a call that ended before its pipeline
@@ -103,12 +106,16 @@ class FrontController:
 
         The handler runs inside a unit of work: the session it opened is committed on
         success and rolled back on any error, then the ``after_commit`` callbacks run.
+        A query reads without a transaction until its second statement, then runs again in
+        one read-only transaction (:mod:`hyperdeliver.db.reads`).
         """
         return await self.runner(op)(ctx, validate, *args)
 
     def _build(self, op: Operation) -> Runner:
         gates, observers = self.gates, self.observers  # the lists, not copies: plugins append later
         is_task, is_mutation, qualname = op.kind == "task", op.kind == "mutation", op.qualname
+        is_query = op.kind == "query"
+        snapshot_reads = self.snapshot_reads
         # As RoleHierarchy.allows reads op.roles, computed once per operation (a task has none).
         # A scoped operation's roles are held in its scope: globally it needs only a login,
         # and its ScopeCheck (read per call: the permission matrix pins it) does the rest.
@@ -141,15 +148,26 @@ class FrontController:
                 kwargs = validate(*args)
                 try:
                     if scoped:
-                        await op.scope_check(ctx, kwargs)  # 404 outside the caller's scopes, 403 without the role
-                    result = await op.handler(ctx, **kwargs)
-                    session = ctx._session
-                    if session is not None:
-                        await session.commit()
+                        # 404 outside the caller's scopes, 403 without the role; a query's
+                        # check reads on a connection of its own, outside its reads.
+                        await op.scope_check(ctx, kwargs)
+                    if is_query:
+                        result = await read(ctx, kwargs)
+                    else:
+                        result = await op.handler(ctx, **kwargs)
+                        session = ctx._session
+                        if session is not None:
+                            await session.commit()
+                        if ctx._core is not None:
+                            await ctx._core.finish(commit=True)
                 except BaseException as exc:
                     session = ctx._session
-                    if session is not None:
+                    if session is not None and not is_query:
                         await session.rollback()
+                    if ctx._core is not None:
+                        await ctx._core.finish(commit=False)
+                    if is_query and refused_by_server(exc):
+                        raise ReadOnlyQuery.for_operation(qualname, "a write") from exc
                     if isinstance(exc, IntegrityError):
                         raise conflict(exc, app.settings.dev) from exc
                     if does_not_fit(exc):
@@ -181,5 +199,30 @@ class FrontController:
                     elapsed = perf_counter() - start
                     for obs in observers:
                         obs(op, ctx, status, elapsed)
+
+        async def read(ctx: Context, kwargs: dict[str, Any]) -> Any:
+            """A query's handler: run without a transaction; run again in one snapshot when
+            it reaches a second statement (the session is closed, never committed)."""
+            state = ctx._reads = ReadState(SNAPSHOT if op in snapshot_reads else FIRST, qualname)
+            try:
+                extras = ctx.response_headers, ctx.set_cookies, ctx.status, ctx.after_commit, ctx.events
+                try:
+                    result = await op.handler(ctx, **kwargs)
+                    if not state.restart:
+                        return result
+                except Exception:
+                    if not state.restart:
+                        raise
+                snapshot_reads.add(op)
+                session, ctx._session = ctx._session, None
+                if session is not None:
+                    await session.close()
+                ctx.response_headers, ctx.set_cookies, ctx.status, ctx.after_commit, ctx.events = extras
+                state.mode, state.restart = SNAPSHOT, False
+                return await op.handler(ctx, **kwargs)
+            finally:
+                if state.token is not None:
+                    current.reset(state.token)
+                    state.token = None
 
         return run

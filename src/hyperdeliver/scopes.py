@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, and_, bindparam, cast, literal, select
 
+from .db.reads import rows_apart
 from .errors import ConfigurationError, Forbidden, NotFound
 from .roles import AUTHENTICATED, PUBLIC, RoleHierarchy, requirement
 
@@ -234,7 +235,7 @@ class ScopeCheck:
         if lookup is not None and lookup.fn is None:
             if self._statement is None:
                 self._statement = lookup.statement(self.scope.name)
-            rows = (await ctx.db.execute(self._statement, {"user_id": user_id, "value": value})).all()
+            rows = await _rows(ctx, self._statement, {"user_id": user_id, "value": value})
             scope_id = None if not rows or rows[0][0] is None else str(rows[0][0])
             roles = frozenset(r[1] for r in rows if r[1] is not None)
         else:
@@ -270,10 +271,18 @@ async def _roles(ctx: Context, scope: str, scope_id: str, user_id: int | None) -
     from .auth.memberships import Membership
 
     m = Membership.__table__
-    rows = await ctx.db.execute(
-        select(m.c.role).where(m.c.user_id == user_id, m.c.scope == scope, m.c.scope_id == scope_id)
-    )
-    return frozenset(rows.scalars())
+    rows = await _rows(ctx, select(m.c.role).where(m.c.user_id == user_id, m.c.scope == scope, m.c.scope_id == scope_id), None)
+    return frozenset(r[0] for r in rows)
+
+
+async def _rows(ctx: Context, statement: Any, params: Mapping[str, Any] | None) -> Sequence[Any]:
+    """The check's rows. A query's check reads apart from its handler (a connection given
+    back at once: the handler's one read keeps its fast path, see :mod:`.db.reads`); a
+    mutation's check reads in the call's transaction."""
+    op = ctx.operation
+    if op is not None and op.kind == "query" and ctx._session is None:
+        return await rows_apart(ctx.app.database.rows_engine, statement, params)
+    return (await ctx.db.execute(statement, params)).all()
 
 
 def build_check(scopes: Mapping[str, Scope], target: Any, names: Sequence[str], body: Any = None) -> ScopeCheck:

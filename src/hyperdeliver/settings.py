@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     access_log: bool = True
     """One JSON log line per request."""
     db_pool_size: int = 10
+    """PostgreSQL connections the pool keeps open (per process)."""
+    db_max_overflow: int = 0
+    """Connections opened beyond ``db_pool_size`` under load (closed once returned); 0: a
+    call that finds every connection in use waits for one instead of opening another."""
+    db_pool_timeout: float = 30.0
+    """Seconds a call waits for a pooled connection before failing (503)."""
     db_echo: bool = False
     sqlite_inline: bool = True
     """Run SQLite calls on the event loop's thread (a lock is waited for on a worker

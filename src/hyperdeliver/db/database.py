@@ -5,13 +5,31 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event, make_url, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
+from .reads import ReadSession, begin_on_sqlite, watch
 from .sqlite_inline import InlineSqlite
 
 
 class Database:
     """Wraps the engine. ``db.session()`` gives an AsyncSession (a unit of work).
+
+    ``read_session()`` and ``snapshot_session()`` are a query operation's sessions (see
+    :mod:`.reads`): no transaction (autocommit on PostgreSQL) for a single statement, one
+    read-only transaction (``REPEATABLE READ READ ONLY`` on PostgreSQL) for several.
+
+    On PostgreSQL reads outside a transaction have a pool of their own, in autocommit, and
+    transactions (mutations, jobs, a query's snapshot) another. Each pool keeps ``pool_size`` connections open and opens at most
+    ``max_overflow`` more under load (closed again once returned): a call that finds them
+    all in use waits up to ``pool_timeout`` seconds for one to come back, instead of
+    opening and closing connections by the hundred. asyncpg keeps a prepared statement per
+    SQL text on each connection (``prepared_statement_cache_size``, 100) and SQLAlchemy
+    one compiled form per statement shape (``query_cache_size``, 500).
 
     On SQLite, ``busy_timeout`` is how many seconds a write waits for another
     connection's lock before "database is locked"; ``sqlite_inline`` runs calls on the
@@ -24,7 +42,15 @@ class Database:
     """
 
     def __init__(
-        self, url: str, *, echo: bool = False, pool_size: int = 10, sqlite_inline: bool = True, busy_timeout: float = 30.0
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pool_size: int = 10,
+        max_overflow: int = 0,
+        pool_timeout: float = 30.0,
+        sqlite_inline: bool = True,
+        busy_timeout: float = 30.0,
     ) -> None:
         self.url = url
         kwargs: dict[str, Any] = {"echo": echo}
@@ -37,7 +63,8 @@ class Database:
             kwargs["connect_args"] = {"timeout": busy_timeout}
         else:
             kwargs["pool_size"] = pool_size
-            kwargs["max_overflow"] = pool_size
+            kwargs["max_overflow"] = max_overflow
+            kwargs["pool_timeout"] = pool_timeout
             kwargs["pool_pre_ping"] = False
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
@@ -49,6 +76,29 @@ class Database:
 
             event.listen(self.engine.sync_engine, "connect", pragmas)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        if self.dialect == "postgresql":
+            self.reads_engine: AsyncEngine = create_async_engine(url, isolation_level="AUTOCOMMIT", **kwargs)
+            """A pool of its own for reads outside a transaction: its connections stay in
+            autocommit (no switch per checkout, no event on the path of ``ctx.rows``)."""
+            self.rows_engine = self.reads_engine
+            self.read_engine = self.reads_engine.execution_options(hd_reads="first")
+            self.snapshot_engine = self.engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        else:
+            self.reads_engine = self.engine
+            self.rows_engine = self.engine
+            self.read_engine = self.engine.execution_options(hd_reads="first")
+            self.snapshot_engine = self.engine.execution_options(hd_reads="snapshot")
+            if self.dialect == "sqlite":
+                begin_on_sqlite(self.snapshot_engine)
+        server_refuses = self.dialect == "postgresql"
+        watch(self.read_engine, server_refuses_writes=server_refuses)
+        watch(self.snapshot_engine, server_refuses_writes=server_refuses)
+        self.read_sessionmaker = async_sessionmaker(
+            self.read_engine, sync_session_class=ReadSession, expire_on_commit=False, autoflush=True
+        )
+        self.snapshot_sessionmaker = async_sessionmaker(
+            self.snapshot_engine, sync_session_class=ReadSession, expire_on_commit=False, autoflush=True
+        )
 
     @property
     def sqlite_inline(self) -> bool:
@@ -62,6 +112,29 @@ class Database:
     def session(self) -> AsyncSession:
         return self.sessionmaker()
 
+    def read_session(self) -> AsyncSession:
+        """A query's session before its second statement: no transaction (see :mod:`.reads`)."""
+        return self.read_sessionmaker()
+
+    def snapshot_session(self) -> AsyncSession:
+        """A query's session for several statements: one read-only transaction (see :mod:`.reads`)."""
+        return self.snapshot_sessionmaker()
+
+    def pool_status(self) -> dict[str, dict[str, int]]:
+        """Each pool's connections (``transactions``, and on PostgreSQL ``reads``):
+        ``size`` (kept open), ``checked_out`` (in use), ``idle``, ``overflow`` (open beyond
+        ``size``); a pool without them (SQLite in memory) is left out."""
+        pools = {"transactions": self.engine.pool}
+        if self.reads_engine is not self.engine:
+            pools["reads"] = self.reads_engine.pool
+        out = {}
+        for name, pool in pools.items():
+            try:
+                out[name] = {"size": pool.size(), "checked_out": pool.checkedout(), "idle": pool.checkedin(), "overflow": max(0, pool.overflow())}  # type: ignore[attr-defined]
+            except AttributeError:
+                pass
+        return out
+
     async def ping(self) -> bool:
         try:
             async with self.engine.connect() as conn:
@@ -74,6 +147,8 @@ class Database:
         if self.inline is not None:
             await self.inline.drain(self.busy_timeout + 1)
         await self.engine.dispose()
+        if self.reads_engine is not self.engine:
+            await self.reads_engine.dispose()
         if self.inline is not None:
             await self.inline.close()
 

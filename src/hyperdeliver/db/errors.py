@@ -62,6 +62,7 @@ def service_unavailable() -> ServiceUnavailable:
     """The 503 every adapter answers when :func:`unavailable` says so."""
     return ServiceUnavailable("the database is unavailable; try again shortly", retry_after=5)
 
+
 _MISSING = re.compile(r"""no such table: ["'`]?([\w.]+)|relation "([\w.]+)" does not exist""")
 
 

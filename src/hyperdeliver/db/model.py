@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-
-from .. import clock
+from typing import Any
 
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+from .. import clock
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -30,6 +31,24 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return value
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        # asyncpg and psycopg give timestamptz values with their zone: nothing to do per row.
+        if dialect.name == "postgresql":
+            return None
+        # Elsewhere the driver's value (SQLite: text) parsed and marked UTC in one call per
+        # value, not through TypeDecorator's generic wrapper.
+        parse = self.impl_instance.result_processor(dialect, coltype)
+        utc = timezone.utc
+
+        def process(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            if parse is not None:
+                value = parse(value)
+            return value.replace(tzinfo=utc) if value.tzinfo is None else value  # type: ignore[no-any-return]
+
+        return process
 
     def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
         if value is not None and value.tzinfo is None:

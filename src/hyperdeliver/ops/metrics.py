@@ -15,7 +15,11 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
 from prometheus_client.registry import Collector
 
 from ..usage.histogram import sorted_counts
@@ -35,6 +39,25 @@ class UsageCollector(Collector):
         for name in ("produced", "persisted", "dropped"):
             yield CounterMetricFamily(f"hd_usage_events_{name}", f"usage events {name}", value=c[name])
         yield GaugeMetricFamily("hd_usage_events_pending", "usage events buffered, not yet written", value=c["pending"])
+
+
+class PoolCollector(Collector):
+    """The database pools' connections at scrape time (``Database.pool_status``), labelled
+    by pool (``transactions``, and ``reads`` on PostgreSQL)."""
+
+    HELP = {"size": "connections the pool keeps open", "checked_out": "pooled connections in use",
+            "idle": "pooled connections open and free", "overflow": "connections open beyond the pool's size"}
+
+    def __init__(self, status: Callable[[], dict[str, dict[str, int]]]) -> None:
+        self.status = status
+
+    def collect(self) -> Iterator[Any]:
+        pools = self.status()
+        for key, text in self.HELP.items():
+            family = GaugeMetricFamily(f"hd_db_pool_{key}", text, labels=["pool"])
+            for name, s in pools.items():
+                family.add_metric([name], s[key])
+            yield family
 
 
 class CallCollector(Collector):
@@ -110,6 +133,9 @@ class Metrics:
         self.calls = CallCollector(pending)
         self.registry.register(self.calls)
         self.flush = Histogram("hd_usage_flush_seconds", "usage flush latency", buckets=BUCKETS, registry=self.registry)
+
+    def add_pool(self, status: Callable[[], dict[str, dict[str, int]]]) -> None:
+        self.registry.register(PoolCollector(status))
 
     def add_usage(self, counters: Callable[[], dict[str, Any]]) -> None:
         self.registry.register(UsageCollector(counters))

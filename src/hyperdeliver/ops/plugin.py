@@ -60,6 +60,7 @@ class OpsPlugin:
         rec = app.state.get("usage")  # the usage plugin is set up before this one
         self.metrics = m = Metrics(pending=rec.pending_stats if rec is not None else None)
         app.state["metrics"] = m
+        m.add_pool(app.database.pool_status)
         if rec is None:
             app.controller.observers.append(m.calls.observe)
         else:  # the recorder already keeps every call: the request metrics are read from it

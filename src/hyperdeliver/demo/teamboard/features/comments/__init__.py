@@ -27,11 +27,13 @@ class CommentOut(BaseModel):
     created_at: datetime
 
 
+COMMENT_COLUMNS = [Comment.__table__.c[name] for name in CommentOut.model_fields]
+
+
 @feature.query("GET /tasks/{task_id}/comments", roles={"viewer"}, scope="workspace")
 async def list_comments(ctx: Context, task_id: int) -> list[CommentOut]:
     """The comments on a task, oldest first."""
-    rows = (await ctx.db.execute(select(Comment).where(Comment.task_id == task_id).order_by(Comment.id))).scalars()
-    return [CommentOut.model_validate(r, from_attributes=True) for r in rows]
+    return await ctx.rows(select(*COMMENT_COLUMNS).where(Comment.task_id == task_id).order_by(Comment.id), CommentOut)
 
 
 @feature.mutation("POST /tasks/{task_id}/comments", roles={"member"}, scope="workspace")

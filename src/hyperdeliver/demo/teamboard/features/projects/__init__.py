@@ -29,14 +29,16 @@ class ProjectOut(BaseModel):
     created_at: datetime
 
 
+PROJECT_COLUMNS = [Project.__table__.c[name] for name in ProjectOut.model_fields]
+
+
 @feature.query("GET /workspaces/{workspace_id}/projects", roles={"viewer"}, scope="workspace")
 async def list_projects(ctx: Context, workspace_id: int, include_archived: bool = False) -> list[ProjectOut]:
     """The projects of a workspace."""
-    q = select(Project).where(Project.workspace_id == workspace_id).order_by(Project.id)
+    q = select(*PROJECT_COLUMNS).where(Project.workspace_id == workspace_id).order_by(Project.id)
     if not include_archived:
         q = q.where(Project.archived.is_(False))
-    rows = (await ctx.db.execute(q)).scalars().all()
-    return [ProjectOut.model_validate(r, from_attributes=True) for r in rows]
+    return await ctx.rows(q, ProjectOut)
 
 
 @feature.query("GET /projects/{project_id}", roles={"viewer"}, scope="workspace")

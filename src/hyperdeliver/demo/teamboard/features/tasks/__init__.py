@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Annotated
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, insert, select
 
 from hyperdeliver import Context, Feature, Membership, NotFound, ValidationFailed, utcnow
 from hyperdeliver.auth.models import User
@@ -84,14 +84,27 @@ async def _check_assignee(ctx: Context, assignee_id: int | None) -> None:
         raise ValidationFailed.on("data.assignee_id", f"no user {assignee_id}")
 
 
+TASKS: Table = Task.__table__  # type: ignore[assignment]  # declared as a FromClause; a Table here
+TASK_COLUMNS = [TASKS.c[name] for name in TaskOut.model_fields]
+"""The columns a TaskOut is made of, for ``ctx.rows``."""
+LIST_TASKS = (
+    select(*TASK_COLUMNS).where(TASKS.c.project_id == bindparam("project_id"))
+    .order_by(TASKS.c.priority, TASKS.c.id).limit(bindparam("limit"))
+)
+"""Built once: no statement to build and key per call (SQLAlchemy's compiled cache and
+asyncpg's prepared statement find it straight away)."""
+LIST_TASKS_OF_STATUS = LIST_TASKS.where(TASKS.c.status == bindparam("status"))
+PROJECT_EXISTS = select(Project.__table__.c.id).where(Project.__table__.c.id == bindparam("project_id"))
+INSERT_TASK = insert(TASKS).returning(*TASK_COLUMNS)
+"""The columns' defaults (status, the times) filled in by SQLAlchemy, the new row returned."""
+
+
 @feature.query("GET /projects/{project_id}/tasks", roles={"viewer"}, scope="workspace")
 async def list_tasks(ctx: Context, project_id: int, status: Status | None = None, limit: Annotated[int, Field(ge=1, le=500)] = 100) -> list[TaskOut]:
     """The tasks of a project, optionally of one status."""
-    q = select(Task).where(Task.project_id == project_id).order_by(Task.priority, Task.id).limit(limit)
-    if status is not None:
-        q = q.where(Task.status == status.value)
-    rows = (await ctx.db.execute(q)).scalars().all()
-    return [TaskOut.model_validate(r, from_attributes=True) for r in rows]
+    if status is None:
+        return await ctx.rows(LIST_TASKS, TaskOut, project_id=project_id, limit=limit)
+    return await ctx.rows(LIST_TASKS_OF_STATUS, TaskOut, project_id=project_id, limit=limit, status=status.value)
 
 
 @feature.query("GET /tasks/{task_id}", roles={"viewer"}, scope="workspace")
@@ -103,16 +116,14 @@ async def get_task(ctx: Context, task_id: int) -> TaskOut:
 @feature.mutation("POST /projects/{project_id}/tasks", roles={"member"}, scope="workspace")
 async def create_task(ctx: Context, project_id: int, data: TaskIn) -> TaskOut:
     """Add a task to a project."""
-    if await ctx.db.get(Project, project_id) is None:
+    if await ctx.scalar(PROJECT_EXISTS, project_id=project_id) is None:
         raise NotFound(f"no project {project_id}")
     await _check_assignee(ctx, data.assignee_id)
-    row = Task(project_id=project_id, created_by=ctx.user.user_id, **data.model_dump())
-    ctx.db.add(row)
-    await ctx.db.flush()
+    [row] = await ctx.rows(INSERT_TASK, TaskOut, project_id=project_id, created_by=ctx.user.user_id, **data.model_dump())
     ctx.track("task_created", project_id=project_id)
     if row.assignee_id is not None:
         await ctx.enqueue(notify_assignee, task_id=row.id, assignee_id=row.assignee_id)
-    return TaskOut.model_validate(row, from_attributes=True)
+    return row
 
 
 @feature.mutation("PATCH /tasks/{task_id}", roles={"member"}, scope="workspace", status=200)

@@ -45,15 +45,17 @@ class MemberOut(BaseModel):
     role: Role
 
 
+WORKSPACE_COLUMNS = [Workspace.__table__.c[name] for name in WorkspaceOut.model_fields]
+
+
 @feature.query("GET /workspaces", roles=AUTHENTICATED)
 async def list_workspaces(ctx: Context) -> list[WorkspaceOut]:
     """The workspaces the caller is a member of (every one for a global admin), oldest first."""
-    q = select(Workspace).order_by(Workspace.id)
+    q = select(*WORKSPACE_COLUMNS).order_by(Workspace.id)
     if not ctx.user.has_role("admin"):
         mine = select(Membership.scope_id).where(Membership.scope == "workspace", Membership.user_id == ctx.user.user_id)
         q = q.where(cast(Workspace.id, String).in_(mine))
-    rows = (await ctx.db.execute(q)).scalars().all()
-    return [WorkspaceOut.model_validate(r, from_attributes=True) for r in rows]
+    return await ctx.rows(q, WorkspaceOut)
 
 
 @feature.query("GET /workspaces/{workspace_id}", roles={"viewer"}, scope="workspace")
