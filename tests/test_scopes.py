@@ -205,8 +205,10 @@ async def test_the_scope_is_loaded_with_one_query_per_request(world: World) -> N
         statements.append(statement)
 
     client = await world.client_as("member@teamboard.dev")
-    engine = app.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
+    # Every pool: a query's check reads apart from its handler (db/reads.py), a mutation's in its transaction.
+    engines = {app.database.engine.sync_engine, app.database.rows_engine.sync_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         r = await client.get(f"/tasks/{ids['task_a']}/comments")
         assert r.status_code == 200
@@ -222,7 +224,8 @@ async def test_the_scope_is_loaded_with_one_query_per_request(world: World) -> N
         assert "errors" not in r.json(), r.json()
         assert len([s for s in statements if "hd_memberships" in s]) == 2
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
         await client.aclose()
 
 

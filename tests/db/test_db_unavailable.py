@@ -25,6 +25,10 @@ def requests_total(text: str, operation: str, status: str) -> float:
     return 0.0
 
 
+POOLS = ("engine", "sessionmaker", "reads_engine", "rows_engine", "read_engine", "snapshot_engine", "read_sessionmaker", "snapshot_sessionmaker")
+"""Every way app.database reaches the database (reads, snapshots, transactions): all made to point at a dead one."""
+
+
 async def _tokens(app: App, n: int) -> list[str]:
     async with app.database.session() as s:
         admin = (await s.execute(select(User.id).where(User.email == "admin@teamboard.dev"))).scalar_one()
@@ -49,9 +53,10 @@ async def test_database_down_is_503_with_retry_after_and_every_call_is_counted(
     )
     async with TestClient(app) as c:
         assert (await c.get("/workspaces", headers={"Authorization": f"Bearer {cached}"})).status_code == 200
-        live = app.database.engine, app.database.sessionmaker
+        live = {name: getattr(app.database, name) for name in POOLS}
         dead = Database(dead_url, sqlite_inline=False)
-        app.database.engine, app.database.sessionmaker = dead.engine, dead.sessionmaker
+        for name in POOLS:
+            setattr(app.database, name, getattr(dead, name))
         try:
             answers = [
                 await c.get("/workspaces", headers={"Authorization": f"Bearer {cached}"}),  # the handler's query
@@ -60,7 +65,8 @@ async def test_database_down_is_503_with_retry_after_and_every_call_is_counted(
                 await c.post("/graphql", json={"query": "{ workspaces { id } }"}, headers={"Authorization": f"Bearer {fresh}"}),
             ]
         finally:
-            app.database.engine, app.database.sessionmaker = live
+            for name, value in live.items():
+                setattr(app.database, name, value)
             await dead.dispose()
         for r in answers:
             assert r.status_code == 503, (r.request.url, r.text)
