@@ -8,13 +8,45 @@ FastAPI + SQLAlchemy 2 async, Litestar + SQLAlchemy 2 async and Starlette + bare
     .venv/bin/python bench/db_bench.py --skip-callgrind   # requests/s and p99 only (~8 min)
     .venv/bin/python bench/db_bench.py --databases postgresql --apps hyperdeliver,asyncpg --skip-wrk
 
-The scenario (``bench/targets/db/``): 100 projects of 200 tasks (teamboard's schema);
-``list`` is ``GET /projects/{id}/tasks?limit=20`` as a viewer (20 tasks, 9 fields each),
-``create`` is ``POST /projects/{id}/tasks`` as a member (the project checked, one task
-inserted and returned, one transaction), the project id turning over 1..100. Every
-contender authenticates a Bearer token cached 30 s, serves one uvicorn worker (uvloop,
-httptools, no access log) and keeps a pool of ``--pool`` connections (no overflow).
-PostgreSQL: ``--pg`` (a database ``hd_db_bench`` is made anew there).
+The scenario (``bench/targets/db/``): one workspace of 100 projects of 200 tasks
+(teamboard's schema, multi-tenant: roles held in a workspace, ``hd_memberships``); ``list``
+is ``GET /projects/{id}/tasks?limit=20`` by a viewer of the workspace (20 tasks, 9 fields
+each), ``create`` is ``POST /projects/{id}/tasks`` by a member of it (one task inserted and
+returned), the project id turning over 1..100. Every contender serves one uvicorn worker
+(uvloop, httptools, no access log), keeps a pool of ``--pool`` connections (no overflow),
+and per request does the same work, with the same SQL statements:
+
+- authenticates the Bearer token (cached 30 s: no statement once cached);
+- reads the caller's roles in the project's workspace, one statement joining ``projects``
+  and ``hd_memberships`` (the project's ``workspace_id`` against the membership's text
+  ``scope_id``), and answers 404 when the caller holds no role there (or there is no such
+  project), 403 when the role is below the one needed (viewer for list, member for create);
+- list: one ``SELECT`` of the 20 tasks, returned as JSON; create: in one transaction the
+  role statement, ``SELECT`` the project (teamboard's handler checks it), ``INSERT … RETURNING``
+  the task, ``COMMIT``; the body validated (length and range limits) before any of it.
+
+How each does it:
+
+- hyperdeliver: the teamboard demo itself (``scope="workspace"`` on both operations): the
+  front controller's scope check (``Lookup("project_id", Project.workspace_id)``, an outer
+  join with the memberships; for the list on a connection of its own, apart from the
+  handler's one read, which runs without BEGIN/COMMIT; for the create in the request's
+  transaction), then the handlers (``ctx.rows`` for the list, Core statements built once).
+- FastAPI + SQLAlchemy: a session dependency, an HTTPBearer dependency for the user, a
+  role dependency running an ORM ``select(Membership.role).join(Project, …)`` in the
+  request's session, ORM queries in the handlers (the list in the session's implicit
+  transaction, rolled back on close), ``response_model`` from ORM objects.
+- Litestar + SQLAlchemy: a guard for the login, the same ORM role query first thing in the
+  handler in the request's session, ORM queries, pydantic models from ORM objects.
+- Starlette + bare asyncpg (the floor): the role statement by hand (``SELECT m.role FROM
+  projects p JOIN hd_memberships m ON m.scope = 'workspace' AND m.scope_id =
+  p.workspace_id::text AND m.user_id = $1 WHERE p.id = $2``) on the connection the handler
+  then uses (within the create's transaction), hand-written SQL, orjson out.
+
+Before measuring, each server is asked both endpoints by its viewer/member (2xx, the list
+of 20 tasks) and by an outsider holding the global role ``member`` but no role in the
+workspace (404): any other answer stops the bench, as does any non-2xx answer while
+measuring. PostgreSQL: ``--pg`` (a database ``hd_db_bench`` is made anew there).
 
 Two measurements:
 
@@ -117,14 +149,22 @@ def fresh_databases(names: list[str], pg: str, work: Path) -> dict[str, str]:
 # ----------------------------------------------------------------- one request, driven
 
 
-def drive(port: int, endpoint: str, requests: int, bearer: str) -> None:
+class WrongAnswer(Exception):
+    """A server answered a status other than the one expected: the bench stops (not a
+    server still starting, which the probes wait for)."""
+
+
+def drive(port: int, endpoint: str, requests: int, bearer: str, expect: int | None = None) -> None:
     """Exactly ``requests`` calls over ``CONNECTIONS`` keep-alive connections, the project
-    id turning over 1..100; every answer the expected status."""
-    method, path, expect, _ = ENDPOINTS[endpoint]
+    id turning over 1..100; every answer the expected status (the endpoint's own unless
+    ``expect``), or :class:`WrongAnswer`."""
+    method, path, status, _ = ENDPOINTS[endpoint]
+    expect = status if expect is None else expect
     headers = {"Authorization": f"Bearer {bearer}"}
     if method == "POST":
         headers["Content-Type"] = "application/json"
     failures: list[str] = []
+    wrong: list[str] = []
 
     def one(offset: int, n: int) -> None:
         conn = http.client.HTTPConnection(HOST, port, timeout=300)
@@ -134,7 +174,7 @@ def drive(port: int, endpoint: str, requests: int, bearer: str) -> None:
                 r = conn.getresponse()
                 data = r.read()
                 if r.status != expect:
-                    failures.append(f"{endpoint}: {r.status} {data[:300]!r}")
+                    wrong.append(f"{method} {path} answered {r.status}, expected {expect}: {data[:300]!r}")
                     return
         except OSError as exc:
             failures.append(f"{endpoint}: {exc}")
@@ -147,8 +187,29 @@ def drive(port: int, endpoint: str, requests: int, bearer: str) -> None:
         t.start()
     for t in threads:
         t.join()
+    if wrong:
+        raise WrongAnswer(f"port {port}, {endpoint}: {wrong[0]}")
     if failures:
         raise SystemExit(f"run rejected: {failures[:3]}")
+
+
+def check_answers(app: str, port: int, tokens: dict[str, str]) -> None:
+    """Before measuring: the viewer lists 20 tasks, the member creates one (2xx), and the
+    outsider (no role in the workspace) gets 404 from both; else :class:`WrongAnswer`."""
+    drive(port, "list", 1, token(tokens, app, "list"))  # also waits for a server starting
+    conn = http.client.HTTPConnection(HOST, port, timeout=60)
+    try:
+        conn.request("GET", "/projects/7/tasks?limit=20", headers={"Authorization": f"Bearer {token(tokens, app, 'list')}"})
+        r = conn.getresponse()
+        listed = json.loads(r.read())
+    finally:
+        conn.close()
+    if r.status != 200 or not isinstance(listed, list) or len(listed) != 20 or any(t.get("project_id") != 7 for t in listed):
+        raise WrongAnswer(f"{app}: the viewer's list of project 7 is not its 20 tasks: {r.status} {str(listed)[:300]}")
+    drive(port, "create", 1, token(tokens, app, "create"))
+    outsider = tokens["hyper_outsider" if app == "hyperdeliver" else "peer_outsider"]
+    for endpoint in ENDPOINTS:
+        drive(port, endpoint, 1, outsider, expect=404)
 
 
 def count_instructions(app: str, url: str, tokens: dict[str, str], port: int, work: Path, requests: int, args: Any) -> dict[str, float]:
@@ -156,7 +217,7 @@ def count_instructions(app: str, url: str, tokens: dict[str, str], port: int, wo
     workloads = {ep: (lambda n, ep=ep: drive(port, ep, n, token(tokens, app, ep))) for ep in ENDPOINTS}
     env = env_for(url, args.pool, args.usage)
     return counted.count_served(APPS[app], TARGETS, env, port, work, f"{app}-{port}", args.cache_sim, requests,  # type: ignore[no-any-return]
-                                lambda: drive(port, "list", 1, token(tokens, app, "list")), workloads)
+                                lambda: check_answers(app, port, tokens), workloads)
 
 
 # ----------------------------------------------------------------------------- wrk
@@ -250,7 +311,7 @@ def run_wrk(db: str, url: str, apps: list[str], tokens: dict[str, str], work: Pa
         for i, app in enumerate(apps):
             ports[app] = 9490 + i + (10 if db == "sqlite" else 0)
             server = stack.enter_context(Server(app, ports[app], env_for(url, args.pool, args.usage), server_cpu, work / f"wrk-{db}-{app}.log"))
-            server.wait_ready(lambda app=app: drive(ports[app], "list", 1, token(tokens, app, "list")))
+            server.wait_ready(lambda app=app: check_answers(app, ports[app], tokens))
         luas = {(a, ep): lua_for(ep, token(tokens, a, ep), work, f"{db}-{a}") for a in apps for ep in ENDPOINTS}
         for a in apps:
             for ep in ENDPOINTS:
@@ -357,4 +418,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except WrongAnswer as exc:
+        raise SystemExit(f"bench/db_bench.py: run rejected, a server answered wrongly: {exc}") from None

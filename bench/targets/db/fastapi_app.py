@@ -1,5 +1,7 @@
 """FastAPI + SQLAlchemy 2 async, written as FastAPI's docs show: a session dependency,
-an HTTPBearer dependency resolving the (cached) user, a role-check dependency, ORM
+an HTTPBearer dependency resolving the (cached) user, a dependency checking the caller's
+role in the project's workspace (one ORM query joining ``projects`` and ``hd_memberships``
+in the request's session: 404 without a role there, 403 below the one needed), ORM
 queries, ``response_model`` built from the ORM objects (``from_attributes``)."""
 
 from __future__ import annotations
@@ -7,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from common import POOL, TOKEN_SQL, URL, TaskIn, TaskOut, TokenCache, allowed, token_hash, utcnow
+from common import POOL, TOKEN_SQL, URL, TaskIn, TaskOut, TokenCache, refusal, token_hash, utcnow
 from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import DateTime, ForeignKey, String, Text, event, select, text
+from sqlalchemy import DateTime, ForeignKey, String, Text, and_, cast, event, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -36,7 +38,19 @@ class Base(DeclarativeBase):
 class Project(Base):
     __tablename__ = "projects"
     id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int]
     name: Mapped[str] = mapped_column(String(100))
+
+
+class Membership(Base):
+    """A user's role in a scope (hyperdeliver's ``hd_memberships``, which the data set fills)."""
+
+    __tablename__ = "hd_memberships"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(50))
+    scope_id: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[int]
+    role: Mapped[str] = mapped_column(String(50))
 
 
 class Task(Base):
@@ -78,9 +92,22 @@ async def current_user(credentials: Annotated[HTTPAuthorizationCredentials, Depe
     return user
 
 
+async def workspace_roles(session: AsyncSession, project_id: int, user_id: int) -> list[str]:
+    """The caller's roles in the workspace of the project (none: not a member, or no project)."""
+    q = (
+        select(Membership.role)
+        .join(Project, and_(Membership.scope == "workspace", Membership.scope_id == cast(Project.workspace_id, String)))
+        .where(Project.id == project_id, Membership.user_id == user_id)
+    )
+    return list((await session.scalars(q)).all())
+
+
 def require(role: str):
-    async def check(user: Annotated[tuple[int, str], Depends(current_user)]) -> tuple[int, str]:
-        if not allowed(user, role):
+    async def check(project_id: int, session: SessionDep, user: Annotated[tuple[int, str], Depends(current_user)]) -> tuple[int, str]:
+        status = refusal(await workspace_roles(session, project_id, user[0]), role)
+        if status == 404:
+            raise HTTPException(404, f"no project {project_id}")
+        if status == 403:
             raise HTTPException(403, "Forbidden")
         return user
 

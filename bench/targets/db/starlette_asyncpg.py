@@ -1,5 +1,7 @@
 """The floor: Starlette + bare asyncpg (a pool of ``POOL``), SQL by hand, orjson out,
-the body checked by hand; the same cached token lookup and role check."""
+the body checked by hand; the same cached token lookup, and the caller's role in the
+project's workspace read by one statement joining ``projects`` and ``hd_memberships`` on
+the connection the handler then uses (404 without a role there, 403 below the one needed)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import contextlib
 
 import asyncpg
 import orjson
-from common import POOL, TOKEN_SQL, URL, TokenCache, allowed, bearer, token_hash, utcnow
+from common import POOL, TOKEN_SQL, URL, TokenCache, bearer, refusal, token_hash, utcnow
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,6 +21,11 @@ INSERT_SQL = (
     "INSERT INTO tasks (project_id, created_by, title, notes, status, priority, assignee_id, created_at, updated_at) "
     f"VALUES ($1, $2, $3, $4, 'todo', $5, $6, $7, $7) RETURNING {COLUMNS}"
 )
+ROLES_SQL = (
+    "SELECT m.role FROM projects p JOIN hd_memberships m ON m.scope = 'workspace' "
+    "AND m.scope_id = p.workspace_id::text AND m.user_id = $1 WHERE p.id = $2"
+)
+"""The caller's roles in the workspace of the project (no row: not a member, or no project)."""
 pool: asyncpg.Pool | None = None
 tokens = TokenCache()
 
@@ -39,25 +46,33 @@ async def user_of(request: Request) -> tuple[int, str] | None:
     return user
 
 
+def refused(roles: list[asyncpg.Record], need: str, project_id: int) -> Response | None:
+    status = refusal([r[0] for r in roles], need)
+    return None if status is None else problem(status, f"no project {project_id}" if status == 404 else "not allowed")
+
+
 async def list_tasks(request: Request) -> Response:
     user = await user_of(request)
-    if not allowed(user, "viewer"):
-        return problem(401 if user is None else 403, "not allowed")
+    if user is None:
+        return problem(401, "not authenticated")
     try:
         limit = int(request.query_params.get("limit", "100"))
     except ValueError:
         return problem(422, "limit: an integer")
     if not 1 <= limit <= 500:
         return problem(422, "limit: 1 to 500")
+    project_id = request.path_params["project_id"]
     async with pool.acquire() as conn:
-        rows = await conn.fetch(LIST_SQL, request.path_params["project_id"], limit)
+        if (no := refused(await conn.fetch(ROLES_SQL, user[0], project_id), "viewer", project_id)) is not None:
+            return no
+        rows = await conn.fetch(LIST_SQL, project_id, limit)
     return Response(orjson.dumps([dict(r) for r in rows]), media_type="application/json")
 
 
 async def create_task(request: Request) -> Response:
     user = await user_of(request)
-    if not allowed(user, "member"):
-        return problem(401 if user is None else 403, "not allowed")
+    if user is None:
+        return problem(401, "not authenticated")
     try:
         data = orjson.loads(await request.body())
         title, notes, priority, assignee = data["title"], data.get("notes", ""), data.get("priority", 2), data.get("assignee_id")
@@ -69,6 +84,8 @@ async def create_task(request: Request) -> Response:
         return problem(422, "invalid body")
     project_id = request.path_params["project_id"]
     async with pool.acquire() as conn, conn.transaction():
+        if (no := refused(await conn.fetch(ROLES_SQL, user[0], project_id), "member", project_id)) is not None:
+            return no
         if await conn.fetchval("SELECT 1 FROM projects WHERE id = $1", project_id) is None:
             return problem(404, f"no project {project_id}")
         row = await conn.fetchrow(INSERT_SQL, project_id, user[0], title, notes, priority, assignee, utcnow())
