@@ -137,6 +137,12 @@ def dev(
     """Serve with reload on code changes, migrating at every (re)start (HYPER_ENV=dev)."""
     os.environ.setdefault("HYPER_ENV", "dev")
     os.environ.setdefault("HYPER_WORKER_IN_PROCESS", "true")  # jobs and crons run in the web process
+    if os.environ["HYPER_ENV"] == "production" and not os.environ.get("HYPER_SECRET_KEY"):
+        # The demo in a production image (its database is made afresh, its sessions too):
+        # a throwaway key, since production refuses the published default.
+        import secrets
+
+        os.environ["HYPER_SECRET_KEY"] = secrets.token_urlsafe(48)
     os.environ["HYPER_DEV_MIGRATE"] = "1"  # each server process the reloader starts migrates first
     spec = app_spec(app)
     load_app(spec)  # fail fast, with a clear message, before uvicorn starts
@@ -368,6 +374,12 @@ def demo(
     os.environ["HYPER_DATABASE_URL"] = f"sqlite:///{db_file.resolve()}"
     os.environ.setdefault("HYPER_ENV", "dev")
     os.environ.setdefault("HYPER_WORKER_IN_PROCESS", "true")  # jobs and crons run in the web process
+    if os.environ["HYPER_ENV"] == "production" and not os.environ.get("HYPER_SECRET_KEY"):
+        # The demo in a production image (its database is made afresh, its sessions too):
+        # a throwaway key, since production refuses the published default.
+        import secrets
+
+        os.environ["HYPER_SECRET_KEY"] = secrets.token_urlsafe(48)
     settings = settings_from_env()  # a bad HYPER_* value fails before the database is wiped
     var.mkdir(parents=True, exist_ok=True)
     if not keep:

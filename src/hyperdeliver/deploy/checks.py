@@ -13,9 +13,9 @@ Example:
     >>> from hyperdeliver import Settings
     >>> findings = run(CheckContext(Settings(env="production", database_url="sqlite://"), deploy=True, database=False))
     >>> [f.id for f in findings]
-    ['hd.E102', 'hd.E104', 'hd.W107']
+    ['hd.E102', 'hd.E104', 'hd.W105']
     >>> print(findings[2])
-    hd.W107 WARNING: HYPER_SECURE_COOKIES is false: the session cookie can leave over plain HTTP HINT: set HYPER_SECURE_COOKIES=true (hyper k8s render does)
+    hd.W105 WARNING: HYPER_TRUSTED_PROXIES is empty: behind a load balancer every client has its address (throttles, logs) HINT: set it to the ingress / cluster network, e.g. 10.0.0.0/8 (hyper k8s render --trusted-proxies)
 """
 
 from __future__ import annotations
