@@ -141,7 +141,7 @@ class Context:
             if core is not None:
                 return await core.run(statement, params or None)
         result = await self.db.execute(statement, params or None)
-        if not result.returns_rows:  # type: ignore[attr-defined]  # a CursorResult
+        if not getattr(result, "returns_rows", True):  # a CursorResult of a statement without rows (an ORM result has rows)
             return (), ()
         return list(result.keys()), result.all()
 

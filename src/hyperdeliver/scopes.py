@@ -278,11 +278,13 @@ async def _roles(ctx: Context, scope: str, scope_id: str, user_id: int | None) -
 async def _rows(ctx: Context, statement: Any, params: Mapping[str, Any] | None) -> Sequence[Any]:
     """The check's rows. A query's check reads apart from its handler (a connection given
     back at once: the handler's one read keeps its fast path, see :mod:`.db.reads`); a
-    mutation's check reads in the call's transaction."""
+    mutation's check reads in the call's transaction, as ``ctx.rows`` does (Core, no ORM
+    session opened for the handler's own Core statements to follow)."""
     op = ctx.operation
     if op is not None and op.kind == "query" and ctx._session is None:
         return await rows_apart(ctx.app.database.rows_engine, statement, params)
-    return (await ctx.db.execute(statement, params)).all()
+    _, rows = await ctx._run(statement, dict(params or {}))
+    return rows
 
 
 def build_check(scopes: Mapping[str, Scope], target: Any, names: Sequence[str], body: Any = None) -> ScopeCheck:
