@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..background import cancel
 from ..db.model import utcnow
 from ..errors import BadRequest, Conflict, TooManyRequests, Unauthorized
 from .models import ApiToken, AuthEpoch, Session, User
@@ -179,12 +180,7 @@ class AuthService:
 
     async def stop_watching(self) -> None:
         task, self._watch = self._watch, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await cancel(task)
 
     async def _watch_epoch(self) -> None:
         while True:

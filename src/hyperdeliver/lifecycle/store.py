@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from ..background import cancel
 from ..db.model import utcnow
 from .models import FeatureSeen, FeatureStateRow, FlagRow
 from .states import ACTIVE, NEVER_GATED, FeatureState, Flag, check_lifecycle, check_link
@@ -291,12 +292,7 @@ class LifecycleStore:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await cancel(task)
 
     async def _refresh_loop(self, interval: float, first: float | None = None) -> None:
         delay = interval if first is None else first
