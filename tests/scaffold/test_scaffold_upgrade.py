@@ -7,6 +7,7 @@ renderer (in the CLI tests, through the function ``hyper upgrade`` asks for it).
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,22 @@ def test_the_executable_bit_of_dev_survives_a_merge(acme: Path, newer: Template)
 def test_upgrade_outside_a_project_is_one_line(tmp_path: Path) -> None:
     r = hyper("upgrade", cwd=tmp_path)
     assert_one_line_error(r, "not inside a hyperdeliver project")
+
+
+def test_upgrade_refuses_uncommitted_changes_unless_allowed(tmp_path: Path, newer: Template, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = new_project("acme", tmp_path / "acme", owner="ada@acme.io")  # git init, as hyper new does
+    git = ["git", "-c", "user.name=Ada", "-c", "user.email=ada@acme.io"]
+    subprocess.run([*git, "add", "-A"], cwd=project, check=True, capture_output=True)
+    subprocess.run([*git, "commit", "-qm", "hyper new acme"], cwd=project, check=True, capture_output=True)
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "\nOur own notes.\n")
+    before = snapshot(project)
+
+    assert_one_line_error(hyper("upgrade", cwd=project), "uncommitted changes (README.md)", "--allow-dirty")
+    assert snapshot(project) == before  # nothing written
+
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(upgrade_module, "project_template", lambda: newer)
+    result = CliRunner().invoke(cli, ["upgrade", "--allow-dirty"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    assert "Our own notes." in readme.read_text() and NEW_OWNERS_LINE in readme.read_text()

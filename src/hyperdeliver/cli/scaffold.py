@@ -146,13 +146,15 @@ def owners(
         console.print(f"{'wrote' if changed else 'unchanged:'} {CODEOWNERS} ({len(lines)} feature folders)")
 
 
-def upgrade() -> None:
+def upgrade(
+    allow_dirty: bool = typer.Option(False, "--allow-dirty", help="Merge even with uncommitted changes in the git work tree."),
+) -> None:
     """Merge the installed hyperdeliver's project template into this project (three-way)."""
     from ..scaffold.project import Project
     from ..scaffold.upgrade import upgrade_project
 
     try:
-        report = upgrade_project(Project.find())
+        report = upgrade_project(Project.find(), allow_dirty=allow_dirty)
     except ScaffoldError as exc:
         _fail(exc)
     lines: list[tuple[str, list[str], str]] = [

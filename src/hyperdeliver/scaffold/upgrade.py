@@ -15,6 +15,11 @@ template no longer generates are left as they are, and no other file is touched.
 ``.hyper/base/`` moves to the newer template's output for the files that merged. For a
 conflicted file the newer output waits in ``.hyper/pending/``; once the markers are
 resolved, the next ``hyper upgrade`` takes it as the file's base and finishes.
+
+A merge rewrites the team's files, so in a git work tree it starts only from a clean one
+(as ``cargo fix`` does): uncommitted changes are named and the upgrade refuses, unless
+``allow_dirty`` (``hyper upgrade --allow-dirty``). Then ``git diff`` shows exactly what
+the upgrade did, and ``git checkout .`` undoes it.
 """
 
 from __future__ import annotations
@@ -109,8 +114,25 @@ def _resolve_pending(project: Project, base: dict[str, RenderedFile], report: Up
         (project.pending_dir / relative).unlink()
 
 
-def upgrade_project(project: Project, template: Template | None = None) -> UpgradeReport:
+def uncommitted(root: Path) -> list[str]:
+    """The paths ``git status`` reports changed or untracked under ``root``; none outside
+    a git work tree (or without git)."""
+    git = shutil.which("git")
+    if git is None:
+        return []
+    done = subprocess.run([git, "status", "--porcelain", "--", "."], cwd=root, capture_output=True, text=True)
+    if done.returncode != 0:  # not a work tree
+        return []
+    return [line[3:] for line in done.stdout.splitlines() if line.strip()]
+
+
+def upgrade_project(project: Project, template: Template | None = None, *, allow_dirty: bool = False) -> UpgradeReport:
     """Merge the newer template into the project; see the module's docstring."""
+    if not allow_dirty and (dirty := uncommitted(project.root)):
+        more = f" and {len(dirty) - 3} more" if len(dirty) > 3 else ""
+        raise ScaffoldError(
+            f"uncommitted changes ({', '.join(dirty[:3])}{more}): commit or stash them first, so the upgrade's own changes can be reviewed and undone, or pass --allow-dirty"
+        )
     template = template or project_template()
     new = render_tree(template.root, template_variables(project.record.answers, template))
     base = read_tree(project.base_dir)
