@@ -53,6 +53,7 @@ import orjson  # noqa: E402
 from hyper_app import ItemIn, ItemOut  # noqa: E402
 
 from hyperdeliver import App, Context, Feature, Settings  # noqa: E402
+from hyperdeliver.graphql import GraphQLPlugin  # noqa: E402
 
 GRAPHQL_DOC = "mutation($d: ItemInput!) { createItem(data: $d) { id name price tags owner } }"
 ITEM = {"name": "widget", "price": 9.5, "tags": ["a", "b"]}
@@ -146,7 +147,7 @@ async def inprocess(db_file: Path, token: str, seconds: float, rounds: int) -> d
     """REST, GraphQL, and GraphQL with every document through graphql-core's executor."""
     app = create_app(bench_settings(db_file))
     await app.startup()
-    plugin = app.state["graphql"]
+    plugin = app.plugin(GraphQLPlugin)
     reqs = requests_for(token)
     reqs["graphql-core"] = reqs["graphql"]
     results: dict[str, list[float]] = {form: [] for form in reqs}

@@ -32,7 +32,7 @@ def main() -> None:
         handler.__name__ = f"get_{f.name}"
         f.query(f"GET /{f.name}", roles=PUBLIC)(handler)
     app = App("bench", features=features, settings=Settings(env="test", database_url="sqlite://", access_log=False))
-    store = app.state["lifecycle"]
+    store = app.lifecycle
     since = datetime(2026, 11, 1, tzinfo=timezone.utc)
     store.rules = {
         "old": FeatureState("old", "deprecated", date(2027, 3, 1), "https://example.com/m", since),

@@ -83,7 +83,7 @@ def make_app(url: str, **kw: object) -> App:
 
 async def record_cost(n: int = 200_000) -> float:
     app = make_app("sqlite://", usage_buffer_max=n + 1, usage_flush_size=n + 1)
-    rec = app.state["usage"]
+    rec = app.usage
     op = app.operation("feature_00.hello_00")
     ctx = Context(app, "r", ANONYMOUS, "rest", op)
     best = math.inf
@@ -136,7 +136,7 @@ async def flush_cost(url: str, model: str, batches: int = 301, size: int = 1000)
     the raw batch), the per-user rollups every 300 batches as it does every 5 minutes."""
     app = make_app(url, usage_flush_size=10**9, usage_buffer_max=10**9, usage_flush_interval=3600)
     await upgrade_async(app)
-    rec = app.state["usage"]
+    rec = app.usage
     ops = {f.name: app.operation(f"{f.name}.hello_{i:02d}") for i, f in enumerate(FEATURES)}
     principals: dict[int | None, Principal] = {}
     calls = []
@@ -186,7 +186,7 @@ async def throughput(url: str, enabled: bool, n: int) -> float:
 
     for _ in range(500):
         await app(scope, receive, send)
-    rec = app.state.get("usage")
+    rec = app.usage
     if rec is not None:
         await rec.flush()
     statuses.clear()

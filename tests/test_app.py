@@ -39,6 +39,22 @@ def test_duplicate_operation_names_are_refused() -> None:
         App("a", features=[feature_with(PUBLIC, "f"), feature_with(PUBLIC, "g")], roles=["member"], settings=SETTINGS)
 
 
+def test_two_operations_one_graphql_field_are_refused() -> None:
+    f = Feature("f", owner="o@t.dev")
+
+    @f.query("GET /a", roles=PUBLIC, name="list_items")
+    async def one(ctx: Context) -> int:
+        return 1
+
+    @f.query("GET /b", roles=PUBLIC, name="listItems")
+    async def two(ctx: Context) -> int:
+        return 2
+
+    with pytest.raises(ConfigurationError, match=r"hd\.E003 operations f\.list_items and f\.listItems are both the GraphQL field 'listItems'"):
+        App("a", features=[f], roles=["member"], settings=SETTINGS)
+    App("a", features=[f], roles=["member"], settings=SETTINGS, plugins=[])  # no GraphQL: no clash
+
+
 def test_all_problems_are_reported_at_once() -> None:
     with pytest.raises(ConfigurationError) as err:
         App("a", features=[feature_with(None, "f", "one"), feature_with({"x"}, "g", "two")], roles=["member"], settings=SETTINGS)

@@ -30,6 +30,7 @@ from .features import Feature, operation_of
 from .jobs.tasks import Task
 from .operations import Operation
 from .auth.memberships import Membership, Memberships
+from .plugins import Plugin
 from .roles import AUTHENTICATED, PUBLIC, RoleHierarchy
 from .scopes import Lookup, Scope, ScopeAccess
 from .settings import Settings
@@ -57,6 +58,7 @@ __all__ = [
     "Operation",
     "PUBLIC",
     "PayloadTooLarge",
+    "Plugin",
     "Principal",
     "RoleHierarchy",
     "Scope",

@@ -20,7 +20,7 @@ import pkgutil
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from .auth.feature import build_auth_feature
 from .auth.memberships import Memberships
@@ -31,7 +31,7 @@ from .db import Database
 from .errors import ConfigurationError, first_line
 from .features import Feature
 from .operations import Operation
-from .plugins import default_plugins
+from .plugins import Plugin, check_plugin, default_plugins
 from .rest.asgi import NO_PATH_VALUES, RestAdapter
 from .rest.proxies import TrustedProxies
 from .rest.security_headers import SecurityHeaders
@@ -41,6 +41,12 @@ from .settings import Settings, settings_from_env
 from .types import Receive, Send
 from .types import Scope as ASGIScope
 
+if TYPE_CHECKING:
+    from .jobs.queue import JobQueue
+    from .lifecycle.store import LifecycleStore
+    from .usage.recorder import UsageRecorder
+
+P = TypeVar("P", bound=Plugin)
 
 GC_THRESHOLD = 10_000
 """A server's youngest-generation GC threshold unless ``Settings.gc_threshold`` says otherwise."""
@@ -81,6 +87,13 @@ class App:
         scopes: the scopes roles can be held in (``[Scope("workspace", lookups=[...])]``):
             operations declared with ``scope="workspace"`` check the caller's roles there
             (:mod:`hyperdeliver.scopes`); ``app.memberships`` grants and revokes them.
+        plugins: the :class:`~hyperdeliver.Plugin` objects the app is built from; defaults
+            to :func:`~hyperdeliver.plugins.default_plugins` (OpenAPI, GraphQL, jobs,
+            lifecycle, dashboard, usage, ops). REST is always there.
+
+    The services plugins provide the rest of the framework are typed attributes, None
+    without their plugin: :attr:`jobs`, :attr:`usage`, :attr:`lifecycle`. A plugin's own
+    objects are reached through it: ``app.plugin(GraphQLPlugin).schema``.
     """
 
     def __init__(
@@ -91,7 +104,7 @@ class App:
         roles: Sequence[str] | Mapping[str, Iterable[str]] = ("admin",),
         settings: Settings | None = None,
         migrations: str | Path | None = None,
-        plugins: list[Any] | None = None,
+        plugins: Sequence[Plugin] | None = None,
         hasher: Hasher | None = None,
         scopes: Iterable[Scope] = (),
     ) -> None:
@@ -124,16 +137,22 @@ class App:
         self.proxies = TrustedProxies(self.settings.trusted_proxies)
         """Whose X-Forwarded-For / -Proto to believe (:mod:`~hyperdeliver.rest.proxies`); none by default."""
         self.rest = RestAdapter(self)
-        self.jobs: Any = None
-        self.state: dict[str, Any] = {}
-        self.plugins: list[Any] = [self.rest, *(default_plugins() if plugins is None else plugins)]
+        self.jobs: JobQueue | None = None
+        """The job queue (:class:`~hyperdeliver.jobs.JobsPlugin`): ``app.jobs.enqueue(None, task, **kwargs)``."""
+        self.usage: UsageRecorder | None = None
+        """The usage recorder (:class:`~hyperdeliver.usage.UsagePlugin`); None when ``usage_enabled`` is off."""
+        self.lifecycle: LifecycleStore | None = None
+        """Lifecycles and flags in force (:class:`~hyperdeliver.lifecycle.LifecyclePlugin`)."""
+        self.plugins: list[Plugin] = []
+        for p in [self.rest, *(default_plugins() if plugins is None else plugins)]:
+            self._register(p)
         for p in self.plugins:
-            if hasattr(p, "setup"):
-                p.setup(self)
+            p.setup(self)
         for op in self.operations:
             for p in self.plugins:
-                if hasattr(p, "receive_operation"):
-                    p.receive_operation(op)
+                p.receive_operation(op)
+        for p in self.plugins:
+            self._mount(p)
         for f in self.features.values():
             f.freeze()
         self._started = False
@@ -165,9 +184,9 @@ class App:
                     op.scope_check = build_check(self.scopes, op, [p.name for p in op.params], op.body)
                 except ConfigurationError as exc:
                     problems.append(str(exc))
-            if op.graphql_name in seen:
-                problems.append(f"hd.E003 operations {seen[op.graphql_name].qualname} and {op.qualname} share the name {op.name!r}")
-            seen[op.graphql_name] = op
+            if op.name in seen:
+                problems.append(f"hd.E003 operations {seen[op.name].qualname} and {op.qualname} share the name {op.name!r}")
+            seen[op.name] = op
         for f in self.features.values():
             for task in f.tasks.values():
                 if task.scope is not None:
@@ -185,16 +204,36 @@ class App:
                 return op
         raise KeyError(qualname)
 
-    def add_plugin(self, plugin: Any) -> None:
+    def plugin(self, kind: type[P]) -> P:
+        """The app's plugin of type ``kind``: ``app.plugin(GraphQLPlugin).sdl()``.
+
+        Raises:
+            LookupError: the app has none (its ``plugins=`` leave it out).
+        """
+        for p in self.plugins:
+            if isinstance(p, kind):
+                return p
+        raise LookupError(f"the app {self.name!r} has no {kind.__name__} (its plugins= leave it out)")
+
+    def add_plugin(self, plugin: Plugin) -> None:
         """Add a plugin after construction (it receives every operation at once)."""
         if self._started:
             raise ConfigurationError("plugins must be added before the app starts")
+        self._register(plugin)
+        plugin.setup(self)
+        for op in self.operations:
+            plugin.receive_operation(op)
+        self._mount(plugin)
+
+    def _register(self, plugin: Plugin) -> None:
+        check_plugin(plugin)
+        if any(p.name == plugin.name for p in self.plugins):
+            raise ConfigurationError(f"two plugins are named {plugin.name!r}")
         self.plugins.append(plugin)
-        if hasattr(plugin, "setup"):
-            plugin.setup(self)
-        if hasattr(plugin, "receive_operation"):
-            for op in self.operations:
-                plugin.receive_operation(op)
+
+    def _mount(self, plugin: Plugin) -> None:
+        for prefix, asgi in plugin.mounts():
+            self.rest.mount(prefix, asgi)
 
     # -- lifespan ------------------------------------------------------------------
 
@@ -205,8 +244,7 @@ class App:
         self.auth.prepare()
         self.auth.start_watching()
         for p in self.plugins:
-            if hasattr(p, "startup"):
-                await p.startup(self)
+            await p.startup(self)
 
     async def shutdown(self) -> None:
         if not self._started:
@@ -214,8 +252,7 @@ class App:
         self._started = False
         await self.auth.stop_watching()
         for p in reversed(self.plugins):
-            if hasattr(p, "shutdown"):
-                await p.shutdown(self)
+            await p.shutdown(self)
         await self.database.dispose()
 
     async def __call__(self, scope: ASGIScope, receive: Receive, send: Send) -> None:

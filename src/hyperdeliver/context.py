@@ -11,13 +11,14 @@ from .auth.principal import NO_COOKIES, Principal
 from .db.core import CoreTransaction
 from .db.reads import FIRST, first_rows, plain_select
 from .db.rows import models_of
+from .errors import ConfigurationError
 
 if TYPE_CHECKING:
     from sqlalchemy.sql import Executable
 
     from .app import App
     from .db.reads import ReadState
-    from .operations import Operation
+    from .operations import Invocable
     from .scopes import ScopeAccess
 
 M = TypeVar("M")
@@ -59,7 +60,7 @@ class Context:
         request_id: str,
         principal: Principal,
         interface: str,
-        operation: Operation | None = None,
+        operation: Invocable | None = None,
         client_ip: str = "",
         cookies: Mapping[str, str] | None = None,
     ) -> None:
@@ -196,4 +197,7 @@ class Context:
 
     async def enqueue(self, task: Any, /, **kwargs: Any) -> Any:
         """Enqueue a background job in this call's transaction (nothing if it rolls back)."""
-        return await self.app.jobs.enqueue(self, task, **kwargs)
+        jobs = self.app.jobs
+        if jobs is None:
+            raise ConfigurationError("this app has no job queue (its plugins= leave out hyperdeliver.jobs.JobsPlugin)")
+        return await jobs.enqueue(self, task, **kwargs)

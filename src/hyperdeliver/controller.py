@@ -21,13 +21,13 @@ from .errors import Conflict, Forbidden, HyperError, NotFound, Unauthorized, Val
 if TYPE_CHECKING:
     from .app import App
     from .context import Context
-    from .operations import Operation
+    from .operations import Invocable
 
 log = logging.getLogger("hyperdeliver.error")
 
-Gate = Callable[["Operation", "Context"], None]
+Gate = Callable[["Invocable", "Context"], None]
 """A lifecycle gate: raises (410, 404) or adds headers to the context."""
-Observer = Callable[["Operation", "Context", int, float], None]
+Observer = Callable[["Invocable", "Context", int, float], None]
 """Called after every call with (operation, context, status, seconds). Must not block."""
 Runner = Callable[..., Awaitable[Any]]
 """One operation's pipeline: ``await run(ctx, validate, *args)`` (see :meth:`FrontController.call`)."""
@@ -75,17 +75,17 @@ class FrontController:
         # so a gate or observer appended later counts, and one assigned anew would not.
         self.gates: list[Gate] = []
         self.observers: list[Observer] = []
-        self._runners: dict[Operation, Runner] = {}
-        self.snapshot_reads: set[Operation] = set()
+        self._runners: dict[Invocable, Runner] = {}
+        self.snapshot_reads: set[Invocable] = set()
         """The queries seen running several statements: they start in one read-only transaction."""
 
-    def record(self, op: Operation, ctx: Context, status: int, seconds: float) -> None:
+    def record(self, op: Invocable, ctx: Context, status: int, seconds: float) -> None:
         """Tell the observers (usage, metrics) about a call that ended before its pipeline
         ran: its authentication or its body failed in the adapter. Every call is counted."""
         for obs in self.observers:
             obs(op, ctx, status, seconds)
 
-    def runner(self, op: Operation) -> Runner:
+    def runner(self, op: Invocable) -> Runner:
         """``op``'s pipeline (see :meth:`call`), built on first use and kept: what the
         operation's declaration decides (its roles, kind) is bound once; its handler and
         status, and the settings, are read per call (tests replace them)."""
@@ -94,7 +94,7 @@ class FrontController:
             run = self._runners[op] = self._build(op)
         return run
 
-    async def call(self, op: Operation, ctx: Context, validate: Callable[..., dict[str, Any]], *args: Any) -> Any:
+    async def call(self, op: Invocable, ctx: Context, validate: Callable[..., dict[str, Any]], *args: Any) -> Any:
         """Gate, authorize, validate, run, record. ``validate(*args)`` is the adapter's
         parser, called only once the caller may call ``op`` (401/403 before 422).
 
@@ -111,7 +111,7 @@ class FrontController:
         """
         return await self.runner(op)(ctx, validate, *args)
 
-    def _build(self, op: Operation) -> Runner:
+    def _build(self, op: Invocable) -> Runner:
         gates, observers = self.gates, self.observers  # the lists, not copies: plugins append later
         is_task, is_mutation, qualname = op.kind == "task", op.kind == "mutation", op.qualname
         is_query = op.kind == "query"
@@ -150,7 +150,9 @@ class FrontController:
                     if scoped:
                         # 404 outside the caller's scopes, 403 without the role; a query's
                         # check reads on a connection of its own, outside its reads.
-                        await op.scope_check(ctx, kwargs)
+                        check = op.scope_check
+                        assert check is not None  # scoped: the app built it
+                        await check(ctx, kwargs)
                     if is_query:
                         result = await read(ctx, kwargs)
                     else:

@@ -5,6 +5,12 @@ An operation is built from the handler's signature: the first parameter is the
 is a path parameter; a Pydantic model parameter of a mutation is the JSON body;
 every other parameter is a query-string parameter. The return annotation is the
 output model.
+
+How a transport carries the arguments and the result is its adapter's business:
+:mod:`hyperdeliver.rest.binding` (path, query and JSON body in; JSON bytes out) and
+:mod:`hyperdeliver.graphql` (camelCase names; Python values out). :class:`Invocable` is
+what the front controller calls: an :class:`Operation` or a background
+:class:`~hyperdeliver.jobs.tasks.Task`.
 """
 
 from __future__ import annotations
@@ -14,32 +20,76 @@ import re
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, get_args, get_origin
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
-from pydantic_core import SchemaSerializer, SchemaValidator
 
 from .errors import ConfigurationError, ValidationFailed, field_errors
-from .plain_json import plain_dumper
 from .roles import requirement
 
 if TYPE_CHECKING:
     from .features import Feature
+    from .scopes import ScopeCheck
 
 Handler = Callable[..., Awaitable[Any]]
-RestValidator = Callable[[dict[str, str], dict[str, Any], "bytes | None"], dict[str, Any]]
-"""``validate(path_values, query, body) -> kwargs``, or a ValidationFailed."""
 _PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 
-def camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p[:1].upper() + p[1:] for p in rest)
-
-
 def is_model(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+class Invocable(Protocol):
+    """What the front controller calls, its gates check and its observers count: an
+    :class:`Operation` (REST, GraphQL) or a :class:`~hyperdeliver.jobs.tasks.Task` (jobs).
+
+    The controller reads the declaration once per callable, then per call awaits
+    :attr:`handler` with the keyword arguments :meth:`validate_args` (or an adapter's own
+    parser) returned. Read-only here: the app, not the controller, sets them.
+    """
+
+    @property
+    def feature(self) -> Feature: ...
+
+    @property
+    def kind(self) -> str:
+        """``"query"``, ``"mutation"`` or ``"task"``."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def qualname(self) -> str:
+        """``"<feature>.<name>"``: unique in an app."""
+
+    @property
+    def summary(self) -> str: ...
+
+    @property
+    def roles(self) -> frozenset[str] | None: ...
+
+    @property
+    def requirement(self) -> frozenset[str] | None:
+        """What a caller must hold (:func:`~hyperdeliver.roles.requirement` of :attr:`roles`)."""
+
+    @property
+    def status(self) -> int:
+        """The status of a successful call unless the handler sets ``ctx.status``."""
+
+    @property
+    def handler(self) -> Handler: ...
+
+    @property
+    def scope(self) -> str | None: ...
+
+    @property
+    def scope_check(self) -> ScopeCheck | None:
+        """The scope check the app builds from :attr:`scope` (None: not scoped)."""
+
+    def validate_args(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Already-decoded arguments (Python names) as the handler's keyword arguments,
+        or a :class:`~hyperdeliver.errors.ValidationFailed`."""
 
 
 @dataclass(eq=False)
@@ -83,7 +133,6 @@ class Operation:
         bodies = [p for p in self.params if p.location == "body"]
         self.body: Param | None = bodies[0] if bodies else None
         self.qualname = f"{self.feature.name}.{self.name}"
-        self.graphql_name = camel(self.name)
         # Path and query values arrive as strings; one model validates them together
         # in lax mode, so "7" becomes 7 and bad values become field errors.
         simple = self.path_params + self.query_params
@@ -93,58 +142,16 @@ class Operation:
                 p.name: (bounded_int(p.annotation), ... if p.required else p.default) for p in simple
             }
             self.params_model = create_model(f"{self.name}_params", **fields)
-        self.list_params = {p.name for p in self.query_params if _is_list(p.annotation)}
         self.body_adapter = TypeAdapter(self.body.annotation) if self.body else None
         self.output_adapter = TypeAdapter(self.output) if self.output is not None else None
         self._output_is_model = is_model(self.output)
-        # The adapters' pydantic-core validator and serializer, called directly: the
-        # TypeAdapter methods' keyword plumbing costs as much as validating a small body.
-        self._validate_body_json = _core(self.body_adapter, "validator", "validate_json")
-        self._to_json = _core(self.output_adapter, "serializer", "to_json")
-        self._rest_body = _body_reader(self.body, self._validate_body_json)
         self.public = self.roles is not None and "public" in self.roles
         self.requirement = requirement(self.roles) if self.roles is not None else None
         """What the front controller checks (:func:`~hyperdeliver.roles.requirement`)."""
-        self.scope_check: Any = None
+        self.scope_check: ScopeCheck | None = None
         """The :class:`~hyperdeliver.scopes.ScopeCheck` the app builds for a scoped operation (read per call)."""
 
     # -- validation -----------------------------------------------------------------
-
-    def validate_rest(
-        self, path_values: dict[str, str], query: dict[str, Any], body: bytes | None
-    ) -> dict[str, Any]:
-        """Turn raw HTTP input into handler keyword arguments, or raise ValidationFailed."""
-        kwargs: dict[str, Any] = {}
-        errors: list[dict[str, Any]] = []
-        if self.params_model is not None:
-            raw = dict(path_values)
-            for p in self.query_params:
-                if p.name in query:
-                    v = query[p.name]
-                    raw[p.name] = v if p.name in self.list_params else v[-1]
-            try:
-                values = self.params_model.model_validate(raw).__dict__
-            except ValidationError as exc:
-                errors += [_relocate(e, self) for e in field_errors(exc)]
-            else:
-                errors += [_relocate(e, self) for e in unstorable(values)]
-                kwargs.update(values)
-        if self._rest_body is not None:
-            try:
-                kwargs.update(self._rest_body(path_values, query, body))
-            except ValidationFailed as exc:
-                errors += exc.errors
-        if errors:
-            raise ValidationFailed(errors)
-        return kwargs
-
-    def rest_validator(self) -> RestValidator:
-        """:meth:`validate_rest`, or for the usual shapes (no path or query parameters,
-        with or without a JSON body) just the part of it they need, with the same
-        answers and errors: the REST endpoint calls it once per request."""
-        if self.params_model is not None:
-            return self.validate_rest
-        return self._rest_body or _no_arguments
 
     def validate_args(self, args: dict[str, Any]) -> dict[str, Any]:
         """Validate already-decoded arguments (GraphQL, jobs); keys are Python names."""
@@ -183,58 +190,6 @@ class Operation:
             return result
         return self.output_adapter.validate_python(result, from_attributes=True)
 
-    def dump_json(self, result: Any) -> bytes:
-        assert self._to_json is not None
-        return self._to_json(self.to_output(result))  # type: ignore[no-any-return]
-
-    def json_dumper(self) -> Callable[[Any], bytes]:
-        """:meth:`dump_json` as one call: a result that already is the output model (the
-        usual case) goes straight to the serializer, orjson's for a
-        :func:`~hyperdeliver.plain_json.plain_model`."""
-        to_json = self._to_json
-        if to_json is None or not self._output_is_model:
-            return self.dump_json
-        output, to_output = self.output, self.to_output
-        plain = plain_dumper(output, otherwise=self.dump_json)
-        if plain is not None:
-            return plain
-
-        def dump(result: Any) -> bytes:
-            return to_json(result if result.__class__ is output else to_output(result))  # type: ignore[no-any-return]
-
-        return dump
-
-    def dump_python(self, result: Any) -> Any:
-        if self.output_adapter is None:
-            return None
-        return self.output_adapter.dump_python(self.to_output(result), mode="json")
-
-
-def _body_reader(body: Param | None, validate_json: Callable[[bytes], Any] | None) -> RestValidator | None:
-    """The JSON body's part of :meth:`Operation.validate_rest`: ``{name: value}`` or a
-    ValidationFailed at ``body``; None for an operation without a body."""
-    if body is None or validate_json is None:
-        return None
-    name, required, default = body.name, body.required, body.default
-
-    def read_body(path_values: dict[str, str], query: dict[str, Any], raw: bytes | None) -> dict[str, Any]:
-        if not raw:
-            if required:
-                raise ValidationFailed([{"loc": ["body"], "field": "body", "msg": "A JSON body is required", "type": "missing"}])
-            return {name: default}
-        try:
-            value = validate_json(raw)
-        except ValidationError as exc:
-            errors = field_errors(exc, ("body",))
-        else:
-            # JSON can carry a NUL only escaped (jiter refuses raw control characters and
-            # lone surrogates itself): one C-level search decides whether to look further.
-            if b"\\u0000" not in raw or not (errors := unstorable(value, ("body",))):
-                return {name: value}
-        raise ValidationFailed(errors)
-
-    return read_body
-
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 """What no database column stores as text: NUL (PostgreSQL refuses it; SQLite cuts C
@@ -271,53 +226,6 @@ def _walk(value: Any, loc: list[str | int], found: list[dict[str, Any]]) -> None
             _walk(item, [*loc, i], found)
 
 
-def _no_arguments(path_values: dict[str, str], query: dict[str, Any], body: bytes | None) -> dict[str, Any]:
-    """The keyword arguments of an operation that takes none."""
-    return {}
-
-
-def _core(adapter: TypeAdapter[Any] | None, part: str, method: str) -> Callable[..., Any] | None:
-    """``adapter.validator.validate_json`` (or the serializer's ``to_json``) when pydantic
-    has built it, else the adapter's own method (a schema still waiting for a forward ref)."""
-    if adapter is None:
-        return None
-    core = getattr(adapter, part, None)
-    if isinstance(core, (SchemaValidator, SchemaSerializer)):
-        return getattr(core, method)  # type: ignore[no-any-return]
-    return getattr(adapter, "validate_json" if part == "validator" else "dump_json")  # type: ignore[no-any-return]
-
-
-def _at(err: dict[str, Any], loc: list[Any]) -> dict[str, Any]:
-    """``err`` at ``loc``, its dotted ``field`` to match."""
-    return {**err, "loc": loc, "field": ".".join(str(p) for p in loc)}
-
-
-def _relocate(err: dict[str, Any], op: Operation) -> dict[str, Any]:
-    name = err["loc"][0] if err["loc"] else ""
-    where = "path" if any(p.name == name for p in op.path_params) else "query"
-    return _at(err, [where, *err["loc"]])
-
-
-def rest_errors(exc: ValidationFailed, op: Operation) -> ValidationFailed:
-    """A handler's :meth:`ValidationFailed.on` errors as REST names fields: the body
-    parameter's name becomes ``body``, a path or query parameter gets ``path.``/``query.``
-    (as :meth:`Operation.validate_rest` reports them). Other errors are left as they are."""
-    if not exc.in_params:
-        return exc
-    errors = []
-    for err in exc.errors:
-        loc = err["loc"]
-        if op.body is not None and loc and loc[0] == op.body.name:
-            err = _at(err, ["body", *loc[1:]])
-        elif loc and any(p.name == loc[0] for p in (*op.path_params, *op.query_params)):
-            err = _relocate(err, op)
-        errors.append(err)
-    fields = ", ".join(e["field"] for e in errors)
-    out = ValidationFailed(errors, f"{fields}: {errors[0]['msg']}" if len(errors) == 1 else None)
-    out.headers = exc.headers
-    return out
-
-
 INT64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 """An ``int`` path or query parameter: what a database column can hold (a larger one is a
 422, not a driver's overflow error in the handler)."""
@@ -340,15 +248,6 @@ def bounded_int(annotation: Any) -> Any:
         if type(None) in args and len(args) == 2:
             return INT64 | None
     return annotation
-
-
-def _is_list(tp: Any) -> bool:
-    origin = typing.get_origin(tp)
-    if origin in (list, set, frozenset, tuple):
-        return True
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        return any(_is_list(a) for a in typing.get_args(tp) if a is not type(None))
-    return False
 
 
 def parse_route(route: str) -> tuple[str, str]:

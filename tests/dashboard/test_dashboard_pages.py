@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from hyperdeliver import App
+from hyperdeliver.dashboard import DashboardPlugin
 from hyperdeliver.testing import TestClient
 
 PAGES = ["/_hyper/", "/_hyper/features", "/_hyper/features/tasks", "/_hyper/sunset", "/_hyper/jobs"]
@@ -69,7 +70,7 @@ async def test_flag_form_turns_the_endpoint_into_a_404_and_back(teamboard: App) 
             await viewer.login("viewer@teamboard.dev", "viewer-password")
             assert (await viewer.get("/tasks/1/comments")).status_code == 404
         await admin.post("/_hyper/features/comments/flag", data={"csrf_token": token, "mode": "none"})
-        assert teamboard.state["lifecycle"].states["comments"].flag is None
+        assert teamboard.lifecycle.states["comments"].flag is None
 
 
 async def test_lifecycle_form_and_its_errors(teamboard: App) -> None:
@@ -82,7 +83,7 @@ async def test_lifecycle_form_and_its_errors(teamboard: App) -> None:
         assert r.headers["sunset"] == "Mon, 01 Mar 2027 00:00:00 GMT"
         assert r.headers["link"] == '<https://teamboard.dev/projects-v2>; rel="sunset"'
         assert re.fullmatch(r"@\d+", r.headers["deprecation"])
-        state = teamboard.state["lifecycle"].states["projects"]
+        state = teamboard.lifecycle.states["projects"]
         assert state.updated_by == "admin@teamboard.dev"
         bad = await admin.post("/_hyper/features/projects/lifecycle", data={**form, "sunset": "2027-02-30"})
         assert bad.status_code == 400 and "bad date" in bad.text
@@ -95,7 +96,7 @@ async def test_lifecycle_form_and_its_errors(teamboard: App) -> None:
         # without the CSRF token nothing changes
         r = await admin.post("/_hyper/features/projects/lifecycle", data={**form, "csrf_token": "forged", "lifecycle": "removed"})
         assert r.status_code == 403
-        assert teamboard.state["lifecycle"].states["projects"].lifecycle == "deprecated"
+        assert teamboard.lifecycle.states["projects"].lifecycle == "deprecated"
         # the built-in auth feature has no forms
         assert 'id="flag-form"' not in (await admin.get("/_hyper/features/auth")).text
 
@@ -135,7 +136,7 @@ async def test_pages_render_on_an_unmigrated_database(settings_for: Any, sqlite_
     async def who(request: Any) -> Principal:
         return admin
 
-    dashboard = app.state["dashboard"]
+    dashboard = app.plugin(DashboardPlugin).dashboard
     dashboard.who = who  # the session tables are missing too: authenticate the admin directly
     try:
         async with TestClient(app) as c:

@@ -77,7 +77,7 @@ async def test_database_down_is_503_with_retry_after_and_every_call_is_counted(
         # the call refused in authentication (no pipeline ran) is counted like the others
         assert requests_total(metrics, "list_workspaces", "503") == 2, metrics
         assert requests_total(metrics, "login", "503") == 1, metrics
-    counters = app.state["usage"].counters()
+    counters = app.usage.counters()
     assert counters["produced"] == counters["persisted"] + counters["dropped"] + counters["pending"]
     assert counters["produced"] >= 4
     await app.database.dispose()

@@ -1,8 +1,8 @@
 """GraphQL fixtures: the teamboard app plus a ``probe`` feature whose handlers count their calls.
 
 The probe's ``chain`` query returns a nested ``Node`` (deep enough for the depth limit);
-every probe handler adds one to ``app.state["probe_calls"]``, so a test can show that a
-refused document ran no resolver at all.
+every probe handler adds one to the probe's ``calls`` (``app.features["probe"].calls``),
+so a test can show that a refused document ran no resolver at all.
 """
 
 from __future__ import annotations
@@ -31,11 +31,17 @@ class Node(BaseModel):
 Node.model_rebuild()
 
 
+class Probe(Feature):
+    """A feature that counts its handlers' calls (one probe per app)."""
+
+    calls = 0
+
+
 def make_probe() -> Feature:
-    probe = Feature("probe", owner="tests@hyperdeliver.dev", summary="Counts resolver calls")
+    probe = Probe("probe", owner="tests@hyperdeliver.dev", summary="Counts resolver calls")
 
     def count(ctx: Context) -> None:
-        ctx.app.state["probe_calls"] = ctx.app.state.get("probe_calls", 0) + 1
+        probe.calls += 1
 
     @probe.query("GET /probe/chain", roles=PUBLIC)
     async def chain(ctx: Context, levels: int = 3) -> Node:
@@ -73,7 +79,7 @@ def make_probe() -> Feature:
     async def bump(ctx: Context) -> int:
         """Counts a call (members only)."""
         count(ctx)
-        return int(ctx.app.state["probe_calls"])
+        return probe.calls
 
     return probe
 

@@ -13,6 +13,7 @@ MODULES = [
     "hyperdeliver.graphql.limits",
     "hyperdeliver.graphql.errors",
     "hyperdeliver.graphql.plugin",
+    "hyperdeliver.graphql.names",
     "hyperdeliver.auth.request",
 ]
 

@@ -18,7 +18,7 @@ async def test_get_serves_queries_and_refuses_mutations(probe_client: TestClient
     assert r.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
     r = await probe_client.put("/graphql", json={"query": "{ ping }"})
     assert r.status_code == 405
-    assert probe_app.state["probe_calls"] == 1
+    assert probe_app.features["probe"].calls == 1  # type: ignore[attr-defined]
 
 
 async def test_bad_requests_are_refused_with_a_code(probe_client: TestClient, probe_app: App) -> None:
@@ -41,7 +41,7 @@ async def test_bad_requests_are_refused_with_a_code(probe_client: TestClient, pr
     # application/graphql bodies are accepted as the document.
     r = await probe_client.post("/graphql", content=b"{ ping }", headers={"content-type": "application/graphql"})
     assert r.json() == {"data": {"ping": "pong"}}
-    assert probe_app.state["probe_calls"] == 1
+    assert probe_app.features["probe"].calls == 1  # type: ignore[attr-defined]
 
 
 async def test_bearer_token_mutations_need_no_csrf(probe_client: TestClient, probe_app: App, api_token: Any) -> None:
@@ -55,7 +55,7 @@ async def test_bearer_token_mutations_need_no_csrf(probe_client: TestClient, pro
     viewer = await api_token(probe_app, "viewer@teamboard.dev")
     r = await probe_client.post("/graphql", json={"query": "mutation { bump }"}, headers={"authorization": f"Bearer {viewer}"})
     assert r.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    assert probe_app.state["probe_calls"] == 1
+    assert probe_app.features["probe"].calls == 1  # type: ignore[attr-defined]
 
 
 async def test_authentication_happens_once_per_request(probe_client: TestClient, probe_app: App, api_token: Any) -> None:

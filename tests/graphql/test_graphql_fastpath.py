@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from hyperdeliver import App
+from hyperdeliver.graphql import GraphQLPlugin
 from hyperdeliver.testing import TestClient
 
 TASK = "id projectId title notes status priority assigneeId createdAt updatedAt __typename"
@@ -48,7 +49,7 @@ CORPUS: list[tuple[str, dict[str, Any] | None, str | None]] = [
 
 
 async def answer(client: TestClient, app: App, fast: bool, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, Any]:
-    app.state["graphql"].fast_path = fast
+    app.plugin(GraphQLPlugin).fast_path = fast
     r = await client.post("/graphql", json=body, headers=headers)
     return r.status_code, r.json()
 
@@ -58,7 +59,7 @@ async def test_fast_path_answers_like_graphql_core(probe_client: TestClient, pro
     headers = {}
     if caller == "member":
         headers["authorization"] = f"Bearer {await api_token(probe_app, 'member@teamboard.dev')}"
-    endpoint = probe_app.state["graphql"].endpoint
+    endpoint = probe_app.plugin(GraphQLPlugin).endpoint
     planned = 0
     for query, variables, operation_name in CORPUS:
         body: dict[str, Any] = {"query": query}
@@ -76,7 +77,7 @@ async def test_fast_path_answers_like_graphql_core(probe_client: TestClient, pro
 
 
 async def test_fast_path_leaves_the_rest_to_graphql_core(probe_client: TestClient, probe_app: App) -> None:
-    endpoint = probe_app.state["graphql"].endpoint
+    endpoint = probe_app.plugin(GraphQLPlugin).endpoint
     for query in [
         "{ ...F } fragment F on Query { ping }",
         "{ ... on Query { ping } }",

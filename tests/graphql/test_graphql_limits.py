@@ -1,6 +1,6 @@
 """Limits: depth, aliases, tokens, batching, introspection, each refused before any resolver runs.
 
-``app.state["probe_calls"]`` counts probe handler calls; a refused document leaves it at 0.
+``app.features["probe"].calls`` counts probe handler calls; a refused document leaves it at 0.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from hyperdeliver.testing import TestClient
 
 
 def calls(app: App) -> int:
-    return int(app.state.get("probe_calls", 0))
+    return int(app.features["probe"].calls)  # type: ignore[attr-defined]  # the probe's own counter (conftest.py)
 
 
 def chain_query(depth: int) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hyperdeliver.operations import camel
+from hyperdeliver.graphql.names import camel
 from hyperdeliver.testing import TestClient
 
 TASK_FIELDS = "id projectId title notes status priority assigneeId createdAt updatedAt"

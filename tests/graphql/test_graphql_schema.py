@@ -90,13 +90,16 @@ def test_teamboard_schema_has_every_operation() -> None:
     from hyperdeliver.demo.teamboard.app import create_app
 
     app = create_app(Settings(env="test", database_url="sqlite://"))
-    schema = app.state["graphql"].schema
+    from hyperdeliver.graphql import GraphQLPlugin
+    from hyperdeliver.graphql.names import field_name
+
+    schema = app.plugin(GraphQLPlugin).schema
     query = schema.query_type
     mutation = schema.mutation_type
     assert query is not None and mutation is not None
     for op in app.operations:
         root = query if op.kind == "query" else mutation
-        assert op.graphql_name in root.fields, op.qualname
+        assert field_name(op) in root.fields, op.qualname
 
 
 def test_cli_prints_the_sdl(tmp_path: Path) -> None:

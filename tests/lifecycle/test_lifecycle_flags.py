@@ -47,7 +47,7 @@ def test_role_targeting_and_off() -> None:
 async def test_flag_off_answers_404_problem_json(lc_app: App, lc_client: TestClient, login: Callable[..., Any]) -> None:
     await login(lc_client, "viewer")
     assert (await lc_client.get("/beta")).status_code == 200
-    store = lc_app.state["lifecycle"]
+    store = lc_app.lifecycle
     await store.set_flag("beta", enabled=False, by="test")
     r = await lc_client.get("/beta")
     assert r.status_code == 404
@@ -61,7 +61,7 @@ async def test_flag_off_answers_404_problem_json(lc_app: App, lc_client: TestCli
 
 
 async def test_role_targeted_flag_over_http(lc_app: App, login: Callable[..., Any]) -> None:
-    store = lc_app.state["lifecycle"]
+    store = lc_app.lifecycle
     await store.set_flag("beta", enabled=True, percentage=100, roles="member", by="test")
     async with TestClient(lc_app) as viewer, TestClient(lc_app) as admin:
         await login(viewer, "viewer")
@@ -74,7 +74,7 @@ async def test_percentage_rollout_follows_the_users_bucket(lc_app: App, lc_clien
     await login(lc_client, "viewer")
     me = (await lc_client.get("/auth/me")).json()["id"]
     b = bucket("beta", me)
-    store = lc_app.state["lifecycle"]
+    store = lc_app.lifecycle
     await store.set_flag("beta", percentage=b, by="test")  # buckets 0..b-1: not me
     assert (await lc_client.get("/beta")).status_code == 404
     await store.set_flag("beta", percentage=b + 1, by="test")  # now my bucket is in
@@ -84,21 +84,21 @@ async def test_percentage_rollout_follows_the_users_bucket(lc_app: App, lc_clien
 async def test_flags_persist_and_other_processes_see_them(lc_app: App, settings_for: Any, database_url: str) -> None:
     from lcapp import build
 
-    await lc_app.state["lifecycle"].set_flag("beta", percentage=30, roles=["admin", "member"], by="ops@example.com")
+    await lc_app.lifecycle.set_flag("beta", percentage=30, roles=["admin", "member"], by="ops@example.com")
     other = build(settings_for(database_url, lifecycle_refresh_interval=0.05))
     try:
         async with TestClient(other):
-            flag = other.state["lifecycle"].states["beta"].flag
+            flag = other.lifecycle.states["beta"].flag
             assert flag == Flag(True, 30, frozenset({"admin", "member"}))
             # a later change by the first app reaches the second through its refresh loop
-            await lc_app.state["lifecycle"].set_flag("beta", enabled=False, by="ops@example.com")
+            await lc_app.lifecycle.set_flag("beta", enabled=False, by="ops@example.com")
             import asyncio
 
             for _ in range(100):
-                if not other.state["lifecycle"].states["beta"].flag.enabled:
+                if not other.lifecycle.states["beta"].flag.enabled:
                     break
                 await asyncio.sleep(0.02)
-            assert other.state["lifecycle"].states["beta"].flag.enabled is False
+            assert other.lifecycle.states["beta"].flag.enabled is False
     finally:
         await other.database.dispose()
 
@@ -108,7 +108,7 @@ async def test_bad_flag_values_are_refused(lc_app: App) -> None:
 
     from hyperdeliver.lifecycle import LifecycleError
 
-    store = lc_app.state["lifecycle"]
+    store = lc_app.lifecycle
     with pytest.raises(LifecycleError, match="unknown feature"):
         await store.set_flag("nope")
     with pytest.raises(LifecycleError, match="percentage"):

@@ -27,7 +27,7 @@ def assert_deprecation_headers(headers: Any, since: datetime) -> None:
 
 
 async def test_declared_deprecation_sends_the_headers(lc_app: App, lc_client: TestClient, login: Callable[..., Any]) -> None:
-    state = lc_app.state["lifecycle"].states["old"]
+    state = lc_app.lifecycle.states["old"]
     assert state.lifecycle == "deprecated" and state.since is not None and state.updated_by == "code"
     await login(lc_client, "viewer")
     r = await lc_client.get("/old")
@@ -49,13 +49,13 @@ async def test_declared_deprecation_sends_the_headers(lc_app: App, lc_client: Te
 async def test_deprecation_date_is_stable_across_restarts(lc_app: App, settings_for: Any, database_url: str) -> None:
     from lcapp import build
 
-    first = lc_app.state["lifecycle"]
+    first = lc_app.lifecycle
     await first.load()
     since = first.states["old"].since
     again = build(settings_for(database_url))
     try:
-        await again.state["lifecycle"].load()
-        assert again.state["lifecycle"].states["old"].since == since
+        await again.lifecycle.load()
+        assert again.lifecycle.states["old"].since == since
     finally:
         await again.database.dispose()
 
@@ -83,7 +83,7 @@ async def test_graphql_is_gated_too(lc_app: App, lc_client: TestClient, login: C
 
 
 async def test_lifecycle_changes_apply_at_once(lc_app: App, lc_client: TestClient, login: Callable[..., Any]) -> None:
-    store = lc_app.state["lifecycle"]
+    store = lc_app.lifecycle
     await login(lc_client, "viewer")
     await store.set_lifecycle("stable", "removed", by="test")
     assert (await lc_client.get("/stable")).status_code == 410
@@ -103,7 +103,7 @@ async def test_lifecycle_changes_apply_at_once(lc_app: App, lc_client: TestClien
 
 
 async def test_auth_is_never_gated(lc_app: App, lc_client: TestClient) -> None:
-    store = lc_app.state["lifecycle"]
+    store = lc_app.lifecycle
     with pytest.raises(LifecycleError, match="cannot be gated"):
         await store.set_lifecycle("auth", "removed")
     assert "auth" not in store.rules
@@ -111,7 +111,7 @@ async def test_auth_is_never_gated(lc_app: App, lc_client: TestClient) -> None:
 
 
 async def test_bad_lifecycle_values_are_refused(lc_app: App) -> None:
-    store = lc_app.state["lifecycle"]
+    store = lc_app.lifecycle
     with pytest.raises(LifecycleError, match="unknown lifecycle"):
         await store.set_lifecycle("stable", "zombie")
     with pytest.raises(LifecycleError, match="bad date"):
@@ -129,7 +129,7 @@ async def test_a_stored_link_the_header_cannot_carry_is_left_out(lc_app: App, lc
     the Deprecation and Sunset headers still go out, the Link header does not."""
     from hyperdeliver.lifecycle.models import FeatureStateRow
 
-    store = lc_app.state["lifecycle"]
+    store = lc_app.lifecycle
     state = await store.set_lifecycle("stable", "deprecated", sunset="2027-03-01", link="https://example.com/ok", by="test")
     async with lc_app.database.session() as s:
         (await s.get(FeatureStateRow, "stable")).link = "https://x.example/a\r\nX-Evil: 1 例"
@@ -167,8 +167,8 @@ async def test_a_removed_features_job_does_not_run(lc_app: App) -> None:
         await lc_app.controller.call(task, ctx, lambda: {})
     assert RAN == []
     # flags do not stop jobs (they have no user; the enqueuing request passed the flag)
-    await lc_app.state["lifecycle"].set_lifecycle("gone", "active", by="test")
-    await lc_app.state["lifecycle"].set_flag("gone", enabled=False, by="test")
+    await lc_app.lifecycle.set_lifecycle("gone", "active", by="test")
+    await lc_app.lifecycle.set_flag("gone", enabled=False, by="test")
     await lc_app.controller.call(task, Context(lc_app, "job-2", Principal(user_id=None, via="job"), "job", task), lambda: {})
     assert RAN == ["gone_job"]
 
@@ -182,11 +182,11 @@ async def test_a_process_without_startup_loads_the_states_on_first_call(lc_app: 
     from hyperdeliver.auth.principal import Principal
     from hyperdeliver.errors import Gone
 
-    await lc_app.state["lifecycle"].set_lifecycle("gone", "active", by="test")
+    await lc_app.lifecycle.set_lifecycle("gone", "active", by="test")
     worker_app = build(settings_for(database_url))
     try:
         task = gone.tasks["gone_job"]
-        store = worker_app.state["lifecycle"]
+        store = worker_app.lifecycle
         assert store.rules["gone"].lifecycle == "removed"  # the declaration, until loaded
         with pytest.raises(Gone):
             await worker_app.controller.call(task, Context(worker_app, "j1", Principal(user_id=None, via="job"), "job", task), lambda: {})
@@ -197,5 +197,5 @@ async def test_a_process_without_startup_loads_the_states_on_first_call(lc_app: 
         assert store.loaded and "gone" not in store.rules
         await worker_app.controller.call(task, Context(worker_app, "j2", Principal(user_id=None, via="job"), "job", task), lambda: {})
     finally:
-        await worker_app.state["lifecycle"].stop()
+        await worker_app.lifecycle.stop()
         await worker_app.database.dispose()

@@ -14,7 +14,7 @@ from hyperdeliver.testing.users import Users
 
 
 async def test_features_that_just_appeared_are_no_candidates(app: App, usage) -> None:
-    seen = app.state["lifecycle"].first_seen
+    seen = app.lifecycle.first_seen
     assert set(seen) == set(app.features)  # recorded at the first start-up
     assert await usage.sunset_candidates() == {}
 
@@ -28,7 +28,7 @@ async def test_the_rules_judge_a_feature_once_its_grace_period_is_over(app: App,
     assert await usage.sunset_candidates() == {}
     clock.travel(days=2)
     found = await usage.sunset_candidates()
-    assert [r.text for r in found["comments"].reasons] == ["no calls since it appeared 15 days ago (" + f"{app.state['lifecycle'].first_seen['comments']:%Y-%m-%d})"]
+    assert [r.text for r in found["comments"].reasons] == ["no calls since it appeared 15 days ago (" + f"{app.lifecycle.first_seen['comments']:%Y-%m-%d})"]
     assert found["comments"].score == 40
     assert [r.text for r in found["workspaces"].reasons][0].startswith("no calls for 15 days")
 
@@ -51,7 +51,7 @@ async def test_the_dashboard_shows_a_new_feature_as_new(app: App) -> None:
         page = (await c.get("/_hyper/features")).text
     row = page[page.index('<tr data-feature="tasks">') :]
     row = row[: row.index("</tr>")]
-    until = (app.state["lifecycle"].first_seen["tasks"] + timedelta(days=14)).date()
+    until = (app.lifecycle.first_seen["tasks"] + timedelta(days=14)).date()
     assert '<span class="badge new">new</span>' in row and f"grace period until {until}" in row
     assert "no calls" not in row
 

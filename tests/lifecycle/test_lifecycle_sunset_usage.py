@@ -40,7 +40,7 @@ async def test_sunset_candidates_from_usage(teamboard: App) -> None:
         if day <= 5:  # still used, and about to be deprecated
             events += [ev(at, "workspaces", "list_workspaces", uid) for uid in users[10:20]]
     await queries.ingest(teamboard, events)
-    await teamboard.state["lifecycle"].set_lifecycle("workspaces", "deprecated", sunset="2027-03-01", by="test")
+    await teamboard.lifecycle.set_lifecycle("workspaces", "deprecated", sunset="2027-03-01", by="test")
 
     found = {c.feature: c for c in await sunset_candidates(teamboard)}
     assert set(found) == {"legacy_export", "comments", "workspaces"}, {k: [r.text for r in c.reasons] for k, c in found.items()}

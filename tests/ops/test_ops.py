@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hyperdeliver import App, Settings
 from hyperdeliver.db.migrate import upgrade_async
+from hyperdeliver.ops import OpsPlugin
 from hyperdeliver.testing import TestClient
 
 
@@ -47,7 +48,7 @@ async def test_healthz_readyz_metrics(client: TestClient) -> None:
     for _ in range(3):
         assert (await client.get("/workspaces")).status_code == 200
     assert (await client.get("/tasks/424242")).status_code == 404
-    await client.app.state["usage"].flush()
+    await client.app.usage.flush()
     r = await client.get("/metrics")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     m = samples(r.text)
@@ -89,8 +90,8 @@ async def test_request_metrics_come_from_the_usage_buffer_exactly_once(client: T
     """With usage on, the request metrics are read from the recorder: calls still
     buffered count at scrape time, and a flush hands them over without counting twice."""
     app = client.app
-    rec = app.state["usage"]
-    assert all(getattr(o, "__self__", None) is not app.state["metrics"].calls for o in app.controller.observers)
+    rec = app.usage
+    assert all(getattr(o, "__self__", None) is not app.plugin(OpsPlugin).metrics.calls for o in app.controller.observers)
     await client.login("admin@teamboard.dev", "admin-password")
     key = ("hd_requests_total", (("feature", "workspaces"), ("operation", "list_workspaces"), ("status", "200")))
     count = ("hd_request_duration_seconds_count", (("feature", "workspaces"), ("operation", "list_workspaces")))
@@ -113,7 +114,7 @@ async def test_request_metrics_count_the_calls_a_full_buffer_drops(make_app_for_
         for _ in range(4):
             assert (await c.get("/workspaces")).status_code == 200
         m = samples((await c.get("/metrics")).text)
-        rec = app.state["usage"]
+        rec = app.usage
         assert rec.counters()["dropped"] >= 3
         assert m[("hd_requests_total", (("feature", "workspaces"), ("operation", "list_workspaces"), ("status", "200")))] == 4
     await app.database.dispose()

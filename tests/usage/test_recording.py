@@ -18,12 +18,12 @@ async def rows(app: App, table: sa.Table) -> list[Any]:
 
 async def test_rest_calls_are_persisted_with_their_fields(client: TestClient) -> None:
     app = client.app
-    app.state["usage"].release = "2.0.0"
+    app.usage.release = "2.0.0"
     await client.login("admin@teamboard.dev", "admin-password")
     r = await client.get("/workspaces")
     assert r.status_code == 200
     assert (await client.get("/tasks/999999")).status_code == 404
-    await app.state["usage"].flush()
+    await app.usage.flush()
     events = [e for e in await rows(app, t.events) if e["feature"] != "auth"]
     assert len(events) == 2
     by_status = {e["status"]: e for e in events}
@@ -32,13 +32,13 @@ async def test_rest_calls_are_persisted_with_their_fields(client: TestClient) ->
     assert missing["feature"] == "tasks" and missing["operation"] == "get_task"
     assert ok["user_id"] == missing["user_id"] is not None
     assert ok["duration_ms"] > 0 and ok["ts"].tzinfo is not None
-    c = app.state["usage"].counters()
+    c = app.usage.counters()
     assert c["produced"] == c["persisted"] + c["dropped"] and c["pending"] == 0
 
 
 async def test_tiny_buffer_drops_and_counts(make_app: Any) -> None:
     app = await make_app(usage_buffer_max=5, usage_flush_size=10_000, usage_flush_interval=3600)
-    rec = app.state["usage"]
+    rec = app.usage
     async with TestClient(app) as c:
         for _ in range(20):
             assert (await c.get("/probe/ok")).status_code == 200
@@ -73,10 +73,10 @@ async def test_flusher_writes_in_the_background(make_app: Any) -> None:
     async with TestClient(app) as c:
         await c.get("/probe/ok")
         for _ in range(100):
-            if app.state["usage"].persisted:
+            if app.usage.persisted:
                 break
             await asyncio.sleep(0.05)
-        assert app.state["usage"].persisted == 1
+        assert app.usage.persisted == 1
     await app.database.dispose()
 
 

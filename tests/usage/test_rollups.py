@@ -137,7 +137,7 @@ async def test_retention_purge(usage_app: App) -> None:
 async def test_purge_runs_as_a_daily_cron(usage_app: App) -> None:
     task = usage_app.jobs.crons["hd_usage.purge_usage_events"]
     assert task.schedule == "23 3 * * *"
-    assert usage_app.state["usage"].purge_in_flusher is False
+    assert usage_app.usage.purge_in_flusher is False
     await queries.ingest(usage_app, [ev(24 * 100, 1), ev(1, 3)])
     from hyperdeliver.context import Context
     from hyperdeliver import ANONYMOUS
@@ -172,7 +172,7 @@ async def test_recorder_gathers_users_and_writes_them_on_the_users_flush(usage_a
     from hyperdeliver.auth.principal import Principal
     from hyperdeliver.context import Context
 
-    rec = usage_app.state["usage"]
+    rec = usage_app.usage
     op = usage_app.operation("probe.probe_ok")
     for uid in (7, 7, 8):
         rec.observe(op, Context(usage_app, "r", Principal(user_id=uid), "rest", op), 200, 0.002)

@@ -20,7 +20,7 @@ from hyperdeliver.usage.writer.sqlite import SqliteWriter
 
 
 def observe(app: App, n: int, user_id: int = 7) -> None:
-    rec = app.state["usage"]
+    rec = app.usage
     op = app.operation("probe.probe_ok")
     ctx = Context(app, "r", Principal(user_id=user_id), "rest", op)
     for _ in range(n):
@@ -45,7 +45,7 @@ async def test_flushes_go_through_the_writer_and_close_with_the_app(make_app: An
     app = await make_app(usage_flush_interval=3600)
     await app.startup()
     observe(app, 25)
-    rec = app.state["usage"]
+    rec = app.usage
     assert await rec.flush() == 25
     assert isinstance(rec.writer, SqliteWriter if app.database.dialect == "sqlite" else PostgresWriter)
     assert await raw_count(app) == 25
@@ -61,7 +61,7 @@ async def test_a_refused_flush_is_counted_as_dropped(
     recorder keeps serving (the next flush tries again)."""
     app = App("unmigrated", features=[probe_feature], settings=settings_for(database_url, usage_flush_interval=3600))
     observe(app, 10)
-    rec = app.state["usage"]
+    rec = app.usage
     assert await rec.flush() == 10  # the batch was taken, not persisted
     c = rec.counters()
     assert c == {"produced": 10, "persisted": 0, "dropped": 10, "pending": 0}
@@ -80,7 +80,7 @@ async def test_postgres_writer_reconnects_after_its_connection_is_killed(
 
     app = App("pgw", features=[probe_feature], settings=settings_for(postgres_url, usage_flush_interval=3600))
     await upgrade_async(app)
-    rec = app.state["usage"]
+    rec = app.usage
     observe(app, 5)
     await rec.flush()
     pid = rec.writer._conn.get_server_pid()
@@ -139,7 +139,7 @@ async def test_sqlite_writer_writes_on_the_loop_while_the_lock_is_free(
     """After the first flush (which connects on the writer's thread), flushes are written
     without a hand-over to the thread."""
     app = await _sqlite_app(tmp_path, settings_for, probe_feature)
-    rec = app.state["usage"]
+    rec = app.usage
     for _ in range(3):
         observe(app, 4)
         await rec.flush()
@@ -160,7 +160,7 @@ async def test_sqlite_writer_waits_on_its_thread_when_another_connection_writes(
     import sqlite3
 
     app = await _sqlite_app(tmp_path, settings_for, probe_feature)
-    rec = app.state["usage"]
+    rec = app.usage
     observe(app, 2)
     await rec.flush()  # connects
     other = sqlite3.connect(f"{tmp_path}/w.sqlite3", isolation_level=None)
@@ -193,7 +193,7 @@ async def test_sqlite_writer_checkpoints_the_wal_itself(
 
     monkeypatch.setattr(lite, "CHECKPOINT_EVERY", 3)
     app = await _sqlite_app(tmp_path, settings_for, probe_feature)
-    rec = app.state["usage"]
+    rec = app.usage
     await app.database.dispose()  # only the writer's connection is left to checkpoint
     checkpoints: list[int] = []
     real = lite.SqliteWriter._checkpoint

@@ -41,7 +41,7 @@ def _run(spec: str | None, fn: Callable[[LifecycleStore], Awaitable[T]]) -> tupl
     from ..lifecycle.store import LifecycleError
 
     app = load_app(spec)
-    store: LifecycleStore | None = app.state.get("lifecycle")
+    store = app.lifecycle
     if store is None:
         raise BadRequest("this app has no lifecycle plugin (its plugins= leave out hyperdeliver.lifecycle.LifecyclePlugin)")
 

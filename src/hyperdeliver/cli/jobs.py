@@ -107,10 +107,11 @@ def worker(
 @jobs_cli.command("scheduler")
 def scheduler_cmd(app: AppOpt = None) -> None:
     """Enqueue cron jobs on schedule (exactly once per time, however many run) until SIGTERM."""
+    from ..jobs.queue import queue_of
     from ..jobs.scheduler import Scheduler
 
     application = _app_with_jobs(app)
-    if not application.jobs.crons:
+    if not queue_of(application).crons:
         raise BadRequest("this app declares no @feature.cron schedules")
     _logging()
 
@@ -129,10 +130,11 @@ def scheduler_cmd(app: AppOpt = None) -> None:
 @cron_cli.command("list")
 def cron_list(app: AppOpt = None, json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
     """Every cron: name, schedule (UTC), next run, owner."""
+    from ..jobs.queue import queue_of
     from ..jobs.scheduler import describe
 
     application = _app_with_jobs(app, tables=False)
-    rows = [describe(t) for t in sorted(application.jobs.crons.values(), key=lambda t: t.qualname)]
+    rows = [describe(t) for t in sorted(queue_of(application).crons.values(), key=lambda t: t.qualname)]
     if json:
         print_json(rows)
         return
@@ -156,11 +158,14 @@ def cron_run(
     The most recent schedule time is claimed in hd_cron_ticks first, so a CronJob that
     fires twice, or an in-process scheduler, never runs the same time twice.
     """
+    from ..jobs.queue import queue_of
+
     application = _app_with_jobs(app)
+    jobs = queue_of(application)
     try:
-        task = application.jobs.task(name)
+        task = jobs.task(name)
     except KeyError:
-        known = ", ".join(sorted(application.jobs.crons)) or "none"
+        known = ", ".join(sorted(jobs.crons)) or "none"
         raise NotFound(f"no cron {name!r} (crons: {known})") from None
     if task.schedule is None:
         raise BadRequest(f"{task.qualname} is a task, not a cron")

@@ -156,6 +156,8 @@ def routes(
     matrix: Annotated[bool, typer.Option("--matrix", help="who may call what: 401/403/404/ok per operation and caller")] = False,
 ) -> None:
     """Every operation: method, path, feature, owner, roles, lifecycle (--matrix: who may call it)."""
+    from ..graphql.names import field_name
+
     application = load_app(app)
     if matrix:
         _print_matrix(application, json)
@@ -170,7 +172,7 @@ def routes(
             "roles": sorted(op.roles or ()),
             "scope": op.scope,
             "lifecycle": op.feature.lifecycle,
-            "graphql": f"{'Query' if op.kind == 'query' else 'Mutation'}.{op.graphql_name}",
+            "graphql": f"{'Query' if op.kind == 'query' else 'Mutation'}.{field_name(op)}",
         }
         for op in sorted(application.operations, key=lambda o: (o.path, o.method))
     ]

@@ -80,7 +80,7 @@ async def overview(app: App, days: int = 28) -> dict[str, Any] | None:
 
 
 def _states(app: App) -> dict[str, Any]:
-    store = app.state.get("lifecycle")
+    store = app.lifecycle
     return store.states if store is not None else {}
 
 

@@ -5,7 +5,7 @@ It is in :func:`hyperdeliver.plugins.default_plugins`.
 Example:
     >>> from hyperdeliver import App, Settings
     >>> app = App("demo", settings=Settings(env="test", database_url="sqlite://"))
-    >>> any(prefix == "/_hyper" for prefix, _ in app.rest.mounts)
+    >>> any(prefix == "/_hyper" for prefix, _ in app.rest.sub_apps)
     True
 """
 
@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..plugins import Mount, Plugin
+
 if TYPE_CHECKING:
     from ..app import App
+    from .views import Dashboard
 
 
-class DashboardPlugin:
-    """Mounts :class:`~hyperdeliver.dashboard.views.Dashboard` on the REST adapter."""
+class DashboardPlugin(Plugin):
+    """Serves :class:`~hyperdeliver.dashboard.views.Dashboard` under its prefix."""
 
     name = "dashboard"
 
@@ -29,6 +32,7 @@ class DashboardPlugin:
     def setup(self, app: App) -> None:
         from .views import Dashboard
 
-        self.dashboard = Dashboard(app, self.prefix, self.role)
-        app.rest.mount(self.prefix, self.dashboard)
-        app.state["dashboard"] = self.dashboard
+        self.dashboard: Dashboard = Dashboard(app, self.prefix, self.role)
+
+    def mounts(self) -> list[Mount]:
+        return [(self.prefix, self.dashboard)]

@@ -273,7 +273,7 @@ class Dashboard:
         feature = self.app.features.get(name)
         if feature is None:
             return self.render("notfound.html", status=404, principal=principal, what=f"feature {name!r}")
-        store = self.app.state.get("lifecycle")
+        store = self.app.lifecycle
         state = store.states.get(name) if store is not None else None
         detail = await data.feature_detail(self.app, name)
         rel = await data.releases(self.app) or []
@@ -313,8 +313,11 @@ class Dashboard:
         if isinstance(fields, Response):
             return fields
         name = request.path_params["name"]
+        store = self.app.lifecycle
+        if store is None:  # the page offers no form without the lifecycle plugin
+            return await self.feature_page(request, error="this app has no lifecycle plugin", status=400)
         try:
-            await save(self.app.state["lifecycle"], name, fields, principal.email or f"user {principal.user_id}")
+            await save(store, name, fields, principal.email or f"user {principal.user_id}")
         except LifecycleError as exc:
             return await self.feature_page(request, error=str(exc), status=400)
         return RedirectResponse(f"{self.prefix}/features/{quote(name)}?saved={saved}", status_code=303)

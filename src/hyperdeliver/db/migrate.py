@@ -226,32 +226,6 @@ async def missing_model_tables(app: App) -> list[str]:
     return sorted(name for name in metadata.tables if name not in present)
 
 
-class MigrateOnStartup:
-    """The plugin ``hyper dev`` puts first in the app's: every (re)start applies the
-    pending migrations, then says in one line each which model tables no migration
-    creates, and what to run."""
-
-    name = "dev-migrate"
-
-    def __init__(self, out: Any = None) -> None:
-        import sys
-
-        self.out = out or sys.stderr
-
-    async def startup(self, app: App) -> None:
-        before = await current_async(app)
-        await upgrade_async(app)
-        after = await current_async(app)
-        if after != before:
-            self.out.write(f"hyper dev: migrated the database to {', '.join(sorted(after))}\n")
-        for table in await missing_model_tables(app):
-            self.out.write(
-                f"hyper dev: no migration creates the table {table!r} of a model: "
-                f"run hyper db revision -m 'add {table}' (applied at the next reload)\n"
-            )
-        self.out.flush()
-
-
 def _include(obj: Any, name: Any, type_: str, reflected: bool, compare_to: Any) -> bool:
     # as env.py: tables the models do not know (other subsystems', other tools') are not drift
     return not (type_ == "table" and reflected and compare_to is None)

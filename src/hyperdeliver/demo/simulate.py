@@ -268,7 +268,7 @@ async def simulate(app: App, days: int = 30, *, users: int = 100, seed: int = 7,
         common = {"version": d["version"], "sha": sha, "environment": "production", "id": d["id"], "rollback": d["rollback"]}
         await record_deployment(app, status="started", at=d["started_at"], commits=d["commits"], features=d["features"], **common)
         await record_deployment(app, status=d["status"], at=d["finished_at"], **common)
-    store = app.state.get("lifecycle")
+    store = app.lifecycle
     sunset = (now + timedelta(days=30)).date()
     if store is not None and DYING in app.features:
         await store.set_lifecycle(

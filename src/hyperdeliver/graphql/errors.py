@@ -18,7 +18,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from ..errors import HyperError, ValidationFailed
-from ..operations import camel
+from .names import camel
 
 CODES: dict[int, str] = {
     400: "BAD_REQUEST",

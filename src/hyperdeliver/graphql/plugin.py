@@ -10,7 +10,7 @@ Example:
     ... async def hello(ctx) -> str:
     ...     return "hi"
     >>> app = App("demo", features=[f], settings=Settings(env="test", database_url="sqlite://"))
-    >>> "hello: String" in app.state["graphql"].sdl()
+    >>> "hello: String" in app.plugin(GraphQLPlugin).sdl()
     True
 """
 
@@ -20,8 +20,11 @@ from typing import TYPE_CHECKING
 
 from graphql import GraphQLSchema
 
+from ..errors import ConfigurationError
+from ..plugins import Mount, Plugin
 from .asgi import GraphQLEndpoint
 from .limits import Limits
+from .names import field_name
 from .schema import build_schema, print_sdl
 
 if TYPE_CHECKING:
@@ -29,7 +32,7 @@ if TYPE_CHECKING:
     from ..operations import Operation
 
 
-class GraphQLPlugin:
+class GraphQLPlugin(Plugin):
     """Builds the schema from the received operations and mounts the endpoint.
 
     Args:
@@ -45,16 +48,23 @@ class GraphQLPlugin:
         self.path = path.rstrip("/") or "/graphql"
         self.fast_path = fast_path
         self.operations: list[Operation] = []
+        self._fields: dict[str, Operation] = {}
         self._schema: GraphQLSchema | None = None
 
     def setup(self, app: App) -> None:
         self.app = app
         self.limits = Limits.from_settings(app.settings)
         self.endpoint = GraphQLEndpoint(self)
-        app.rest.mount(self.path, self.endpoint)
-        app.state["graphql"] = self
+
+    def mounts(self) -> list[Mount]:
+        return [(self.path, self.endpoint)]
 
     def receive_operation(self, op: Operation) -> None:
+        name = field_name(op)
+        other = self._fields.get(name)
+        if other is not None:
+            raise ConfigurationError(f"hd.E003 operations {other.qualname} and {op.qualname} are both the GraphQL field {name!r}: rename one")
+        self._fields[name] = op
         self.operations.append(op)
         self._schema = None
 

@@ -64,7 +64,8 @@ class RequestState:
 
 def resolver_for(op: Operation) -> Callable[..., Awaitable[Any]]:
     """The resolver of ``op``'s root field. Arguments arrive with their Python names."""
-    has_output = op.output_adapter is not None
+    output = op.output_adapter
+    to_output = op.to_output
 
     async def resolve(_root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
         state: RequestState = info.context
@@ -73,7 +74,8 @@ def resolver_for(op: Operation) -> Callable[..., Awaitable[Any]]:
         dev = state.app.settings.dev
         try:
             result = await state.app.controller.call(op, ctx, op.validate_args, args)
-            return op.dump_python(result) if has_output else True
+            # GraphQL completes the fields from plain values: JSON's, as REST writes them.
+            return output.dump_python(to_output(result), mode="json") if output is not None else True
         except HyperError as exc:
             raise to_graphql_error(exc, dev) from None
         except Exception as exc:

@@ -1,7 +1,7 @@
 """The GraphQL schema, built from the operation registry: ``Query`` and ``Mutation`` root fields.
 
 Every ``@feature.query`` is a ``Query`` field and every ``@feature.mutation`` a
-``Mutation`` field, named ``op.graphql_name`` (camelCase). Path and query parameters
+``Mutation`` field, named :func:`~.names.field_name` (camelCase). Path and query parameters
 are arguments; the body model is one input-object argument named like the handler's
 parameter (usually ``data``). An operation without output returns ``Boolean``
 (``true``). Root fields are nullable so a refused field does not null its siblings.
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from graphql import GraphQLBoolean, GraphQLField, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType, GraphQLSchema, print_schema
 
-from ..operations import camel
+from .names import camel, field_name
 from .resolvers import resolver_for
 from .types import TypeMapper
 
@@ -68,7 +68,7 @@ def build_schema(operations: Iterable[Operation]) -> GraphQLSchema:
     queries: dict[str, GraphQLField] = {}
     mutations: dict[str, GraphQLField] = {}
     for op in operations:
-        (queries if op.kind == "query" else mutations)[op.graphql_name] = field_for(op, types)
+        (queries if op.kind == "query" else mutations)[field_name(op)] = field_for(op, types)
     if not queries:
         # A schema needs a Query type with a field.
         queries["ok"] = GraphQLField(GraphQLBoolean, resolve=lambda *_: True, description="Always true.")
@@ -80,10 +80,12 @@ def build_schema(operations: Iterable[Operation]) -> GraphQLSchema:
 
 def schema_for(app: App) -> GraphQLSchema:
     """The app's schema: the GraphQL plugin's, or one built from ``app.operations``."""
-    for plugin in app.plugins:
-        if getattr(plugin, "name", None) == "graphql" and hasattr(plugin, "schema"):
-            return plugin.schema  # type: ignore[no-any-return]
-    return build_schema(app.operations)
+    from .plugin import GraphQLPlugin
+
+    try:
+        return app.plugin(GraphQLPlugin).schema
+    except LookupError:
+        return build_schema(app.operations)
 
 
 def print_sdl(schema: GraphQLSchema) -> str:

@@ -62,7 +62,8 @@ from graphql import (
 )
 from pydantic import BaseModel
 
-from ..operations import camel, is_model
+from ..operations import is_model
+from .names import camel
 
 
 def _iso(value: Any) -> str:

@@ -23,11 +23,19 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..errors import ConfigurationError, NotFound
+from ..plugins import Plugin
 from .store import JobStore, store_for
 from .tasks import Task, TaskCall, resolve
 
 if TYPE_CHECKING:
     from ..app import App
+
+
+def queue_of(app: App) -> JobQueue:
+    """``app.jobs``, or a ConfigurationError saying the app has none."""
+    if app.jobs is None:
+        raise ConfigurationError("this app has no job queue (its plugins= leave out hyperdeliver.jobs.JobsPlugin)")
+    return app.jobs
 
 
 class JobQueue:
@@ -136,7 +144,7 @@ class JobQueue:
         return len(rows)
 
 
-class JobsPlugin:
+class JobsPlugin(Plugin):
     """Sets ``app.jobs`` to the app's :class:`JobQueue` (one of the default plugins).
 
     With ``settings.worker_in_process`` (``hyper dev`` and ``hyper demo`` turn it on) the

@@ -25,6 +25,7 @@ from croniter import croniter
 
 from .. import clock
 
+from .queue import queue_of
 from .tasks import Task
 
 if TYPE_CHECKING:
@@ -51,10 +52,9 @@ class Scheduler:
     """Turns cron schedules into jobs. Safe to run in every replica."""
 
     def __init__(self, app: App, *, catch_up: float = 60.0) -> None:
-        if app.jobs is None:
-            raise RuntimeError("this app has no job queue")
         self.app = app
-        self.crons: dict[str, Task] = app.jobs.crons
+        self.jobs = queue_of(app)
+        self.crons: dict[str, Task] = self.jobs.crons
         self.catch_up = catch_up
         self.enqueued = 0
         self.skipped = 0
@@ -65,7 +65,7 @@ class Scheduler:
 
     async def enqueue_tick(self, task: Task, tick_at: datetime) -> int | None:
         """Enqueue ``task`` for ``tick_at`` unless some scheduler already did; the job id or None."""
-        store = self.app.jobs.store
+        store = self.jobs.store
         async with self.app.database.engine.connect() as conn:
             return await store.enqueue_tick(
                 conn,
@@ -162,15 +162,16 @@ async def run_cron_now(app: App, task: Task, *, force: bool = False, worker: Wor
 
     now = clock.now()
     tick = now.replace(microsecond=0) if force else last_tick(task, now)
-    job_id = await Scheduler(app).enqueue_tick(task, tick)
+    scheduler = Scheduler(app)
+    job_id = await scheduler.enqueue_tick(task, tick)
     if job_id is None:
         if not force:
             return CronRun(task, tick, None, None)
-        job_id = await app.jobs.enqueue(None, task)
+        job_id = await scheduler.jobs.enqueue(None, task)
     worker = worker or Worker(app, concurrency=1, name=f"cron-run:{task.qualname}:{job_id}")
     async with app.database.engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        job = await app.jobs.store.claim_one(conn, worker.name, job_id)
+        job = await scheduler.jobs.store.claim_one(conn, worker.name, job_id)
     if job is None:
         return CronRun(task, tick, job_id, None)
     return CronRun(task, tick, job_id, await worker.execute(job, ack=False))

@@ -37,6 +37,7 @@ from ..errors import ConfigurationError, ValidationFailed, field_errors
 
 if TYPE_CHECKING:
     from ..features import Feature
+    from ..scopes import ScopeCheck
 
 TaskHandler = Callable[..., Awaitable[Any]]
 
@@ -54,9 +55,10 @@ MAX_BACKOFF = 3600.0
 
 
 class Task:
-    """A declared background task. Inspectable like an :class:`~hyperdeliver.Operation`
-    (``feature``, ``name``, ``qualname``, ``kind == "task"``, ``roles``, ``status``), so
-    the front controller, its gates and its usage observers treat it like one.
+    """A declared background task: an :class:`~hyperdeliver.operations.Invocable`, as an
+    :class:`~hyperdeliver.Operation` is (``feature``, ``name``, ``qualname``,
+    ``kind == "task"``, ``roles``, ``status``, ``handler``, ``validate_args``), so the
+    front controller, its gates and its usage observers run and count it the same way.
 
     Retries: a failed attempt is retried ``retries`` times; attempt ``n`` (1-based) that
     fails waits ``backoff * 2 ** (n - 1)`` seconds (at most an hour), times a random
@@ -67,10 +69,7 @@ class Task:
     """
 
     kind = "task"
-    method = "JOB"
-    path = ""
     status = 200
-    public = False
 
     def __init__(
         self,
@@ -102,23 +101,21 @@ class Task:
         self.fn = fn
         self.name = name or fn.__name__
         self.qualname = f"{feature.name}.{self.name}"
-        self.graphql_name = self.qualname
         self.retries = retries
         self.max_attempts = retries + 1
         self.backoff = backoff
         self.queue = queue
         self.timeout = timeout
         self.schedule = schedule
-        self.roles = INTERNAL
+        self.roles: frozenset[str] | None = INTERNAL
+        self.requirement: frozenset[str] | None = INTERNAL
+        """Nobody holds ``internal``: the controller runs a task for the job path only."""
         self.scope: str | None = None
         """The scope its arguments name (``@feature.task(scope="workspace")``); checked at enqueue."""
         self.scope_at: Any = None
-        self.scope_check: Any = None
-        self.tags: tuple[str, ...] = ()
-        self.opt: dict[str, Any] = {}
+        self.scope_check: ScopeCheck | None = None
         doc = inspect.getdoc(fn) or ""
         self.summary = doc.split("\n\n", 1)[0].strip() or self.name.replace("_", " ")
-        self.description = doc
         self.params_model = _params_model(self.qualname, fn)
         self.handler: TaskHandler = self._handle
         self.__doc__ = fn.__doc__

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from ..auth.principal import Principal
 from ..context import Context
 from .store import ClaimedJob
+from .queue import queue_of
 from .tasks import BEFORE_COMMIT, Task
 
 if TYPE_CHECKING:
@@ -65,11 +66,9 @@ class Worker:
         name: str | None = None,
         scheduler: bool = False,
     ) -> None:
-        if app.jobs is None:
-            raise RuntimeError("this app has no job queue (add hyperdeliver.jobs.JobsPlugin to its plugins)")
         settings = app.settings
         self.app = app
-        self.jobs: JobQueue = app.jobs
+        self.jobs: JobQueue = queue_of(app)
         self.store = self.jobs.store
         self.concurrency = max(1, concurrency or settings.worker_concurrency)
         self.queues = list(queues) if queues else None
@@ -215,7 +214,7 @@ class Worker:
         if task is None:
             await self._fail(job, None, f"unknown task {job.task!r} (not declared in this app)", dead=True)
             return False
-        ctx = Context(self.app, f"job-{job.id}", JOB_PRINCIPAL, "job", task)  # type: ignore[arg-type]
+        ctx = Context(self.app, f"job-{job.id}", JOB_PRINCIPAL, "job", task)
         done_in_tx = False
         store, me = self.store, self.name
 
@@ -230,10 +229,10 @@ class Worker:
         BEFORE_COMMIT.set(before_commit)
         try:
             if task.timeout is None:
-                await self.app.controller.call(task, ctx, task.decode_args, job.args)  # type: ignore[arg-type]
+                await self.app.controller.call(task, ctx, task.decode_args, job.args)
             else:
                 async with asyncio.timeout(task.timeout):
-                    await self.app.controller.call(task, ctx, task.decode_args, job.args)  # type: ignore[arg-type]
+                    await self.app.controller.call(task, ctx, task.decode_args, job.args)
         except JobLost:
             self.stats["lost"] += 1
             log.warning("worker %s: %s; its result is discarded", self.name, f"job {job.id} was taken over")

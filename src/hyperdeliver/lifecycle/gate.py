@@ -18,7 +18,7 @@ from .states import DEPRECATED, REMOVED, link_header
 
 if TYPE_CHECKING:
     from ..context import Context
-    from ..operations import Operation
+    from ..operations import Invocable
     from .store import LifecycleStore
 
 
@@ -30,7 +30,7 @@ class LifecycleGate:
     def __init__(self, store: LifecycleStore) -> None:
         self.store = store
 
-    def __call__(self, op: Operation, ctx: Context) -> None:
+    def __call__(self, op: Invocable, ctx: Context) -> None:
         if not self.store.started:  # a process that skipped the app's start-up
             self.store.start_late()
         state = self.store.rules.get(op.feature.name)

@@ -1,7 +1,7 @@
 """LifecyclePlugin: puts the lifecycle gate in front of every operation.
 
-It is in :func:`hyperdeliver.plugins.default_plugins`; ``app.state["lifecycle"]`` is
-its :class:`~hyperdeliver.lifecycle.store.LifecycleStore`.
+It is in :func:`hyperdeliver.plugins.default_plugins`; ``app.lifecycle`` is its
+:class:`~hyperdeliver.lifecycle.store.LifecycleStore`.
 
 Example:
     >>> from hyperdeliver import App, Feature, PUBLIC, Settings
@@ -10,7 +10,7 @@ Example:
     ... async def reports(ctx) -> str:
     ...     return "r"
     >>> app = App("demo", features=[f], settings=Settings(env="test", database_url="sqlite://"))
-    >>> app.state["lifecycle"].rules["reports"].lifecycle
+    >>> app.lifecycle.rules["reports"].lifecycle
     'removed'
 """
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from ..plugins import Plugin
 from .gate import LifecycleGate
 from .store import LifecycleStore
 
@@ -28,14 +29,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("hyperdeliver.lifecycle")
 
 
-class LifecyclePlugin:
+class LifecyclePlugin(Plugin):
     """Loads lifecycles and flags at start-up, refreshes them, and gates every call."""
 
     name = "lifecycle"
 
     def setup(self, app: App) -> None:
         self.store = LifecycleStore(app)
-        app.state["lifecycle"] = self.store
+        app.lifecycle = self.store
         app.controller.gates.append(LifecycleGate(self.store))
 
     async def startup(self, app: App) -> None:

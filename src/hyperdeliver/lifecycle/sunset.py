@@ -198,7 +198,7 @@ async def first_seen(app: App) -> dict[str, datetime]:
 
     from ..usage import tables as t
 
-    store = app.state.get("lifecycle")
+    store = app.lifecycle
     seen: dict[str, datetime] = dict(store.first_seen) if store is not None else {}
     d = t.daily
     async with app.database.engine.connect() as conn:
@@ -216,7 +216,7 @@ async def sunset_candidates(app: App, rules: SunsetRules | None = None, *, with_
 
     rules = rules or SunsetRules.of(app)
     rows = await queries.feature_table(app, days=rules.window_days)
-    store = app.state.get("lifecycle")
+    store = app.lifecycle
     states = store.states if store is not None else {}
     found = evaluate(rows, states, rules, first_seen=await first_seen(app))
     if with_users:

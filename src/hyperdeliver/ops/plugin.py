@@ -14,6 +14,7 @@ import orjson
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from ..errors import MethodNotAllowed, NotFound
+from ..plugins import Mount, Plugin
 from ..rest.http import send_problem
 from .metrics import Metrics
 
@@ -52,14 +53,13 @@ def _endpoint(path: str, probe: Probe) -> ASGIApp:
     return endpoint
 
 
-class OpsPlugin:
+class OpsPlugin(Plugin):
     name = "ops"
 
     def setup(self, app: App) -> None:
         self.app = app
-        rec = app.state.get("usage")  # the usage plugin is set up before this one
+        rec = app.usage  # the usage plugin is set up before this one
         self.metrics = m = Metrics(pending=rec.pending_stats if rec is not None else None)
-        app.state["metrics"] = m
         m.add_pool(app.database.pool_status)
         if rec is None:
             app.controller.observers.append(m.calls.observe)
@@ -67,10 +67,14 @@ class OpsPlugin:
             rec.stats_sinks.append(m.calls.add_stats)
             rec.drop_sinks.append(m.calls.observe)
             m.add_usage(rec.counters)
-            app.state["flush_observer"] = m.flush.observe
-        app.rest.mount("/healthz", _endpoint("/healthz", self.healthz))
-        app.rest.mount("/readyz", _endpoint("/readyz", self.readyz))
-        app.rest.mount("/metrics", _endpoint("/metrics", self.metrics_endpoint))
+            rec.flush_sinks.append(m.flush.observe)
+
+    def mounts(self) -> list[Mount]:
+        return [
+            ("/healthz", _endpoint("/healthz", self.healthz)),
+            ("/readyz", _endpoint("/readyz", self.readyz)),
+            ("/metrics", _endpoint("/metrics", self.metrics_endpoint)),
+        ]
 
     async def healthz(self) -> tuple[int, bytes, str]:
         return 200, b'{"status":"ok"}', "application/json"

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MethodNotAllowed, NotFound
+from ..plugins import Plugin
 from ..types import ASGIApp, Receive, Scope, Send
 from .endpoint import Endpoint, rest_endpoint
 from .http import send_problem
@@ -25,8 +26,10 @@ NO_PATH_VALUES: dict[str, str] = {}
 """The path values of a static route (never written to)."""
 
 
-class RestAdapter:
-    """Serves every operation at its declared method and path."""
+class RestAdapter(Plugin):
+    """Serves every operation at its declared method and path, and the plugins' mounts."""
+
+    name = "rest"
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -35,11 +38,12 @@ class RestAdapter:
         self.static_endpoints: dict[str, dict[str, Endpoint]] = {}
         """Per static path, its endpoints by request method (HEAD too, where GET is served):
         what the App looks up before :meth:`resolve`."""
-        self.mounts: list[tuple[str, ASGIApp]] = []
+        self.sub_apps: list[tuple[str, ASGIApp]] = []
+        """The mounted ASGI apps by prefix, the longest first."""
         self._mounted: dict[str, Endpoint] = {}
         self._not_found = _not_found(app.security_headers.api)
 
-    def receive_operation(self, op: Any) -> None:
+    def receive_operation(self, op: Operation) -> None:
         self.router.add(op)
         endpoint = self.endpoints[op] = rest_endpoint(self.app, op)
         if op.path in self.router.static:
@@ -50,9 +54,9 @@ class RestAdapter:
 
     def mount(self, prefix: str, asgi: ASGIApp) -> None:
         prefix = prefix.rstrip("/") or "/"
-        self.mounts.append((prefix, asgi))
+        self.sub_apps.append((prefix, asgi))
         self._mounted.setdefault(prefix, _mounted(asgi, self.app.security_headers.wrap))
-        self.mounts.sort(key=lambda m: -len(m[0]))
+        self.sub_apps.sort(key=lambda m: -len(m[0]))
 
     def resolve(self, path: str, method: str) -> tuple[Endpoint, dict[str, str]]:
         """The endpoint that answers ``method path`` (an operation's, a mounted app's,
@@ -63,7 +67,7 @@ class RestAdapter:
         if methods is None:
             methods, path_values = self.router.match(path)
             if methods is None:
-                for prefix, _sub in self.mounts:
+                for prefix, _sub in self.sub_apps:
                     if path == prefix or path.startswith(prefix + "/") or prefix == "/":
                         return self._mounted[prefix], NO_PATH_VALUES
                 return self._not_found, NO_PATH_VALUES

@@ -26,8 +26,8 @@ from ..auth.principal import ANONYMOUS
 from ..auth.request import NOBODY, authenticate_request
 from ..context import Context
 from ..errors import HyperError, UnsupportedMediaType, ValidationFailed
-from ..operations import rest_errors
 from ..types import Receive, Scope, Send
+from .binding import json_dumper, rest_errors, rest_validator
 from .http import BODY_LIMIT, JSON, ClientDisconnected, is_json, parse_query, read_body, send_problem, server_error
 from .http import request_id
 
@@ -49,8 +49,8 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
     """``op`` served over HTTP: the request's headers, body and query in, JSON or
     problem+json out, with the front controller in between."""
     run = app.controller.runner(op)
-    validate = op.rest_validator()
-    dump_json = op.json_dumper()
+    validate = rest_validator(op)
+    dump_json = json_dumper(op)
     verified = app.auth.verified_headers  # cleared, never replaced
     unsafe = op.method not in SAFE_METHODS  # a GET operation also answers HEAD, which is safe too
     answers_head = op.method == "GET"

@@ -10,6 +10,7 @@ import orjson
 from pydantic import TypeAdapter
 
 from ..operations import Operation, bounded_int
+from ..plugins import Mount, Plugin
 from ..types import Receive, Scope, Send
 from .http import send_bytes
 from .security_headers import TOOL_CSP
@@ -194,7 +195,7 @@ DOCS_HTML = """<!doctype html>
 _STATIC = {"swagger-ui.css": b"text/css", "swagger-ui-bundle.js": b"application/javascript", "docs-init.js": b"application/javascript"}
 
 
-class OpenAPIPlugin:
+class OpenAPIPlugin(Plugin):
     """Serves ``/openapi.json`` and an interactive Swagger UI page at ``/docs``."""
 
     name = "openapi"
@@ -202,8 +203,9 @@ class OpenAPIPlugin:
     def setup(self, app: App) -> None:
         self.app = app
         self._doc: bytes | None = None
-        app.rest.mount("/openapi.json", self.serve_document)
-        app.rest.mount("/docs", self.serve_docs)
+
+    def mounts(self) -> list[Mount]:
+        return [("/openapi.json", self.serve_document), ("/docs", self.serve_docs)]
 
     async def serve_document(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._doc is None:

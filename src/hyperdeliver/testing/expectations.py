@@ -124,7 +124,7 @@ def callers(app: App) -> list[Caller]:
 def expected(app: App, op: Operation, caller: Caller) -> Outcome:
     """What ``caller`` gets from ``op``: the one place the matrix's expectations are decided."""
     effective = app.role_hierarchy.expand(caller.roles)
-    store = app.state.get("lifecycle")
+    store = app.lifecycle
     state = store.rules.get(op.feature.name) if store is not None else None
     if state is not None:
         if state.lifecycle == "removed":

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from .. import clock
+from ..jobs.queue import queue_of
 from ..jobs.worker import Worker
 
 if TYPE_CHECKING:
@@ -86,9 +87,8 @@ class JobRunner:
     """Runs one test app's due jobs and crons."""
 
     def __init__(self, app: App) -> None:
-        if app.jobs is None:
-            raise RuntimeError("this app has no job queue (its plugins= leave out hyperdeliver.jobs.JobsPlugin)")
         self.app = app
+        self.jobs = queue_of(app)
         self.worker = _RecordingWorker(app)
 
     async def due(self) -> list[int]:
@@ -134,9 +134,9 @@ class JobRunner:
         from ..jobs.scheduler import run_cron_now
 
         try:
-            task = self.app.jobs.task(name)
+            task = self.jobs.task(name)
         except KeyError:
-            known = ", ".join(sorted(self.app.jobs.crons)) or "none"
+            known = ", ".join(sorted(self.jobs.crons)) or "none"
             raise LookupError(f"no cron {name!r} (crons: {known})") from None
         if task.schedule is None:
             raise LookupError(f"{task.qualname} is a task, not a cron: enqueue it and call run_jobs()")
@@ -149,7 +149,7 @@ class JobRunner:
         return run
 
     async def _run(self, job_id: int) -> JobRun | None:
-        store = self.app.jobs.store
+        store = self.jobs.store
         async with self.app.database.engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             job = await store.claim_one(conn, self.worker.name, job_id)

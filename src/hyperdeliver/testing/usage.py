@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..app import App
     from ..lifecycle.sunset import Candidate
+    from ..operations import Invocable
+    from ..usage.recorder import UsageRecorder
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def _operation(app: App, operation: Any) -> tuple[str, str]:
     feature, _, name = target.rpartition(".")
     if feature:
         return feature, name
-    found = [op for op in app.operations if op.name == name]
+    found: list[Invocable] = [op for op in app.operations if op.name == name]
     found += [t for t in (app.jobs.tasks.values() if app.jobs is not None else ()) if t.name == name]
     if len(found) != 1:
         raise LookupError(f"{name!r} names {len(found)} operations or tasks: write it as feature.{name}")
@@ -81,8 +83,8 @@ class UsageProbe:
         self.app = app
 
     @property
-    def recorder(self) -> Any:
-        rec = self.app.state.get("usage")
+    def recorder(self) -> UsageRecorder:
+        rec = self.app.usage
         if rec is None:
             raise RuntimeError("this app records no usage (usage_enabled=False, or no UsagePlugin in its plugins)")
         return rec

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from ..plugins import Plugin
 from .recorder import UsageRecorder
 
 if TYPE_CHECKING:
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("hyperdeliver.usage")
 
 
-class UsagePlugin:
+class UsagePlugin(Plugin):
     name = "usage"
 
     def setup(self, app: App) -> None:
@@ -24,11 +25,11 @@ class UsagePlugin:
 
         rec = UsageRecorder(app)
         rec.purge_in_flusher = not register_purge_cron(app)
-        app.state["usage"] = rec
+        app.usage = rec
         app.controller.observers.append(rec.observe)
 
     async def startup(self, app: App) -> None:
-        rec = app.state.get("usage")
+        rec = app.usage
         if rec is None:
             return
         await rec.start()
@@ -41,6 +42,6 @@ class UsagePlugin:
                 log.warning("could not record release %s (is the database migrated?)", app.settings.release)
 
     async def shutdown(self, app: App) -> None:
-        rec = app.state.get("usage")
+        rec = app.usage
         if rec is not None:
             await rec.stop()

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -60,6 +61,8 @@ def _as_date(v: Any) -> date:
 
 _conn: ContextVar[AsyncConnection | None] = ContextVar("hyperdeliver_usage_conn", default=None)
 UNION_CACHE_MAX = 32
+_union_cache: WeakKeyDictionary[App, dict[tuple[tuple[date, date], ...], tuple[tuple[Any, ...], list[dict[str, UserSketch]]]]] = WeakKeyDictionary()
+"""Per app, the past days' sketch unions by ranges: see :func:`_closed_unions`."""
 
 
 @asynccontextmanager
@@ -96,11 +99,13 @@ async def _closed_unions(app: App, ranges: list[tuple[date, date]]) -> list[dict
     u = t.users
     span = sa.and_(u.c.period == "d", u.c.start >= lo, u.c.start <= hi)
     (fingerprint,) = await _fetch(app, sa.select(sa.func.count(), sa.func.sum(u.c.users), sa.func.max(u.c.start)).where(span))
-    cache: dict[Any, Any] = app.state.setdefault("usage.closed_unions", {})
+    cache = _union_cache.get(app)
+    if cache is None:
+        cache = _union_cache[app] = {}
     key = tuple(ranges)
     hit = cache.get(key)
     if hit is not None and hit[0] == tuple(fingerprint):
-        return hit[1]  # type: ignore[no-any-return]
+        return hit[1]
     rows = await _sketches(app, "d", lo, hi)
     out = []
     for a, b in ranges:

@@ -10,7 +10,7 @@ pending`` always holds, and after shutdown (which flushes) ``pending == 0``.
 Example:
     >>> from hyperdeliver import App, Settings
     >>> app = App("x", settings=Settings(env="test", database_url="sqlite://"))
-    >>> rec = app.state["usage"]
+    >>> rec = app.usage
     >>> rec.counters()
     {'produced': 0, 'persisted': 0, 'dropped': 0, 'pending': 0}
 """
@@ -32,7 +32,7 @@ from .writer import Writer, writer_for
 if TYPE_CHECKING:
     from ..app import App
     from ..context import Context
-    from ..operations import Operation
+    from ..operations import Invocable
 
 log = logging.getLogger("hyperdeliver.usage")
 PURGE_EVERY = 3600.0
@@ -80,14 +80,16 @@ class UsageRecorder:
         self.stats_sinks: list[Callable[[list[KeyStats]], None]] = []
         """Called with every batch's per-operation stats before it is written (the
         Prometheus request metrics, see :meth:`pending_stats`)."""
-        self.drop_sinks: list[Callable[[Operation, Context, int, float], None]] = []
+        self.drop_sinks: list[Callable[[Invocable, Context, int, float], None]] = []
         """Called with each call that the full buffer drops, so that those sinks miss none."""
+        self.flush_sinks: list[Callable[[float], None]] = []
+        """Called with each flush's duration in seconds (the Prometheus flush histogram)."""
         self.writer: Writer | None = None
         """Where flushes go (:func:`~hyperdeliver.usage.writer.writer_for`), opened by the first."""
 
     # -- request path --------------------------------------------------------------
 
-    def observe(self, op: Operation, ctx: Context, status: int, seconds: float) -> None:
+    def observe(self, op: Invocable, ctx: Context, status: int, seconds: float) -> None:
         """The observer: one tuple appended to the call's operation's list (plus the
         call's product events when it succeeded)."""
         buf = self.buffer
@@ -229,9 +231,8 @@ class UsageRecorder:
             self.flushes += 1
             self.last_flush_seconds = dt
             self.flush_seconds_total += dt
-            obs = self.app.state.get("flush_observer")
-            if obs is not None:
-                obs(dt)
+            for observe in self.flush_sinks:
+                observe(dt)
             return len(raw)
 
 

@@ -27,11 +27,10 @@ async def purge_usage_events(ctx: Any) -> None:
 
 def register_purge_cron(app: App) -> bool:
     """Add the daily purge to the app's job queue; False when the app has no jobs."""
-    jobs = getattr(app, "jobs", None)
-    if jobs is None or not hasattr(jobs, "tasks"):
+    if app.jobs is None:
         return False
     from ..jobs.tasks import Task
 
     task = Task(_feature, purge_usage_events, schedule=SCHEDULE)
-    jobs.tasks.setdefault(task.qualname, task)
+    app.jobs.tasks.setdefault(task.qualname, task)
     return True

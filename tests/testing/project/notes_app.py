@@ -10,7 +10,7 @@ import os
 
 from pydantic import BaseModel, Field
 
-from hyperdeliver import PUBLIC, App, Context, Feature, Forbidden, NotFound, Settings, Unauthorized
+from hyperdeliver import PUBLIC, App, Context, Feature, Forbidden, NotFound, Plugin, Settings, Unauthorized
 
 feature = Feature("notes", owner="ada@example.com", summary="Notes")
 
@@ -61,8 +61,10 @@ if os.environ.get("NOTES_EXTRA") == "1":
         return []
 
 
-class ReaderBug:
+class ReaderBug(Plugin):
     """A gate that refuses readers their list: what the matrix exists to catch."""
+
+    name = "reader-bug"
 
     def setup(self, app: App) -> None:
         def gate(op, ctx) -> None:
