@@ -281,7 +281,6 @@ def _database(settings: Settings) -> Database:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout,
-            sqlite_inline=settings.sqlite_inline,
         )
     except ArgumentError:
         raise ConfigurationError(

@@ -91,9 +91,6 @@ class Settings(BaseSettings):
     db_pool_timeout: float = 30.0
     """Seconds a call waits for a pooled connection before failing (503)."""
     db_echo: bool = False
-    sqlite_inline: bool = True
-    """Run SQLite calls on the event loop's thread (a lock is waited for on a worker
-    thread); false: every call on aiosqlite's thread. See ``hyperdeliver.db.sqlite_inline``."""
     # GraphQL limits
     graphql_max_depth: int = 10
     graphql_max_aliases: int = 15

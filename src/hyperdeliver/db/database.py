@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, make_url, text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from .reads import ReadSession, begin_on_sqlite, watch
-from .sqlite_inline import InlineSqlite
 
 
 class Database:
@@ -31,9 +30,9 @@ class Database:
     SQL text on each connection (``prepared_statement_cache_size``, 100) and SQLAlchemy
     one compiled form per statement shape (``query_cache_size``, 500).
 
-    On SQLite, ``busy_timeout`` is how many seconds a write waits for another
-    connection's lock before "database is locked"; ``sqlite_inline`` runs calls on the
-    event loop's thread (:mod:`.sqlite_inline`).
+    On SQLite (aiosqlite: each call runs on the connection's thread), ``busy_timeout`` is
+    how many seconds a write waits there for another connection's lock before "database
+    is locked"; the event loop keeps serving meanwhile.
 
     Example:
         >>> db = Database("sqlite+aiosqlite:///:memory:")
@@ -49,17 +48,12 @@ class Database:
         pool_size: int = 10,
         max_overflow: int = 0,
         pool_timeout: float = 30.0,
-        sqlite_inline: bool = True,
         busy_timeout: float = 30.0,
     ) -> None:
         self.url = url
         kwargs: dict[str, Any] = {"echo": echo}
         self.busy_timeout = busy_timeout
-        self.inline = _inline(url, busy_timeout) if sqlite_inline and url.startswith("sqlite") else None
-        """What the inline SQLite connections share: the checkpointer, the calls on their threads."""
-        if self.inline is not None:
-            kwargs["async_creator"] = self.inline.connect
-        elif url.startswith("sqlite"):
+        if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": busy_timeout}
         else:
             kwargs["pool_size"] = pool_size
@@ -68,11 +62,10 @@ class Database:
             kwargs["pool_pre_ping"] = False
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
-            wait_ms = 0 if self.inline is not None else int(busy_timeout * 1000)  # inline: a call waits on its thread
-            autocheckpoint = self.inline is None or self.inline.checkpointer is None
+            wait_ms = int(busy_timeout * 1000)
 
             def pragmas(dbapi_conn: Any, _record: Any) -> None:
-                _sqlite_pragmas(dbapi_conn, wait_ms, autocheckpoint)
+                _sqlite_pragmas(dbapi_conn, wait_ms)
 
             event.listen(self.engine.sync_engine, "connect", pragmas)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
@@ -99,11 +92,6 @@ class Database:
         self.snapshot_sessionmaker = async_sessionmaker(
             self.snapshot_engine, sync_session_class=ReadSession, expire_on_commit=False, autoflush=True
         )
-
-    @property
-    def sqlite_inline(self) -> bool:
-        """SQLite calls run on the event loop's thread (:mod:`.sqlite_inline`)."""
-        return self.inline is not None
 
     @property
     def dialect(self) -> str:
@@ -144,36 +132,22 @@ class Database:
             return False
 
     async def dispose(self) -> None:
-        if self.inline is not None:
-            await self.inline.drain(self.busy_timeout + 1)
         await self.engine.dispose()
         if self.reads_engine is not self.engine:
             await self.reads_engine.dispose()
-        if self.inline is not None:
-            await self.inline.close()
 
 
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
-def _sqlite_pragmas(dbapi_conn: Any, busy_timeout_ms: int, autocheckpoint: bool) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, busy_timeout_ms: int) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
-    if not autocheckpoint:
-        cur.execute("PRAGMA wal_autocheckpoint=0")
     # After a checkpoint a big write (a VACUUM, a bulk load) left behind, the WAL file is
     # cut back to this size instead of keeping its largest size on disk.
     cur.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
     cur.close()
 
-
-def _inline(url: str, busy_timeout: float) -> InlineSqlite:
-    """The :class:`~.sqlite_inline.InlineSqlite` for ``url``, with the file name and options
-    SQLAlchemy would pass aiosqlite."""
-    from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
-
-    cargs, cparams = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
-    return InlineSqlite(cargs[0] if cargs else "", cparams, busy_timeout)
