@@ -130,12 +130,6 @@ class Settings(BaseSettings):
     """After a server's start-up, collect once and move every object alive then (modules,
     the app, its schemas) out of the cyclic GC's reach (``gc.freeze()``), so that later
     collections walk only what requests allocate. None: on, except with ``env=test``."""
-    gc_threshold: int | None = Field(default=None, ge=1)
-    """The cyclic GC's youngest-generation threshold set at a server's start-up: it runs
-    after this many allocations (net). Python's 700 makes a server that allocates ~30
-    objects a request collect every ~25 requests, each walk evicting the request path
-    from the CPU caches; a request's objects are freed by reference counting anyway.
-    None: 10,000, except with ``env=test`` (Python's own stays)."""
     extra: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("trusted_proxies", mode="before")
