@@ -137,8 +137,9 @@ class Context:
         if self._session is None:
             reads, core = self._reads, self._core
             if reads is not None and reads.mode == FIRST and plain_select(statement):
-                # A query's first statement: Core on a connection of its own, given back at
-                # once (a second statement runs the handler again in a snapshot).
+                # A query's first statement: Core outside any transaction, on the scope
+                # check's connection where kept, given back after it (a second statement
+                # runs the handler again in a snapshot).
                 return await first_rows(self._reads_apart(), statement, params or None, reads)
             if core is None and reads is None and self.operation is not None and self.operation.kind == "mutation":
                 core = self._core = CoreTransaction(self.app.database.engine)
