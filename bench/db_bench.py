@@ -87,7 +87,6 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # bench/queue.py shadows queue
 ROOT = HERE.parent
 TARGETS = HERE / "targets" / "db"
 HOST = "127.0.0.1"

@@ -30,11 +30,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as a script, this folder is sys.path[0]; other bench scripts here are named like
-# standard modules (queue.py), so take it off before importing anything else. The
-# peers' contract models come from targets/hyper_app.py (the HTTP benchmark's target).
+# The peers' contract models come from targets/hyper_app.py (the HTTP benchmark's target).
 _HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE / "targets"))
 
 import argparse  # noqa: E402

@@ -48,8 +48,6 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# bench/queue.py would shadow the standard library's queue module.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 ROOT = HERE.parent
 PEERS_DIR = Path(os.environ.get("HYPER_PEERS_DIR", ROOT.parent / "shared" / "bench" / "peers")).resolve()
 TARGETS = HERE / "targets"

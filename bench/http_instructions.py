@@ -30,12 +30,11 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # bench/queue.py shadows queue
 HOST = "127.0.0.1"
 
 
 def _module(name: str) -> Any:
-    """A sibling bench script as a module (not through sys.path: bench/queue.py would shadow queue)."""
+    """A sibling bench script as a module."""
     spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

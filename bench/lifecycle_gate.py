@@ -7,19 +7,14 @@ rollout (a sha256 of the feature and user id per call).
 
 from __future__ import annotations
 
-import sys
 import timeit
 from datetime import date, datetime, timezone
-from pathlib import Path
 
-# bench/queue.py would shadow the stdlib queue module
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
-
-from hyperdeliver import PUBLIC, App, Feature, Settings  # noqa: E402
-from hyperdeliver.auth.principal import Principal  # noqa: E402
-from hyperdeliver.context import Context  # noqa: E402
-from hyperdeliver.lifecycle.gate import LifecycleGate  # noqa: E402
-from hyperdeliver.lifecycle.states import FeatureState, Flag  # noqa: E402
+from hyperdeliver import PUBLIC, App, Feature, Settings
+from hyperdeliver.auth.principal import Principal
+from hyperdeliver.context import Context
+from hyperdeliver.lifecycle.gate import LifecycleGate
+from hyperdeliver.lifecycle.states import FeatureState, Flag
 
 
 def main() -> None:

@@ -40,17 +40,15 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from hyperdeliver import PUBLIC, App, Feature, Settings
+from hyperdeliver.auth.principal import ANONYMOUS, Principal
+from hyperdeliver.context import Context
+from hyperdeliver.db.migrate import upgrade_async
+from hyperdeliver.usage import UsageEvent, queries
+from hyperdeliver.usage.batch import encode_rows, records as batch_records
+from hyperdeliver.usage.tables import BATCH_COLUMNS
+
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # bench/queue.py shadows queue
-
-from hyperdeliver import PUBLIC, App, Feature, Settings  # noqa: E402
-from hyperdeliver.auth.principal import ANONYMOUS, Principal  # noqa: E402
-from hyperdeliver.context import Context  # noqa: E402
-from hyperdeliver.db.migrate import upgrade_async  # noqa: E402
-from hyperdeliver.usage import UsageEvent, queries  # noqa: E402
-from hyperdeliver.usage.batch import encode_rows, records as batch_records  # noqa: E402
-from hyperdeliver.usage.tables import BATCH_COLUMNS  # noqa: E402
-
 PG_ADMIN = os.environ.get("HYPER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_DB = "hd_usage_bench"
 NFEATURES = 40

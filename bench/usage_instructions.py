@@ -46,13 +46,12 @@ from collections.abc import Callable
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # bench/queue.py shadows queue
 TARGETS = HERE / "targets"
 HOST = "127.0.0.1"
 
 
 def _usage_http() -> Any:
-    """bench/usage_http.py as a module (not through sys.path: bench/queue.py would shadow queue)."""
+    """bench/usage_http.py as a module."""
     spec = importlib.util.spec_from_file_location("usage_http", HERE / "usage_http.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 
 import pytest
@@ -127,50 +126,3 @@ async def test_a_server_start_freezes_the_objects_alive_then_out_of_the_gc(tmp_p
     await app({"type": "lifespan"}, receive, send)
     assert (counts[0] > 0) is frozen
     assert gc.get_freeze_count() == 0  # unfrozen again at shutdown
-
-
-@pytest.mark.parametrize(("env", "setting", "during"), [("production", None, 10_000), ("test", None, None), ("test", 5_000, 5_000), ("production", 2_000, 2_000)])
-async def test_a_server_start_collects_the_youngest_generation_less_often(tmp_path, env, setting, during) -> None:  # type: ignore[no-untyped-def]
-    before = gc.get_threshold()
-    app = App("gct", features=[feature_with(PUBLIC)], settings=Settings(
-        env=env, gc_threshold=setting, database_url=f"sqlite:///{tmp_path}/gc.sqlite3", var_dir=tmp_path, access_log=False, secret_key=SECRET))
-    inbox = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
-    seen: list[tuple[int, ...]] = []
-
-    async def receive() -> dict[str, str]:
-        return inbox.pop(0)
-
-    async def send(message: dict[str, str]) -> None:
-        if message["type"] == "lifespan.startup.complete":
-            seen.append(gc.get_threshold())
-
-    await app({"type": "lifespan"}, receive, send)
-    assert seen[0] == ((during, *before[1:]) if during is not None else before)
-    assert gc.get_threshold() == before  # restored at shutdown
-
-
-def test_a_gc_threshold_below_one_is_refused() -> None:
-    with pytest.raises(ValueError, match="gc_threshold"):
-        Settings(gc_threshold=0)
-
-
-async def test_the_gc_threshold_is_restored_when_the_last_of_two_apps_stops(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    before = gc.get_threshold()
-    apps = [App(n, features=[feature_with(PUBLIC)], settings=Settings(env="production", gc_freeze=False, database_url=f"sqlite:///{tmp_path}/{n}.db", var_dir=tmp_path, access_log=False, usage_enabled=False, secret_key=SECRET)) for n in ("a", "b")]
-    queues = [(asyncio.Queue(), asyncio.Queue()) for _ in apps]
-
-    async def life(app, q, done):  # type: ignore[no-untyped-def]
-        async def send(m):  # type: ignore[no-untyped-def]
-            await done.put(m["type"])
-        await app({"type": "lifespan"}, q.get, send)
-
-    tasks = [asyncio.create_task(life(a, *qs)) for a, qs in zip(apps, queues)]
-    try:
-        for what in ("lifespan.startup", "lifespan.shutdown"):
-            for q, done in queues:  # a starts, b starts; a stops, b stops
-                await q.put({"type": what})
-                await done.get()
-        await asyncio.gather(*tasks)
-        assert gc.get_threshold() == before
-    finally:
-        gc.set_threshold(*before)

@@ -48,31 +48,6 @@ if TYPE_CHECKING:
 
 P = TypeVar("P", bound=Plugin)
 
-GC_THRESHOLD = 10_000
-"""A server's youngest-generation GC threshold unless ``Settings.gc_threshold`` says otherwise."""
-
-
-class _GcThreshold:
-    """The process's GC thresholds while apps serve: the first app to start saves Python's,
-    the last to stop puts them back, whatever order apps start and stop in."""
-
-    serving = 0
-    saved: tuple[int, int, int] = (700, 10, 10)
-
-    @classmethod
-    def raise_to(cls, threshold: int) -> None:
-        if cls.serving == 0:
-            cls.saved = gc.get_threshold()
-        cls.serving += 1
-        gc.set_threshold(threshold, *cls.saved[1:])
-
-    @classmethod
-    def release(cls) -> None:
-        cls.serving -= 1
-        if cls.serving == 0:
-            gc.set_threshold(*cls.saved)
-
-
 class App:
     """A hyperdeliver application: an ASGI callable and the registry the CLI reads.
 
@@ -156,8 +131,6 @@ class App:
         for f in self.features.values():
             f.freeze()
         self._started = False
-        self._gc_raised = 0
-        """Start-ups of this app that raised the GC threshold, not yet shut down."""
 
     def __repr__(self) -> str:
         return f"<App {self.name} features={len(self.features)} operations={len(self.operations)}>"
@@ -273,12 +246,8 @@ class App:
 
     def _tune_gc(self) -> None:
         """A server's garbage collector: the objects alive after start-up frozen out of its
-        reach, and its youngest generation collected less often (``gc_freeze``, ``gc_threshold``)."""
+        reach (``gc_freeze``)."""
         settings = self.settings
-        threshold = settings.gc_threshold or (None if settings.env == "test" else GC_THRESHOLD)
-        if threshold is not None:
-            _GcThreshold.raise_to(threshold)
-            self._gc_raised += 1
         freeze = settings.gc_freeze
         if freeze or (freeze is None and settings.env != "test"):
             gc.collect()
@@ -297,9 +266,6 @@ class App:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 gc.unfreeze()
-                if self._gc_raised:
-                    self._gc_raised -= 1
-                    _GcThreshold.release()
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -318,7 +284,6 @@ def _database(settings: Settings) -> Database:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout,
-            sqlite_inline=settings.sqlite_inline,
         )
     except ArgumentError:
         raise ConfigurationError(

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .auth.principal import NO_COOKIES, Principal
 from .db.core import CoreTransaction
-from .db.reads import FIRST, first_rows, plain_select
+from .db.reads import FIRST, Apart, first_rows, plain_select
 from .db.rows import models_of
 from .errors import ConfigurationError
 
@@ -41,6 +41,7 @@ class Context:
         "client_ip",
         "_session",
         "_reads",
+        "_apart",
         "_core",
         "response_headers",
         "cookies",
@@ -74,6 +75,9 @@ class Context:
         self._session: AsyncSession | None = None
         self._reads: ReadState | None = None
         """Set by the front controller for a query: how its session reads."""
+        self._apart: Apart | None = None
+        """A query's reads apart from its session (the scope check's, the handler's first);
+        the front controller gives back a connection still kept at the call's end."""
         self._core: CoreTransaction | None = None
         """Set by the front controller for a mutation: its Core statements' transaction."""
         # Empty tuples until something is added: most calls add nothing, and a call
@@ -134,9 +138,10 @@ class Context:
         if self._session is None:
             reads, core = self._reads, self._core
             if reads is not None and reads.mode == FIRST and plain_select(statement):
-                # A query's first statement: Core on a connection of its own, given back at
-                # once (a second statement runs the handler again in a snapshot).
-                return await first_rows(self.app.database.rows_engine, statement, params or None, reads)
+                # A query's first statement: Core outside any transaction, on the scope
+                # check's connection where kept, given back after it (a second statement
+                # runs the handler again in a snapshot).
+                return await first_rows(self._reads_apart(), statement, params or None, reads)
             if core is None and reads is None and self.operation is not None and self.operation.kind == "mutation":
                 core = self._core = CoreTransaction(self.app.database.engine)
             if core is not None:
@@ -145,6 +150,14 @@ class Context:
         if not getattr(result, "returns_rows", True):  # a CursorResult of a statement without rows (an ORM result has rows)
             return (), ()
         return list(result.keys()), result.all()
+
+    def _reads_apart(self) -> Apart:
+        """This query call's :class:`~.db.reads.Apart` (made on first use)."""
+        apart = self._apart
+        if apart is None:
+            database = self.app.database
+            apart = self._apart = Apart(database.rows_engine, database.keep_apart)
+        return apart
 
     @property
     def scope_cache(self) -> dict[Any, Any]:

@@ -189,6 +189,8 @@ class FrontController:
                     if session is not None:
                         ctx._session = None
                         await session.close()
+                    if ctx._apart is not None:  # a query's connection kept from its scope check
+                        await ctx._apart.close()
                 for fn in ctx.after_commit:
                     fn()
                 status = ctx.status or op.status

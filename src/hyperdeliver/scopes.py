@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, and_, bindparam, cast, literal, select
 
-from .db.reads import rows_apart
 from .errors import ConfigurationError, Forbidden, NotFound
 from .roles import AUTHENTICATED, PUBLIC, RoleHierarchy, requirement
 
@@ -276,13 +275,15 @@ async def _roles(ctx: Context, scope: str, scope_id: str, user_id: int | None) -
 
 
 async def _rows(ctx: Context, statement: Any, params: Mapping[str, Any] | None) -> Sequence[Any]:
-    """The check's rows. A query's check reads apart from its handler (a connection given
-    back at once: the handler's one read keeps its fast path, see :mod:`.db.reads`); a
-    mutation's check reads in the call's transaction, as ``ctx.rows`` does (Core, no ORM
-    session opened for the handler's own Core statements to follow)."""
+    """The check's rows. A query's check reads apart from its handler's session, outside
+    any transaction (the handler's one read keeps its fast path and, where the database
+    keeps it, the check's connection; see :class:`.db.reads.Apart`); a mutation's check
+    reads in the call's transaction, as ``ctx.rows`` does (Core, no ORM session opened for
+    the handler's own Core statements to follow)."""
     op = ctx.operation
     if op is not None and op.kind == "query" and ctx._session is None:
-        return await rows_apart(ctx.app.database.rows_engine, statement, params)
+        _, rows = await ctx._reads_apart().rows(statement, params)
+        return rows
     _, rows = await ctx._run(statement, dict(params or {}))
     return rows
 

@@ -91,9 +91,6 @@ class Settings(BaseSettings):
     db_pool_timeout: float = 30.0
     """Seconds a call waits for a pooled connection before failing (503)."""
     db_echo: bool = False
-    sqlite_inline: bool = True
-    """Run SQLite calls on the event loop's thread (a lock is waited for on a worker
-    thread); false: every call on aiosqlite's thread. See ``hyperdeliver.db.sqlite_inline``."""
     # GraphQL limits
     graphql_max_depth: int = 10
     graphql_max_aliases: int = 15
@@ -133,12 +130,6 @@ class Settings(BaseSettings):
     """After a server's start-up, collect once and move every object alive then (modules,
     the app, its schemas) out of the cyclic GC's reach (``gc.freeze()``), so that later
     collections walk only what requests allocate. None: on, except with ``env=test``."""
-    gc_threshold: int | None = Field(default=None, ge=1)
-    """The cyclic GC's youngest-generation threshold set at a server's start-up: it runs
-    after this many allocations (net). Python's 700 makes a server that allocates ~30
-    objects a request collect every ~25 requests, each walk evicting the request path
-    from the CPU caches; a request's objects are freed by reference counting anyway.
-    None: 10,000, except with ``env=test`` (Python's own stays)."""
     extra: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("trusted_proxies", mode="before")

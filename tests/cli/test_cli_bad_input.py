@@ -81,10 +81,10 @@ def test_jobs_refuse_numbers_too_large(args: tuple[str, ...], needle: str, db_en
 def test_db_upgrade_reports_the_revisions_it_is_really_at(db_env: dict[str, str]) -> None:
     r = hyper("db", "upgrade", env=db_env)
     assert r.returncode == 0, r.stderr
-    assert "database at" in r.stdout and "teamboard_0001" in r.stdout
+    assert "database at" in r.stdout and "teamboard_0002" in r.stdout
     r = hyper("db", "upgrade", "base", env=db_env)
     assert r.returncode == 0, r.stderr
-    assert "unchanged" in r.stdout and "teamboard_0001" in r.stdout
+    assert "unchanged" in r.stdout and "teamboard_0002" in r.stdout
     assert "database at base" not in r.stdout
     current = hyper("db", "current", env=db_env)
     assert current.returncode == 0 and "up to date" in current.stdout

@@ -99,7 +99,7 @@ def test_db_upgrade_then_users_create(db_env: dict[str, str]) -> None:
 def test_db_current_on_an_empty_database_lists_pending(db_env: dict[str, str]) -> None:
     r = hyper("db", "current", env=db_env)
     assert r.returncode == 1
-    assert "pending" in r.stdout and "teamboard_0001" in r.stdout
+    assert "pending" in r.stdout and "teamboard_0002" in r.stdout
 
 
 def test_bad_app_spec_is_one_line(tmp_path: Path) -> None:

@@ -45,8 +45,8 @@ NOTES_MIGRATION = '''
 import sqlalchemy as sa
 from alembic import op
 
-revision = "teamboard_0002"
-down_revision = "teamboard_0001"
+revision = "teamboard_0003"
+down_revision = "teamboard_0002"
 branch_labels = None
 depends_on = None
 
@@ -130,7 +130,7 @@ def test_hyper_dev_migrates_at_every_reload_and_names_a_model_without_migration(
     try:
         wait_for(f"{base}/workspaces", 401, proc)  # migrated at start: the tables are there
         # A new feature with its table and its migration, written while the server runs.
-        (project / "teamboard/migrations/teamboard_0002_notes.py").write_text(NOTES_MIGRATION)
+        (project / "teamboard/migrations/teamboard_0003_notes.py").write_text(NOTES_MIGRATION)
         add_feature(project, "notes")
         r = wait_for(f"{base}/notes", 200, proc, nudge=project / "teamboard/features/notes/__init__.py")
         assert r.json() == {"rows": 0}
@@ -146,7 +146,7 @@ def test_hyper_dev_migrates_at_every_reload_and_names_a_model_without_migration(
         assert "traceback" not in problem
     finally:
         err = stop(proc)
-    assert "hyper dev: migrated the database to" in err and "teamboard_0002" in err
+    assert "hyper dev: migrated the database to" in err and "teamboard_0003" in err
     assert "hyper dev: no migration creates the table 'memos' of a model: run hyper db revision -m 'add memos'" in err
     assert "Traceback" not in err
 
@@ -166,7 +166,7 @@ def test_hyper_serve_on_an_unmigrated_database_says_so_in_one_line(project: Path
     lines = [line for line in err.splitlines() if line.startswith("hyper:")]
     assert len(lines) == 1, err
     assert lines[0].startswith("hyper: the database is not migrated (pending: ") and lines[0].endswith("run 'hyper db upgrade'")
-    assert "teamboard_0001" in lines[0]
+    assert "teamboard_0002" in lines[0]
 
 
 def test_hyper_serve_on_a_migrated_database_says_nothing_of_it(project: Path) -> None:

@@ -54,7 +54,7 @@ async def test_database_down_is_503_with_retry_after_and_every_call_is_counted(
     async with TestClient(app) as c:
         assert (await c.get("/workspaces", headers={"Authorization": f"Bearer {cached}"})).status_code == 200
         live = {name: getattr(app.database, name) for name in POOLS}
-        dead = Database(dead_url, sqlite_inline=False)
+        dead = Database(dead_url)
         for name in POOLS:
             setattr(app.database, name, getattr(dead, name))
         try:

@@ -19,7 +19,7 @@ async def test_upgrade_applies_every_branch_and_is_idempotent(database_url: str,
     await upgrade_async(app)
     assert await is_current(app)
     assert await current_async(app) <= heads(app)
-    assert "teamboard_0001" in heads(app) and any(h.startswith("hd_") for h in heads(app))
+    assert "teamboard_0002" in heads(app) and any(h.startswith("hd_") for h in heads(app))
     await upgrade_async(app)  # a second run changes nothing
     async with app.database.engine.connect() as conn:
         tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))

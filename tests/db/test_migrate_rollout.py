@@ -102,7 +102,7 @@ async def test_a_database_ahead_of_the_code_is_ready(database_url: str, tmp_path
             await upgrade_async(app)
             assert (await client.get("/readyz")).status_code == 200
             async with app.database.engine.begin() as conn:
-                await conn.execute(sa.text("UPDATE alembic_version SET version_num = 'teamboard_0999' WHERE version_num = 'teamboard_0001'"))
+                await conn.execute(sa.text("UPDATE alembic_version SET version_num = 'teamboard_0999' WHERE version_num = 'teamboard_0002'"))
             r = await client.get("/readyz")
             assert r.status_code == 200 and r.json()["migrations_current"] is True
     finally:

@@ -3,6 +3,7 @@ a query that writes is refused; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -237,3 +238,37 @@ async def test_a_write_hidden_in_a_cte_is_refused_by_postgresql_or_rolled_back(r
         assert r.status_code == 500, r.text
         assert r.json()["type"].endswith("/read-only-query")
     assert await things_in(app) == 1
+
+
+async def _token(app: App, email: str) -> str:
+    from hyperdeliver.auth.models import User
+
+    async with app.database.session() as s:
+        user_id = (await s.execute(select(User.id).where(User.email == email))).scalar_one()
+        _row, raw = await app.auth.create_token(s, user_id, "reads tests")
+        await s.commit()
+    return raw
+
+
+async def test_a_scoped_query_checks_and_reads_on_one_connection_and_gives_it_back(teamboard: App) -> None:
+    """On SQLite the scope check's connection is kept for the handler's first statement
+    (one checkout); on PostgreSQL each gives its own back. Either way, none stays out:
+    not after the read, not after a 404 from the check, not after an ORM read."""
+    from sqlalchemy import event
+
+    app = teamboard
+    db = app.database
+    checkouts: list[int] = []
+    event.listen(db.rows_engine.sync_engine, "checkout", lambda *a: checkouts.append(1))
+    headers = {"Authorization": f"Bearer {await _token(app, 'member@teamboard.dev')}"}
+    async with TestClient(app) as c:
+        r = await c.get("/projects/1/tasks", headers=headers)
+        assert r.status_code == 200 and len(r.json()) == 3
+        assert len(checkouts) == (1 if db.dialect == "sqlite" else 2)
+        assert db.keep_apart is (db.dialect == "sqlite")
+        assert (await c.get("/projects/999/tasks", headers=headers)).status_code == 404  # refused by the check
+        tasks = r.json()
+        # An ORM read after the check (get_task): the check's connection is not waited on.
+        answers = await asyncio.gather(*(c.get(f"/tasks/{t['id']}", headers=headers) for t in tasks * 8))
+        assert {a.status_code for a in answers} == {200}
+    assert all(pool["checked_out"] == 0 for pool in db.pool_status().values()), db.pool_status()

@@ -197,7 +197,7 @@ def test_migrations_at_head_on_postgresql(postgres_url: str, tmp_path: Path) -> 
 
         try:
             async with app.database.engine.begin() as conn:
-                await conn.execute(sa.text("UPDATE alembic_version SET version_num = 'teamboard_0999' WHERE version_num = 'teamboard_0001'"))
+                await conn.execute(sa.text("UPDATE alembic_version SET version_num = 'teamboard_0999' WHERE version_num = 'teamboard_0002'"))
         finally:
             await app.database.dispose()
 

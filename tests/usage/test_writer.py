@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from hyperdeliver.context import Context
 from hyperdeliver.usage import tables as t
 from hyperdeliver.usage.writer import EngineWriter, writer_for
 from hyperdeliver.usage.writer.postgresql import PostgresWriter
-from hyperdeliver.usage.writer.sqlite import SqliteWriter
+from hyperdeliver.usage.writer.sqlite import SqliteWriter, is_busy
 
 
 
@@ -242,3 +243,14 @@ async def test_flushes_into_the_same_hour_add_up(make_app: Any) -> None:
             assert (row["calls"], row["errors"]) == (5, 2)
             assert row["sum_ms"] == pytest.approx(3 * 2.0 + 2 * 4.0)
             assert sum(row[c] for c in COLUMNS) == 5
+
+
+def test_is_busy_reads_the_primary_code_and_tolerates_none() -> None:
+    def error(code: int | None) -> sqlite3.OperationalError:
+        exc = sqlite3.OperationalError("database is locked")
+        exc.sqlite_errorcode = code  # type: ignore[attr-defined]
+        return exc
+
+    assert is_busy(error(sqlite3.SQLITE_BUSY)) and is_busy(error(sqlite3.SQLITE_BUSY_SNAPSHOT))
+    assert not is_busy(error(sqlite3.SQLITE_LOCKED)) and not is_busy(error(None))
+    assert not is_busy(sqlite3.OperationalError("no code at all")) and not is_busy(ValueError("busy"))

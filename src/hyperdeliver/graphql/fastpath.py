@@ -15,9 +15,14 @@ by its text), and :meth:`Plan.execute` runs it:
   graphql-core's messages, locations and paths.
 
 Anything else (fragments, ``@skip``/``@include``, introspection fields, a response
-key selected twice, another graphql-core version) gets no plan and runs through
-graphql-core. ``tests/graphql/test_graphql_fastpath.py`` runs a corpus of documents
-through both and compares the answers.
+key selected twice) gets no plan and runs through graphql-core.
+``tests/graphql/test_graphql_fastpath.py`` runs a corpus of documents through both and
+compares the answers.
+
+The coercion helpers are graphql-core 3.3's (``get_variable_values`` returning
+``VariableValues``), so ``pyproject.toml`` pins graphql-core to 3.3; with another
+version this module does not import (an ImportError naming the pip line) rather than
+quietly sending every document down the slower path.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import graphql
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -45,12 +51,12 @@ from graphql import (
 )
 from graphql.pyutils import inspect
 
-try:  # graphql-core 3.3: the coercion helpers with these signatures
-    from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
-
-    _COERCION_HELPERS = True
-except ImportError:  # pragma: no cover - other versions run everything through graphql-core
-    _COERCION_HELPERS = False
+try:
+    from graphql import VariableValues, get_argument_values, get_variable_values
+except ImportError as exc:  # pragma: no cover - the pin keeps graphql-core at 3.3
+    raise ImportError(
+        f"hyperdeliver's GraphQL needs graphql-core 3.3 (installed: {graphql.__version__}): pip install 'graphql-core>=3.3,<3.4'"
+    ) from exc
 
 
 class _Info:
@@ -177,8 +183,6 @@ class Plan:
 
 def compile_plan(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None) -> Plan | None:
     """A plan for a validated document, or None when it needs graphql-core's executor."""
-    if not _COERCION_HELPERS:
-        return None
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) != len(document.definitions):
         return None  # fragments

@@ -102,7 +102,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
     spec = options.app or metafunc.config.getini(APP_INI) or None
     app = _factory(spec, metafunc.config.rootpath)(
-        Settings(env="test", database_url="sqlite://", access_log=False, sqlite_inline=False, usage_enabled=False)
+        Settings(env="test", database_url="sqlite://", access_log=False, usage_enabled=False)
     )
     found = cases(app, options)
     metafunc.parametrize("permission_case", found, ids=[c.id for c in found])

@@ -18,11 +18,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from ...db.sqlite_inline import busy_waiting, is_busy
 from ..batch import Batch, records
 from ..fold import Folded
 from .base import Writer
@@ -31,6 +31,22 @@ log = logging.getLogger("hyperdeliver.usage")
 Statements = list[tuple[str, list[tuple[Any, ...]]]]
 CHECKPOINT_EVERY = 50
 """Flushes between the writer's WAL checkpoints (a flush of 1,000 calls adds about 12 pages)."""
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLITE_BUSY, a lock held by another connection (the primary code
+    of an extended one; an error raised without a code is not)."""
+    return isinstance(exc, sqlite3.OperationalError) and ((getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF) == sqlite3.SQLITE_BUSY
+
+
+@contextmanager
+def busy_waiting(conn: sqlite3.Connection, timeout_ms: int) -> Iterator[None]:
+    """The busy timeout on for the calls inside (on the writer's thread), back to 0 after."""
+    conn.execute(f"PRAGMA busy_timeout={int(timeout_ms)}")
+    try:
+        yield
+    finally:
+        conn.execute("PRAGMA busy_timeout=0")
 
 
 class SqliteWriter(Writer):

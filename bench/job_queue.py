@@ -12,8 +12,8 @@ settings (``Worker(app)``: concurrency = settings.worker_concurrency); its jobs 
 through the front controller's job path like in production.
 
     .venv/bin/pip install -r bench/requirements.txt
-    .venv/bin/python bench/queue.py                 # 3 repetitions (procrastinate 1), ~4 minutes
-    .venv/bin/python bench/queue.py --reps 1 --only hyperdeliver,pgqueuer
+    .venv/bin/python bench/job_queue.py                 # 3 repetitions (procrastinate 1), ~4 minutes
+    .venv/bin/python bench/job_queue.py --reps 1 --only hyperdeliver,pgqueuer
 
 PostgreSQL: HYPER_BENCH_PG (default postgresql://postgres@127.0.0.1:5432/postgres).
 """
