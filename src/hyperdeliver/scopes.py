@@ -40,7 +40,7 @@ from sqlalchemy import String, and_, bindparam, cast, literal, select
 
 from .db.reads import rows_apart
 from .errors import ConfigurationError, Forbidden, NotFound
-from .roles import AUTHENTICATED, PUBLIC, RoleHierarchy, requirement
+from .roles import AUTHENTICATED, PUBLIC, RoleHierarchy, allows, requirement
 
 if TYPE_CHECKING:
     from .context import Context
@@ -262,8 +262,8 @@ class ScopeCheck:
         """The controller's check: sets ``ctx.scope`` or raises 404/403."""
         access = await self.access(ctx, self.value(kwargs))
         need = self.need
-        if need and need.isdisjoint(access.roles):
-            raise Forbidden(f"{self.qualname} needs one of the roles {sorted(need)} in this {self.scope.name}")
+        if not allows(need, access.roles):
+            raise Forbidden(f"{self.qualname} needs one of the roles {sorted(need or ())} in this {self.scope.name}")
         ctx.scope = access
 
 

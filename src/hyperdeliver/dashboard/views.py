@@ -9,12 +9,10 @@ method a page does not serve and a missing static file answer problem+json (404,
 
 from __future__ import annotations
 
-import hmac
 import logging
 import math
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timezone
-from http import HTTPStatus
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,11 +27,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..auth.principal import Principal
-from ..auth.request import authenticate_request
-from ..errors import HyperError, MethodNotAllowed, NotFound
+from ..auth.request import authenticate_request, csrf_error
+from ..error_map import error_for
+from ..errors import HyperError, NotFound
+from ..http.problem import ProblemResponse, http_error
 from ..lifecycle.states import LIFECYCLES
 from ..lifecycle.store import LifecycleError
-from ..rest.http import problem_body, request_id, server_error
+from ..rest.http import request_id
+from ..roles import allows
 from . import data
 
 if TYPE_CHECKING:
@@ -111,33 +112,6 @@ def fmt_cell(value: Any, key: str = "") -> str:
     return str(value)
 
 
-class ProblemResponse(Response):
-    """An RFC 9457 ``application/problem+json`` answer for a :class:`HyperError`."""
-
-    media_type = "application/problem+json"
-
-    def __init__(self, exc: HyperError, instance: str | None = None, rid: str | None = None) -> None:
-        headers = dict(exc.headers)
-        if rid:
-            headers["X-Request-ID"] = rid
-        super().__init__(problem_body(exc, instance, rid), status_code=exc.status, headers=headers or None)
-
-
-def _http_error(exc: HTTPException, request: Request) -> HyperError:
-    """The problem for a Starlette routing error: no page at the path, or not with this method."""
-    path, method = request.url.path, request.method
-    if exc.status_code == 404:
-        return NotFound(f"no dashboard page at {path}")
-    if exc.status_code == 405:
-        # Starlette joins a set: sort it so the header is stable.
-        allow = ", ".join(sorted(m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip()))
-        return MethodNotAllowed(f"{method} is not served at {path}; use {allow}", headers={"Allow": allow})
-    err = HyperError(exc.detail, headers=dict(exc.headers or {}))
-    err.status, err.title = exc.status_code, HTTPStatus(exc.status_code).phrase
-    err.code = err.title.lower().replace(" ", "-")
-    return err
-
-
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("hyperdeliver.dashboard", "templates"),
@@ -156,6 +130,8 @@ class Dashboard:
         self.app = app
         self.prefix = prefix.rstrip("/")
         self.role = role
+        self.need = frozenset({role})
+        """What the role check (:func:`~hyperdeliver.roles.allows`) asks of a page's caller."""
         self.env = _environment()
         p = self.prefix
         # A Starlette app, not a bare Router: inside one, routing raises HTTPException for
@@ -192,12 +168,12 @@ class Dashboard:
 
     async def http_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return ProblemResponse(_http_error(exc, request), request.url.path)
+        return ProblemResponse(http_error(exc, request.method, request.url.path, "no dashboard page at"), request.url.path)
 
     async def server_error(self, request: Request, exc: Exception) -> Response:
         # Starlette's ServerErrorMiddleware sends this, then re-raises to __call__.
         rid = request.scope["hd_request_id"] = request_id(request.headers.get("x-request-id", "").encode("latin-1") or None)
-        return ProblemResponse(server_error(exc, self.app.settings.dev), request.url.path, rid)
+        return ProblemResponse(error_for(exc, self.app.settings.dev), request.url.path, rid)
 
     def render(self, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         ctx.setdefault("prefix", self.prefix)
@@ -224,7 +200,7 @@ class Dashboard:
         if not principal.authenticated:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"{self.prefix}/login?next={quote(target)}", status_code=303)
-        if not principal.has_role(self.role):
+        if not allows(self.need, principal.effective_roles):
             return self.render("forbidden.html", status=403, principal=principal, role=self.role)
         return principal
 
@@ -234,8 +210,7 @@ class Dashboard:
         fields = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
         fields["_roles"] = ",".join(parse_qs(body).get("roles", []))
         if principal.via == "session":
-            sent = fields.get("csrf_token", "")
-            if not (principal.csrf_token and hmac.compare_digest(sent.encode(), principal.csrf_token.encode())):
+            if csrf_error(principal, fields.get("csrf_token", "").encode()) is not None:
                 return self.render("forbidden.html", status=403, principal=principal, role=self.role, reason="csrf")
         return fields
 

@@ -26,6 +26,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import BadRequest, Conflict, Forbidden, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed
+from ..roles import allows
 from .gitlog import feature_folders, features_of
 from .records import Commit, check_name, check_sha, check_status
 from .store import DeploymentError, record_deployment
@@ -93,7 +94,7 @@ def authorize(principal: Principal, auth_error: str | None, csrf_error: str | No
         raise Unauthorized(auth_error or "log in, or send an API token: Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"})
     if csrf_error:
         raise Forbidden(csrf_error)
-    if not any(principal.has_role(r) for r in roles):
+    if not allows(frozenset(roles), principal.effective_roles):
         raise Forbidden(f"recording a release needs the {' or '.join(roles)} role")
 
 

@@ -23,16 +23,17 @@ import orjson
 from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast
 
 from ..auth.request import authenticate_request
-from ..db.errors import service_unavailable, unavailable
+from ..error_map import error_for
 from ..errors import HyperError, NotFound
-from ..rest.http import JSON, ClientDisconnected, is_json, media_type, parse_query, read_body, scan_headers, send_bytes, send_problem
+from ..http.problem import ProblemResponse
+from ..rest.http import JSON, ClientDisconnected, is_json, media_type, parse_query, read_body, scan_headers, send_bytes
 from ..rest.http import request_id as new_request_id
 from ..types import Receive, Scope, Send
 from ..rest.security_headers import TOOL_CSP
 from . import graphiql
 from .fastpath import Plan, compile_plan
 from .limits import without_suggestions
-from .errors import BATCHING_DISABLED, PARSE_FAILED, request_error, unexpected_error
+from .errors import BATCHING_DISABLED, PARSE_FAILED, graphql_error, request_error
 from .resolvers import RequestState
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ class GraphQLEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         if path not in (self.prefix, self.prefix + "/"):
-            await self._static(scope, send)
+            await self._static(scope, receive, send)
             return
         app = self.plugin.app
         start = time.perf_counter()
@@ -114,18 +115,13 @@ class GraphQLEndpoint:
             return
         except ClientDisconnected:
             return
-        except Exception as exc:  # a bug in the adapter itself: one error, no traceback outside dev
-            if unavailable(exc):  # the database is down (authentication needs it): 503, Retry-After
-                err = service_unavailable()
-                status = err.status
-                body = {"errors": [request_error(err.detail, "SERVICE_UNAVAILABLE")]}
-                retry = [(b"retry-after", err.headers["Retry-After"].encode())]
-                await send_bytes(send, status, orjson.dumps(body), JSON, base_headers + retry)
-                self._log(state, method, status, start)
-                return
-            errlog.exception("unhandled error in the GraphQL endpoint (request %s)", rid)
-            status = 500
-            await send_bytes(send, 500, orjson.dumps({"errors": [unexpected_error(exc, app.settings.dev).formatted]}), JSON, base_headers)
+        except Exception as exc:  # the database down (authentication needs it), or a bug in the adapter itself
+            err = error_for(exc, app.settings.dev)
+            status = err.status
+            if status == 500:
+                errlog.exception("unhandled error in the GraphQL endpoint (request %s)", rid)
+            retry = [(b"retry-after", v.encode())] if (v := err.headers.get("Retry-After")) else []
+            await send_bytes(send, status, orjson.dumps({"errors": [graphql_error(err, app.settings.dev).formatted]}), JSON, base_headers + retry)
             self._log(state, method, status, start)
             return
         headers = base_headers
@@ -282,12 +278,12 @@ class GraphQLEndpoint:
                 ).decode()
             )
 
-    async def _static(self, scope: Scope, send: Send) -> None:
+    async def _static(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         prefix = self.prefix + "/static/"
         found = graphiql.static_file(path[len(prefix):]) if path.startswith(prefix) and self.plugin.app.settings.dev else None
         if found is None:
-            await send_problem(send, NotFound(f"no page at {path}"), path)
+            await ProblemResponse(NotFound(f"no page at {path}"), path)(scope, receive, send)
             return
         data, ctype = found
         await send_bytes(send, 200, data, ctype, [(b"cache-control", b"public, max-age=86400")])

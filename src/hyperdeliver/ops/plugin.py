@@ -14,7 +14,7 @@ import orjson
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from ..errors import MethodNotAllowed, NotFound
-from ..rest.http import send_problem
+from ..http.problem import ProblemResponse
 from .metrics import Metrics
 
 if TYPE_CHECKING:
@@ -36,12 +36,12 @@ def _endpoint(path: str, probe: Probe) -> ASGIApp:
 
     async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["path"] != path:
-            await send_problem(send, NotFound(f"no endpoint at {scope['path']}"), scope["path"])
+            await ProblemResponse(NotFound(f"no endpoint at {scope['path']}"), scope["path"])(scope, receive, send)
             return
         method = scope["method"]
         if method not in ("GET", "HEAD"):
             exc = MethodNotAllowed(f"{method} is not served at {path}; use {ALLOW}", headers={"Allow": ALLOW})
-            await send_problem(send, exc, path)
+            await ProblemResponse(exc, path)(scope, receive, send)
             return
         status, body, content_type = await probe()
         headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode()),

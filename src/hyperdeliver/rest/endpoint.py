@@ -25,10 +25,12 @@ import orjson
 from ..auth.principal import ANONYMOUS
 from ..auth.request import NOBODY, authenticate_request
 from ..context import Context
+from ..error_map import error_for
 from ..errors import HyperError, UnsupportedMediaType, ValidationFailed
+from ..http.problem import ProblemResponse
 from ..operations import rest_errors
 from ..types import Receive, Scope, Send
-from .http import BODY_LIMIT, JSON, ClientDisconnected, is_json, parse_query, read_body, send_problem, server_error
+from .http import BODY_LIMIT, JSON, ClientDisconnected, is_json, parse_query, read_body
 from .http import request_id
 
 if TYPE_CHECKING:
@@ -116,17 +118,17 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
             if isinstance(exc, ValidationFailed) and exc.in_params:
                 exc = rest_errors(exc, op)
             extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_headers]
-            await send_problem(send, exc, scope["path"], rid, extra + security)
+            await ProblemResponse(exc, scope["path"], rid, extra + security)(scope, receive, send)
         except ClientDisconnected:
             status = 499
         except Exception as exc:
-            err = server_error(exc, app.settings.dev)
+            err = error_for(exc, app.settings.dev)
             status = err.status
             if status == 500:
                 errlog.exception("unhandled error in %s (request %s)", qualname, rid)
             else:
                 errlog.warning("%s in %s (request %s): %s", err.title, qualname, rid, err.detail)
-            await send_problem(send, err, scope["path"], rid, security)
+            await ProblemResponse(err, scope["path"], rid, security)(scope, receive, send)
         if not ran:  # refused before the pipeline (authentication, body): counted all the same
             record(op, ctx, status, perf_counter() - start if logged else 0.0)
         if logged and log.isEnabledFor(logging.INFO):

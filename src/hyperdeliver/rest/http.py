@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import itertools
 import secrets
-import traceback
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
 
-from ..errors import HyperError, PayloadTooLarge, ServerError
+from ..errors import PayloadTooLarge
 from ..types import Message, Receive, Send
 
 JSON = b"application/json"
-PROBLEM = b"application/problem+json"
 
 
 # Request ids: a random per-process prefix and a counter (unique, cheap; not secrets),
@@ -128,40 +126,6 @@ async def send_bytes(
         raw.extend(headers)
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
-
-
-def problem_body(exc: HyperError, instance: str | None, request_id: str | None) -> bytes:
-    body = exc.problem(instance)
-    if request_id:
-        body["request_id"] = request_id
-    return orjson.dumps(body)
-
-
-def server_error(exc: BaseException, dev: bool) -> HyperError:
-    """The problem to answer for an unexpected exception: 503 when the database cannot be
-    reached, a one-line 500 when it lacks a table, else a 500 (with a traceback in dev)."""
-    from ..db.errors import NotMigrated, missing_table, service_unavailable, unavailable
-
-    if unavailable(exc):
-        return service_unavailable()
-    table = missing_table(exc)
-    if table is not None:  # the whole database unmigrated (hd_sessions, say): one line, no traceback
-        return NotMigrated.for_table(table)
-    err = ServerError("an unexpected error occurred; the request id is in the logs" if not dev else f"{type(exc).__name__}: {exc}")
-    if dev:
-        err.extra["traceback"] = traceback.format_exception(exc)
-    return err
-
-
-async def send_problem(
-    send: Send, exc: HyperError, instance: str | None = None, request_id: str | None = None, extra_headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()]
-    if request_id:
-        headers.append((b"x-request-id", request_id.encode("latin-1")))
-    if extra_headers:
-        headers.extend(extra_headers)
-    await send_bytes(send, exc.status, problem_body(exc, instance, request_id), PROBLEM, headers)
 
 
 def dumps(value: Any) -> bytes:

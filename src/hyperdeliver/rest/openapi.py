@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from pydantic import TypeAdapter
 
+from ..errors import NotFound
+from ..http.problem import ProblemResponse
 from ..operations import Operation, bounded_int
 from ..types import Receive, Scope, Send
 from .http import send_bytes
@@ -222,7 +224,4 @@ class OpenAPIPlugin:
             data = resources.files("hyperdeliver.rest").joinpath("static", name).read_bytes()
             await send_bytes(send, 200, data, _STATIC[name], [(b"cache-control", b"public, max-age=86400")])
             return
-        from ..errors import NotFound
-        from .http import send_problem
-
-        await send_problem(send, NotFound(f"no page at {path}"), path)
+        await ProblemResponse(NotFound(f"no page at {path}"), path)(scope, receive, send)
