@@ -93,6 +93,8 @@ class FrontController:
         gates, observers = self.gates, self.observers  # the lists, not copies: plugins append later
         is_task, is_mutation, qualname = op.kind == "task", op.kind == "mutation", op.qualname
         is_query = op.kind == "query"
+        # A cookie-authenticated write needs its CSRF token: a mutation, or a page's form post.
+        checks_csrf = is_mutation or (op.kind == "page" and op.method not in ("GET", "HEAD"))
         snapshot_reads = self.snapshot_reads
         # As RoleHierarchy.allows reads op.roles, computed once per operation (a task has none).
         # A scoped operation's roles are held in its scope: globally it needs only a login,
@@ -115,7 +117,7 @@ class FrontController:
                 else:
                     if ctx.auth_error is not None:
                         raise Unauthorized(ctx.auth_error, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-                    if is_mutation and ctx.csrf_error is not None:
+                    if checks_csrf and ctx.csrf_error is not None:
                         raise Forbidden(ctx.csrf_error)
                     if need is not None:
                         principal = ctx.principal

@@ -59,7 +59,7 @@ class Operation:
     """A declared operation. Inspectable: adapters, ``hyper routes`` and tests read it."""
 
     feature: Feature
-    kind: str  # "query" | "mutation"
+    kind: str  # "query" | "mutation" | "page" (a dashboard page, see hyperdeliver.dashboard.views)
     name: str
     method: str
     path: str

@@ -26,14 +26,12 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import BadRequest, Conflict, Forbidden, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed
-from ..roles import allows
 from .gitlog import feature_folders, features_of
 from .records import Commit, check_name, check_sha, check_status
 from .store import DeploymentError, record_deployment
 
 if TYPE_CHECKING:
     from ..app import App
-    from ..auth.principal import Principal
 
 MAX_BODY = 1024 * 1024
 
@@ -86,16 +84,6 @@ class ReleaseIn(BaseModel):
     @classmethod
     def _sha(cls, v: str) -> str:
         return check_sha(v)
-
-
-def authorize(principal: Principal, auth_error: str | None, csrf_error: str | None, roles: tuple[str, ...]) -> None:
-    """401 for nobody (or a bad token), 403 for a caller without one of ``roles`` or a CSRF failure."""
-    if auth_error or not principal.authenticated:
-        raise Unauthorized(auth_error or "log in, or send an API token: Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"})
-    if csrf_error:
-        raise Forbidden(csrf_error)
-    if not allows(frozenset(roles), principal.effective_roles):
-        raise Forbidden(f"recording a release needs the {' or '.join(roles)} role")
 
 
 def parse(content_type: str, body: bytes) -> ReleaseIn:

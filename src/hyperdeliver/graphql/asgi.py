@@ -22,12 +22,11 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 import orjson
 from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast
 
-from ..auth.request import authenticate_request
 from ..error_map import error_for
 from ..errors import HyperError, NotFound
+from ..http.front import access_log, authenticate, client_ip, request_id
 from ..http.problem import ProblemResponse
-from ..rest.http import JSON, ClientDisconnected, is_json, media_type, parse_query, read_body, scan_headers, send_bytes
-from ..rest.http import request_id as new_request_id
+from ..rest.http import JSON, ClientDisconnected, is_json, media_type, parse_query, read_body, send_bytes
 from ..types import Receive, Scope, Send
 from ..rest.security_headers import TOOL_CSP
 from . import graphiql
@@ -39,7 +38,6 @@ from .resolvers import RequestState
 if TYPE_CHECKING:
     from .plugin import GraphQLPlugin
 
-log = logging.getLogger("hyperdeliver.access")
 errlog = logging.getLogger("hyperdeliver.error")
 _CACHE_SIZE = 512
 """Documents (and plans) kept, by source text; the cache empties when full."""
@@ -64,11 +62,6 @@ class BadGraphQLRequest(Exception):
         self.headers = headers or []
 
 
-def scope_header(scope: Scope, name: bytes) -> bytes | None:
-    """One request header's last value (a header the one-pass scan does not collect)."""
-    return dict(scope["headers"]).get(name)
-
-
 class GraphQLEndpoint:
     """The ASGI app mounted at the plugin's path (``/graphql``)."""
 
@@ -87,12 +80,10 @@ class GraphQLEndpoint:
         app = self.plugin.app
         start = time.perf_counter()
         method: str = scope["method"]
-        authorization, cookie, csrf_header, request_id, content_type, accept = scan_headers(scope["headers"])
-        rid = new_request_id(request_id)
-        client = scope.get("client")
-        ip = client[0] if client else ""
-        if app.proxies.networks:
-            ip = app.proxies.client_ip(ip, scope_header(scope, b"x-forwarded-for"))
+        headers = dict(scope["headers"])  # a repeated header keeps its last value
+        content_type, accept = headers.get(b"content-type"), headers.get(b"accept")
+        rid = request_id(headers.get(b"x-request-id"))
+        ip = client_ip(app, scope, headers)
         state = RequestState(app, rid, ip)
         base_headers = [(b"x-request-id", rid.encode("latin-1"))]
         status = 200
@@ -102,7 +93,7 @@ class GraphQLEndpoint:
                 await send_bytes(send, 200, html, b"text/html; charset=utf-8", [*base_headers, (b"content-security-policy", TOOL_CSP)])
                 return
             payload = await self._payload(method, scope, receive, content_type)
-            auth = await authenticate_request(app, authorization, cookie, csrf_header, unsafe=method == "POST")
+            auth = await authenticate(app, headers, unsafe=method == "POST")
             state.principal, state.cookies, state.auth_error, state.csrf_error = auth
             if isinstance(payload, list):
                 body: Any = [await self._run_batched(state, p, method) for p in payload]
@@ -124,12 +115,12 @@ class GraphQLEndpoint:
             await send_bytes(send, status, orjson.dumps({"errors": [graphql_error(err, app.settings.dev).formatted]}), JSON, base_headers + retry)
             self._log(state, method, status, start)
             return
-        headers = base_headers
+        out = base_headers
         for k, v in state.headers:
-            headers.append((k.lower().encode("latin-1"), v.encode("latin-1")))
+            out.append((k.lower().encode("latin-1"), v.encode("latin-1")))
         for c in state.set_cookies:
-            headers.append((b"set-cookie", c.encode("latin-1")))
-        await send_bytes(send, status, orjson.dumps(body), JSON, headers)
+            out.append((b"set-cookie", c.encode("latin-1")))
+        await send_bytes(send, status, orjson.dumps(body), JSON, out)
         self._log(state, method, status, start)
 
     # -- request parsing -----------------------------------------------------------
@@ -261,22 +252,8 @@ class GraphQLEndpoint:
             return {"errors": exc.errors}
 
     def _log(self, state: RequestState, method: str, status: int, start: float) -> None:
-        app = self.plugin.app
-        if app.settings.access_log and log.isEnabledFor(logging.INFO):
-            log.info(
-                orjson.dumps(
-                    {
-                        "request_id": state.request_id,
-                        "method": method,
-                        "path": self.prefix,
-                        "operation": ",".join(state.fields) or None,
-                        "interface": "graphql",
-                        "status": status,
-                        "ms": round((time.perf_counter() - start) * 1000, 3),
-                        "user": state.principal.user_id,
-                    }
-                ).decode()
-            )
+        if self.plugin.app.settings.access_log:
+            access_log(state.request_id, method, self.prefix, ",".join(state.fields) or None, "graphql", status, start, state.principal.user_id)
 
     async def _static(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from time import monotonic, perf_counter
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from ..auth.principal import ANONYMOUS
-from ..auth.request import NOBODY, authenticate_request
 from ..context import Context
 from ..error_map import error_for
 from ..errors import HyperError, UnsupportedMediaType, ValidationFailed
+from ..http.front import access_log, authenticate, cached_caller, client_ip
 from ..http.problem import ProblemResponse
 from ..operations import rest_errors
 from ..types import Receive, Scope, Send
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 Endpoint = Callable[[Scope, Receive, Send, dict[str, str]], Awaitable[None]]
 """``endpoint(scope, receive, send, path_values)``: an operation served over HTTP."""
 
-log = logging.getLogger("hyperdeliver.access")
 errlog = logging.getLogger("hyperdeliver.error")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NO_QUERY: dict[str, list[str]] = {}
@@ -63,30 +62,20 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
     security = app.security_headers.api  # computed once, appended as is: errors
     data_headers = app.security_headers.data  # a success
     record = app.controller.record
-    proxies = app.proxies
 
     async def endpoint(scope: Scope, receive: Receive, send: Send, path_values: dict[str, str]) -> None:
         logged = app.settings.access_log  # read per request: a test or a shell may change it
         start = perf_counter() if logged else 0.0
         headers = dict(scope["headers"])  # built in C; a repeated header keeps its last value
-        authorization = headers.get(b"authorization")
-        cookie = headers.get(b"cookie")
         rid = request_id(headers.get(b"x-request-id"))
-        client = scope.get("client")
-        ip = client[0] if client else ""
-        if proxies.networks:
-            ip = proxies.client_ip(ip, headers.get(b"x-forwarded-for"))
+        ip = client_ip(app, scope, headers)
         ctx = Context(app, rid, ANONYMOUS, "rest", op, ip)
         status = 500
         ran = False  # once the pipeline runs, it counts the call itself
         try:
-            if authorization is not None:
-                hit = verified.get(authorization)  # verified within token_cache_ttl: one dict lookup
-                auth = hit[0] if hit is not None and hit[1] > monotonic() else None
-            else:
-                auth = NOBODY if cookie is None else None
+            auth = cached_caller(verified, headers)  # no await for nobody, or a token verified within token_cache_ttl
             if auth is None:
-                auth = await authenticate_request(app, authorization, cookie, headers.get(b"x-csrf-token"), unsafe=unsafe)
+                auth = await authenticate(app, headers, unsafe=unsafe)
             ctx.principal, ctx.cookies, ctx.auth_error, ctx.csrf_error = auth
             body: bytes | None = None
             if takes_body:
@@ -131,21 +120,7 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
             await ProblemResponse(err, scope["path"], rid, security)(scope, receive, send)
         if not ran:  # refused before the pipeline (authentication, body): counted all the same
             record(op, ctx, status, perf_counter() - start if logged else 0.0)
-        if logged and log.isEnabledFor(logging.INFO):
-            log.info(access_line(rid, scope, qualname, status, start, ctx))
+        if logged:
+            access_log(rid, scope["method"], scope["path"], qualname, "rest", status, start, ctx.principal.user_id)
 
     return endpoint
-
-
-def access_line(rid: str, scope: Scope, qualname: str, status: int, start: float, ctx: Context) -> str:
-    """One access-log line, as JSON."""
-    line: dict[str, Any] = {
-        "request_id": rid,
-        "method": scope["method"],
-        "path": scope["path"],
-        "operation": qualname,
-        "status": status,
-        "ms": round((perf_counter() - start) * 1000, 3),
-        "user": ctx.principal.user_id,
-    }
-    return orjson.dumps(line).decode()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -27,27 +26,6 @@ def request_id(header: bytes | None) -> str:
     if header:
         return header.decode("latin-1")[:200]
     return _next_id()
-
-
-Header = bytes | None
-"""One request header's raw value, ``None`` when the request does not send it."""
-
-
-def scan_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[Header, Header, Header, Header, Header, Header]:
-    """The headers the REST and GraphQL adapters read, found in one pass over the request's.
-
-    Returns ``(authorization, cookie, x-csrf-token, x-request-id, content-type, accept)``;
-    a repeated header keeps its last value. A plain tuple, not a NamedTuple: this runs
-    once per request, and a NamedTuple costs a Python-level ``__new__`` call. The scan
-    is ``dict()`` over the header pairs: a Python loop comparing each name cost ~30
-    bytecodes per header.
-
-    >>> scan_headers([(b"host", b"x"), (b"authorization", b"Bearer t"), (b"accept", b"text/html")])
-    (b'Bearer t', None, None, None, None, b'text/html')
-    """
-    found = dict(headers)  # built in C; a repeated header keeps its last value here too
-    get = found.get
-    return get(b"authorization"), get(b"cookie"), get(b"x-csrf-token"), get(b"x-request-id"), get(b"content-type"), get(b"accept")
 
 
 def media_type(content_type: bytes) -> bytes:
