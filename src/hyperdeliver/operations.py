@@ -20,7 +20,6 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_mode
 from pydantic_core import SchemaSerializer, SchemaValidator
 
 from .errors import ConfigurationError, ValidationFailed, field_errors
-from .plain_json import plain_dumper
 from .roles import requirement
 
 if TYPE_CHECKING:
@@ -189,15 +188,11 @@ class Operation:
 
     def json_dumper(self) -> Callable[[Any], bytes]:
         """:meth:`dump_json` as one call: a result that already is the output model (the
-        usual case) goes straight to the serializer, orjson's for a
-        :func:`~hyperdeliver.plain_json.plain_model`."""
+        usual case) goes straight to pydantic's serializer."""
         to_json = self._to_json
         if to_json is None or not self._output_is_model:
             return self.dump_json
         output, to_output = self.output, self.to_output
-        plain = plain_dumper(output, otherwise=self.dump_json)
-        if plain is not None:
-            return plain
 
         def dump(result: Any) -> bytes:
             return to_json(result if result.__class__ is output else to_output(result))  # type: ignore[no-any-return]
