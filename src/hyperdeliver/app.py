@@ -33,8 +33,8 @@ from .features import Feature
 from .operations import Operation
 from .plugins import default_plugins
 from .rest.asgi import NO_PATH_VALUES, RestAdapter
-from .rest.proxies import TrustedProxies
-from .rest.security_headers import SecurityHeaders
+from .http.proxies import TrustedProxies
+from .http.security_headers import SecurityHeaders
 from .roles import RoleHierarchy
 from .scopes import Scope, build_check
 from .settings import Settings, settings_from_env
@@ -120,9 +120,9 @@ class App:
         self.auth = AuthService(self.database, self.role_hierarchy, self.settings, hasher)
         self.controller = FrontController(self)
         self.security_headers = SecurityHeaders(self.settings)
-        """The headers every answer carries, computed once (:mod:`~hyperdeliver.rest.security_headers`)."""
+        """The headers every answer carries, computed once (:mod:`~hyperdeliver.http.security_headers`)."""
         self.proxies = TrustedProxies(self.settings.trusted_proxies)
-        """Whose X-Forwarded-For / -Proto to believe (:mod:`~hyperdeliver.rest.proxies`); none by default."""
+        """Whose X-Forwarded-For / -Proto to believe (:mod:`~hyperdeliver.http.proxies`); none by default."""
         self.rest = RestAdapter(self)
         self.jobs: Any = None
         self.state: dict[str, Any] = {}

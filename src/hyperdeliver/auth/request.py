@@ -17,7 +17,7 @@ import hmac
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..rest.http import parse_cookies
+from ..http.messages import parse_cookies
 from .principal import ANONYMOUS, NO_COOKIES, Principal
 
 if TYPE_CHECKING:

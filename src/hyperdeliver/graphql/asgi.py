@@ -26,9 +26,9 @@ from ..error_map import error_for
 from ..errors import HyperError, NotFound
 from ..http.front import access_log, authenticate, client_ip, request_id
 from ..http.problem import ProblemResponse
-from ..rest.http import JSON, ClientDisconnected, is_json, media_type, parse_query, read_body, send_bytes
+from ..http.messages import JSON, ClientDisconnected, is_json, media_type, parse_query, read_body, send_bytes
 from ..types import Receive, Scope, Send
-from ..rest.security_headers import TOOL_CSP
+from ..http.security_headers import TOOL_CSP
 from . import graphiql
 from .fastpath import Plan, compile_plan
 from .limits import without_suggestions

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..auth.request import NOBODY, RequestAuth, authenticate_request
-from ..rest.http import request_id
+from .messages import request_id
 
 if TYPE_CHECKING:
     from ..app import App

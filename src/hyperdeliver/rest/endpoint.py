@@ -30,8 +30,8 @@ from ..http.front import access_log, authenticate, cached_caller, client_ip
 from ..http.problem import ProblemResponse
 from ..operations import rest_errors
 from ..types import Receive, Scope, Send
-from .http import BODY_LIMIT, JSON, ClientDisconnected, is_json, parse_query, read_body
-from .http import request_id
+from ..http.messages import BODY_LIMIT, JSON, ClientDisconnected, is_json, parse_query, read_body
+from ..http.messages import request_id
 
 if TYPE_CHECKING:
     from ..app import App

@@ -13,8 +13,8 @@ from ..errors import NotFound
 from ..http.problem import ProblemResponse
 from ..operations import Operation, bounded_int
 from ..types import Receive, Scope, Send
-from .http import send_bytes
-from .security_headers import TOOL_CSP
+from ..http.messages import send_bytes
+from ..http.security_headers import TOOL_CSP
 
 if TYPE_CHECKING:
     from ..app import App

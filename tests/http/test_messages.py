@@ -1,10 +1,10 @@
-"""The raw-ASGI HTTP helpers: media types, bodies, queries."""
+"""The raw-ASGI message helpers: media types, bodies, queries (their docstring examples)."""
 
 from __future__ import annotations
 
 import doctest
 
-from hyperdeliver.rest import http
+from hyperdeliver.http import messages as http
 
 
 def test_docstring_examples() -> None:

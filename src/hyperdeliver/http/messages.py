@@ -1,4 +1,4 @@
-"""Small, fast HTTP helpers for raw ASGI: responses, problem+json, cookies, bodies."""
+"""Small, fast helpers for raw ASGI messages, shared by every HTTP adapter: request ids, bodies, media types, queries, cookies, sending bytes."""
 
 from __future__ import annotations
 
