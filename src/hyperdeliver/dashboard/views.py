@@ -22,7 +22,6 @@ from urllib.parse import parse_qs, quote
 import jinja2
 import orjson
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -33,7 +32,7 @@ from ..error_map import error_for
 from ..errors import Forbidden, HyperError, NotFound, Unauthorized
 from ..features import Feature
 from ..http.front import access_log, authenticate, client_ip, request_id
-from ..http.problem import ProblemResponse, http_error
+from ..http.problem import ProblemResponse, exception_handlers
 from ..lifecycle.states import LIFECYCLES
 from ..lifecycle.store import LifecycleError
 from ..operations import Operation
@@ -156,7 +155,7 @@ class Dashboard:
         p, page = self.prefix, self._page
         admin, public = frozenset({role}), frozenset({PUBLIC})
         # A Starlette app, not a bare Router: inside one, routing raises HTTPException for
-        # 404 and 405 (a bare Router answers text/plain), which the handler turns into problem+json.
+        # 404 and 405 (a bare Router answers text/plain), which the table turns into problem+json.
         self.asgi = Starlette(
             routes=[
                 page("root", "GET", p, self.root, public),
@@ -172,7 +171,7 @@ class Dashboard:
                 page("releases", "POST", p + "/api/releases", self.releases_api, frozenset({role, app.settings.deploy_role}), api=True),
                 Route(p + "/static/{file}", self.static),
             ],
-            exception_handlers={HTTPException: self.http_error, Exception: self.server_error},
+            exception_handlers={**exception_handlers("no dashboard page at"), Exception: self.server_error},
         )
         self.router = self.asgi.router
 
@@ -240,10 +239,6 @@ class Dashboard:
         return Route(path, endpoint, methods=[method])
 
     # -- helpers ----------------------------------------------------------------------
-
-    async def http_error(self, request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        return ProblemResponse(http_error(exc, request.method, request.url.path, "no dashboard page at"), request.url.path)
 
     async def server_error(self, request: Request, exc: Exception) -> Response:
         # Starlette's ServerErrorMiddleware sends this, then re-raises to __call__.
@@ -376,7 +371,7 @@ class Dashboard:
         path = _static_dir() / name
         kind = STATIC_TYPES.get(path.suffix)
         if kind is None or "/" in name or name.startswith(".") or not path.is_file():
-            return ProblemResponse(NotFound(f"no static file {name!r}"), request.url.path)
+            raise NotFound(f"no static file {name!r}")
         return Response(path.read_bytes(), media_type=kind, headers={"Cache-Control": "public, max-age=3600"})
 
 

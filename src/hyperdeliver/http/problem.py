@@ -15,11 +15,13 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from http import HTTPStatus
+from typing import Any
 
 import orjson
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import HyperError, MethodNotAllowed, NotFound
@@ -64,3 +66,20 @@ def http_error(exc: HTTPException, method: str, path: str, nothing_at: str = "no
     err.status, err.title = exc.status_code, HTTPStatus(exc.status_code).phrase
     err.code = err.title.lower().replace(" ", "-")
     return err
+
+
+Handler = Callable[[Request, Any], Awaitable[Response]]
+
+
+def exception_handlers(nothing_at: str = "no page at") -> Mapping[Any, Handler]:
+    """The exception-handler table of every Starlette app the framework serves (the
+    dashboard, ops): Starlette's routing errors (:func:`http_error`) and any
+    :class:`HyperError` a route raises, as problem+json."""
+
+    async def routing_error(request: Request, exc: HTTPException) -> Response:
+        return ProblemResponse(http_error(exc, request.method, request.url.path, nothing_at), request.url.path)
+
+    async def hyper_error(request: Request, exc: HyperError) -> Response:
+        return ProblemResponse(exc, request.url.path)
+
+    return {HTTPException: routing_error, HyperError: hyper_error}
