@@ -81,15 +81,6 @@ async def read_body(receive: Receive, limit: int = BODY_LIMIT, first: Message | 
             return b"".join(chunks)
 
 
-def parse_cookies(header: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for part in header.split(";"):
-        name, sep, value = part.strip().partition("=")
-        if sep:
-            out[name] = value.strip('"')
-    return out
-
-
 def parse_query(raw: bytes) -> dict[str, list[str]]:
     if not raw:
         return {}
