@@ -20,7 +20,7 @@ import pkgutil
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .auth.feature import build_auth_feature
 from .auth.memberships import Memberships
@@ -31,8 +31,7 @@ from .db import Database
 from .errors import ConfigurationError, first_line
 from .features import Feature
 from .operations import Operation
-from .plugins import default_plugins
-from .rest.asgi import NO_PATH_VALUES, RestAdapter
+from .plugins import default_plugins, required_plugins
 from .http.proxies import TrustedProxies
 from .http.security_headers import SecurityHeaders
 from .roles import RoleHierarchy
@@ -40,6 +39,12 @@ from .scopes import Scope, build_check
 from .settings import Settings, settings_from_env
 from .types import Receive, Send
 from .types import Scope as ASGIScope
+
+if TYPE_CHECKING:
+    from .rest.asgi import RestAdapter
+
+_NO_PATH_VALUES: dict[str, str] = {}
+"""The path values of a static route (never written to)."""
 
 
 GC_THRESHOLD = 10_000
@@ -123,10 +128,12 @@ class App:
         """The headers every answer carries, computed once (:mod:`~hyperdeliver.http.security_headers`)."""
         self.proxies = TrustedProxies(self.settings.trusted_proxies)
         """Whose X-Forwarded-For / -Proto to believe (:mod:`~hyperdeliver.http.proxies`); none by default."""
-        self.rest = RestAdapter(self)
+        self.rest: RestAdapter
+        """The HTTP entry, set up by the REST plugin (:mod:`hyperdeliver.rest.plugin`): the
+        operations' routes, and the other plugins' apps mounted on it."""
         self.jobs: Any = None
         self.state: dict[str, Any] = {}
-        self.plugins: list[Any] = [self.rest, *(default_plugins() if plugins is None else plugins)]
+        self.plugins: list[Any] = [*required_plugins(), *(default_plugins() if plugins is None else plugins)]
         for p in self.plugins:
             if hasattr(p, "setup"):
                 p.setup(self)
@@ -223,7 +230,7 @@ class App:
             methods = self.rest.static_endpoints.get(scope["path"])  # a static path: the usual case
             endpoint = methods.get(scope["method"]) if methods is not None else None
             if endpoint is not None:
-                await endpoint(scope, receive, send, NO_PATH_VALUES)
+                await endpoint(scope, receive, send, _NO_PATH_VALUES)
             else:
                 endpoint, path_values = self.rest.resolve(scope["path"], scope["method"])
                 await endpoint(scope, receive, send, path_values)

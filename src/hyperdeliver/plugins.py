@@ -16,6 +16,14 @@ class Plugin(Protocol):
     name: str
 
 
+def required_plugins() -> list[Any]:
+    """The plugins every app has, set up first whatever ``plugins=`` says: REST, which
+    serves the operations and on which the other plugins mount their apps."""
+    from .rest.plugin import RestPlugin
+
+    return [RestPlugin()]
+
+
 def default_plugins() -> list[Any]:
     """The plugins every app gets unless it passes ``plugins=``."""
     from .rest.openapi import OpenAPIPlugin
