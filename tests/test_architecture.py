@@ -45,13 +45,13 @@ class Layer:
 
 
 LAYERS: tuple[Layer, ...] = (  # bottom first
-    Layer("foundation", ("types", "errors", "clock", "settings", "roles", "background", "plain_json")),
+    Layer("foundation", ("types", "errors", "clock", "settings", "roles", "background")),
     Layer("db", ("db",)),
-    Layer("core", ("operations", "features", "context", "controller", "scopes", "auth.principal")),
+    Layer("core", ("operations", "features", "context", "controller", "scopes", "error_map", "plugins", "auth.principal")),
     Layer("services", ("auth", "jobs", "usage", "lifecycle", "delivery"), acyclic=True),
     Layer("http", ("http",)),
     Layer("adapters", ("rest", "graphql", "dashboard", "ops"), independent=True),
-    Layer("app", ("", "app", "plugins")),
+    Layer("app", ("", "app", "assembly")),
     Layer("tools", ("cli", "testing", "scaffold", "deploy", "demo")),
 )
 """The most specific name wins (``auth.principal`` is core, the rest of ``auth`` a
@@ -64,14 +64,6 @@ KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
     ("features", "jobs.tasks"): "Feature.task/.cron build a jobs Task; the task declaration belongs in the core beside Operation",
     ("features", "lifecycle.states"): "Feature checks its sunset link with lifecycle's check_link; that check belongs with Feature",
     ("scopes", "auth.memberships"): "the scoped-role check queries auth's Membership table itself instead of asking app.memberships",
-    ("auth.request", "rest.http"): "credential reading parses cookies with REST's helper; shared HTTP helpers move out of rest/",
-    ("graphql.asgi", "rest.http"): "GraphQL reads bodies and renders problems with REST's helpers; they move to hyperdeliver.http",
-    ("graphql.asgi", "rest.security_headers"): "GraphiQL's CSP comes from rest/; security headers are shared HTTP (hyperdeliver.http)",
-    ("dashboard.views", "rest.http"): "the dashboard renders problems with REST's helpers and bypasses the controller",
-    ("ops.plugin", "rest.http"): "health/metrics endpoints render problems with REST's send_problem",
-    ("app", "rest.asgi"): "App serves HTTP through RestAdapter directly; REST becomes a plugin like GraphQL",
-    ("app", "rest.proxies"): "trusted proxies are shared HTTP set up by the App; they move to hyperdeliver.http",
-    ("app", "rest.security_headers"): "security headers are shared HTTP set up by the App; they move to hyperdeliver.http",
 }
 """Today's upward imports, ``(importer, imported)`` relative to ``hyperdeliver``, each with
 why it is wrong; the issue 19 work removes most of them. Delete an entry when its import is gone."""
@@ -322,7 +314,7 @@ def test_each_rule_names_module_import_and_rule() -> None:
     assert rule("app", "graphql") == "app must not import an adapter: adapters reach the App as plugins (plugins.py)"
     assert rule("context", "cli.main", type_only=True) == "a TYPE_CHECKING import may name any layer but tools; core may not know tools"
     assert rule("controller", "app", type_only=True) is None
-    assert rule("plugins", "graphql") is None
+    assert rule("assembly", "graphql") is None
     assert rule("cli.main", "app") is None
     assert rule("graphql.asgi", "graphql.errors") is None
     assert placement("hyperdeliver.auth.principal") == (2, "auth.principal")

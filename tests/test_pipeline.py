@@ -280,7 +280,7 @@ async def test_head_is_served_for_get(pipeline: TestClient) -> None:
 
 
 def test_only_the_drivers_range_errors_count_as_bad_input() -> None:
-    from hyperdeliver.controller import does_not_fit
+    from hyperdeliver.error_map import does_not_fit
 
     assert does_not_fit(OverflowError("Python int too large to convert to SQLite INTEGER"))
     assert not does_not_fit(OverflowError("math range error"))  # a handler's own bug stays a 500

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, TypeVar
 
+from .assembly import default_plugins, required_plugins
 from .auth.feature import build_auth_feature
 from .auth.memberships import Memberships
 from .auth.passwords import Hasher
@@ -30,11 +31,10 @@ from .controller import FrontController
 from .db import Database
 from .errors import ConfigurationError, first_line
 from .features import Feature
+from .http.proxies import TrustedProxies
+from .http.security_headers import SecurityHeaders
 from .operations import Operation
-from .plugins import Plugin, check_plugin, default_plugins
-from .rest.asgi import NO_PATH_VALUES, RestAdapter
-from .rest.proxies import TrustedProxies
-from .rest.security_headers import SecurityHeaders
+from .plugins import Plugin, check_plugin
 from .roles import RoleHierarchy
 from .scopes import Scope, build_check
 from .settings import Settings, settings_from_env
@@ -44,7 +44,12 @@ from .types import Scope as ASGIScope
 if TYPE_CHECKING:
     from .jobs.queue import JobQueue
     from .lifecycle.store import LifecycleStore
+    from .rest.asgi import RestAdapter
     from .usage.recorder import UsageRecorder
+
+_NO_PATH_VALUES: dict[str, str] = {}
+"""The path values of a static route (never written to)."""
+
 
 P = TypeVar("P", bound=Plugin)
 
@@ -63,7 +68,7 @@ class App:
             operations declared with ``scope="workspace"`` check the caller's roles there
             (:mod:`hyperdeliver.scopes`); ``app.memberships`` grants and revokes them.
         plugins: the :class:`~hyperdeliver.Plugin` objects the app is built from; defaults
-            to :func:`~hyperdeliver.plugins.default_plugins` (OpenAPI, GraphQL, jobs,
+            to :func:`~hyperdeliver.assembly.default_plugins` (OpenAPI, GraphQL, jobs,
             lifecycle, dashboard, usage, ops). REST is always there.
 
     The services plugins provide the rest of the framework are typed attributes, None
@@ -108,10 +113,12 @@ class App:
         self.auth = AuthService(self.database, self.role_hierarchy, self.settings, hasher)
         self.controller = FrontController(self)
         self.security_headers = SecurityHeaders(self.settings)
-        """The headers every answer carries, computed once (:mod:`~hyperdeliver.rest.security_headers`)."""
+        """The headers every answer carries, computed once (:mod:`~hyperdeliver.http.security_headers`)."""
         self.proxies = TrustedProxies(self.settings.trusted_proxies)
-        """Whose X-Forwarded-For / -Proto to believe (:mod:`~hyperdeliver.rest.proxies`); none by default."""
-        self.rest = RestAdapter(self)
+        """Whose X-Forwarded-For / -Proto to believe (:mod:`~hyperdeliver.http.proxies`); none by default."""
+        self.rest: RestAdapter
+        """The HTTP entry, set up by the REST plugin (:mod:`hyperdeliver.rest.plugin`): the
+        operations' routes, and the other plugins' apps mounted on it."""
         self.jobs: JobQueue | None = None
         """The job queue (:class:`~hyperdeliver.jobs.JobsPlugin`): ``app.jobs.enqueue(None, task, **kwargs)``."""
         self.usage: UsageRecorder | None = None
@@ -119,7 +126,7 @@ class App:
         self.lifecycle: LifecycleStore | None = None
         """Lifecycles and flags in force (:class:`~hyperdeliver.lifecycle.LifecyclePlugin`)."""
         self.plugins: list[Plugin] = []
-        for p in [self.rest, *(default_plugins() if plugins is None else plugins)]:
+        for p in [*required_plugins(), *(default_plugins() if plugins is None else plugins)]:
             self._register(p)
         for p in self.plugins:
             p.setup(self)
@@ -233,7 +240,7 @@ class App:
             methods = self.rest.static_endpoints.get(scope["path"])  # a static path: the usual case
             endpoint = methods.get(scope["method"]) if methods is not None else None
             if endpoint is not None:
-                await endpoint(scope, receive, send, NO_PATH_VALUES)
+                await endpoint(scope, receive, send, _NO_PATH_VALUES)
             else:
                 endpoint, path_values = self.rest.resolve(scope["path"], scope["method"])
                 await endpoint(scope, receive, send, path_values)

@@ -12,11 +12,12 @@ from collections.abc import Awaitable, Callable
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
-
-from .db.errors import NotMigrated, missing_table, service_unavailable, unavailable
+from .db.errors import NotMigrated
 from .db.reads import FIRST, SNAPSHOT, ReadOnlyQuery, ReadState, current, refused_by_server
-from .errors import Conflict, Forbidden, HyperError, NotFound, Unauthorized, ValidationFailed, first_line
+from .error_map import does_not_fit, known_error
+from .errors import Forbidden, HyperError, NotFound, Unauthorized
+from .operations import Operation
+from .roles import allows
 
 if TYPE_CHECKING:
     from .app import App
@@ -31,28 +32,6 @@ Observer = Callable[["Invocable", "Context", int, float], None]
 """Called after every call with (operation, context, status, seconds). Must not block."""
 Runner = Callable[..., Awaitable[Any]]
 """One operation's pipeline: ``await run(ctx, validate, *args)`` (see :meth:`FrontController.call`)."""
-
-
-def conflict(exc: IntegrityError, dev: bool) -> Conflict:
-    """409 for a write the database refused (a unique, foreign-key, not-null or check
-    constraint): the caller's input clashes with stored data, which is not a server
-    error. The database's own message names tables and columns, so only dev mode shows it."""
-    detail = "the change conflicts with the stored data: a unique, foreign-key, not-null or check constraint refused it"
-    if dev:
-        detail += f" ({first_line(exc.orig if exc.orig is not None else exc)})"
-    return Conflict(detail)
-
-
-def does_not_fit(exc: BaseException) -> bool:
-    """Whether the database driver refused a value the caller sent as out of its column's
-    range or type: a DB-API ``DataError`` (asyncpg's "value out of int32 range" arrives
-    wrapped in a plain ``DBAPIError``), or sqlite3's overflow of a 64-bit INTEGER."""
-    if isinstance(exc, DataError):
-        return True
-    if isinstance(exc, DBAPIError):
-        cause = exc.orig.__cause__ if exc.orig is not None else None
-        return type(cause).__name__ == "DataError"
-    return isinstance(exc, OverflowError) and "SQLite INTEGER" in str(exc)
 
 
 def beyond_int32(kwargs: dict[str, Any], names: list[str]) -> bool:
@@ -115,6 +94,8 @@ class FrontController:
         gates, observers = self.gates, self.observers  # the lists, not copies: plugins append later
         is_task, is_mutation, qualname = op.kind == "task", op.kind == "mutation", op.qualname
         is_query = op.kind == "query"
+        # A cookie-authenticated write needs its CSRF token: a mutation, or a page's form post.
+        checks_csrf = is_mutation or (op.kind == "page" and isinstance(op, Operation) and op.method not in ("GET", "HEAD"))
         snapshot_reads = self.snapshot_reads
         # As RoleHierarchy.allows reads op.roles, computed once per operation (a task has none).
         # A scoped operation's roles are held in its scope: globally it needs only a login,
@@ -137,13 +118,13 @@ class FrontController:
                 else:
                     if ctx.auth_error is not None:
                         raise Unauthorized(ctx.auth_error, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-                    if is_mutation and ctx.csrf_error is not None:
+                    if checks_csrf and ctx.csrf_error is not None:
                         raise Forbidden(ctx.csrf_error)
                     if need is not None:
                         principal = ctx.principal
                         if principal.user_id is None:
                             raise Unauthorized("log in or send an API token", headers={"WWW-Authenticate": 'Bearer realm="api"'})
-                        if need and need.isdisjoint(principal.effective_roles):
+                        if not allows(need, principal.effective_roles):
                             raise Forbidden(f"{qualname} needs one of the roles {sorted(need)}")
                 kwargs = validate(*args)
                 try:
@@ -170,18 +151,13 @@ class FrontController:
                         await ctx._core.finish(commit=False)
                     if is_query and refused_by_server(exc):
                         raise ReadOnlyQuery.for_operation(qualname, "a write") from exc
-                    if isinstance(exc, IntegrityError):
-                        raise conflict(exc, app.settings.dev) from exc
-                    if does_not_fit(exc):
-                        if beyond_int32(kwargs, path_names):
-                            # A path names a resource; an id no 32-bit key column holds names none.
-                            raise NotFound("no such entity (its id is out of range)") from exc
-                        raise ValidationFailed([], "a value in the request does not fit the database (a number out of range?)") from exc
-                    if unavailable(exc):
-                        raise service_unavailable() from exc
-                    if isinstance(exc, DBAPIError) and (table := missing_table(exc)) is not None:
-                        err = NotMigrated.for_table(table)
-                        log.error("%s: %s", qualname, err.detail)
+                    if does_not_fit(exc) and beyond_int32(kwargs, path_names):
+                        # A path names a resource; an id no 32-bit key column holds names none.
+                        raise NotFound("no such entity (its id is out of range)") from exc
+                    err = known_error(exc, app.settings.dev)
+                    if err is not None and err is not exc:
+                        if isinstance(err, NotMigrated):
+                            log.error("%s: %s", qualname, err.detail)
                         raise err from exc
                     raise
                 finally:

@@ -47,10 +47,6 @@ class HyperError(Exception):
     def type(self) -> str:
         return PROBLEM_BASE + self.code
 
-    @property
-    def graphql_code(self) -> str:
-        return self.code.upper().replace("-", "_")
-
     def problem(self, instance: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "type": self.type,

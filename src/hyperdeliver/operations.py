@@ -54,7 +54,7 @@ class Invocable(Protocol):
 
     @property
     def kind(self) -> str:
-        """``"query"``, ``"mutation"`` or ``"task"``."""
+        """``"query"``, ``"mutation"``, ``"page"`` (a dashboard page) or ``"task"``."""
 
     @property
     def name(self) -> str: ...
@@ -109,7 +109,7 @@ class Operation:
     """A declared operation. Inspectable: adapters, ``hyper routes`` and tests read it."""
 
     feature: Feature
-    kind: str  # "query" | "mutation"
+    kind: str  # "query" | "mutation" | "page" (a dashboard page, see hyperdeliver.dashboard.views)
     name: str
     method: str
     path: str

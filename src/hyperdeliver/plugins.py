@@ -8,6 +8,10 @@ A plugin implements :class:`Plugin`. The app calls, in this order:
 4. ``await startup(app)`` when the app starts (an ASGI lifespan, the CLI, a test client),
    and ``await shutdown(app)`` in the reverse order when it stops.
 
+Every app has the REST plugin (it serves the operations, and the others mount on it);
+the rest are :func:`hyperdeliver.assembly.default_plugins` unless ``App(plugins=...)``
+says otherwise.
+
 Subclass :class:`Plugin` and override what you need: the other hooks do nothing. A
 plugin finds another by type, ``app.plugin(GraphQLPlugin)``; what plugins provide the
 rest of the framework is typed on the app (``app.jobs``, ``app.usage``,
@@ -83,17 +87,3 @@ def check_plugin(plugin: Plugin) -> None:
         raise TypeError(
             f"{plugin!r} is not a plugin: it lacks {', '.join(missing)} (subclass hyperdeliver.Plugin and set name)"
         )
-
-
-def default_plugins() -> list[Plugin]:
-    """The plugins every app gets unless it passes ``plugins=``."""
-    from .dashboard import DashboardPlugin
-    from .graphql import GraphQLPlugin
-    from .jobs import JobsPlugin
-    from .lifecycle import LifecyclePlugin
-    from .ops import OpsPlugin
-    from .rest.openapi import OpenAPIPlugin
-    from .usage import UsagePlugin
-
-    # Usage before ops: the metrics read the usage recorder's counters.
-    return [OpenAPIPlugin(), GraphQLPlugin(), JobsPlugin(), LifecyclePlugin(), DashboardPlugin(), UsagePlugin(), OpsPlugin()]

@@ -1,5 +1,8 @@
-"""Role declarations and the role hierarchy. Roles are data on an operation; the check
-lives in one place (:meth:`RoleHierarchy.allows`) that every adapter calls.
+"""Role declarations, the role hierarchy and the one role check.
+
+Roles are data on an operation. The check is :func:`allows`, called by the front
+controller for every operation (REST, GraphQL, dashboard pages) and by nothing else:
+adapters never re-implement it.
 """
 
 from __future__ import annotations
@@ -45,6 +48,18 @@ def requirement(required: frozenset[str]) -> frozenset[str] | None:
     return required
 
 
+def allows(need: frozenset[str] | None, effective: frozenset[str]) -> bool:
+    """The role check: whether a caller holding the ``effective`` roles (expanded through
+    the hierarchy) meets ``need``, an operation's :func:`requirement` (None: anyone; empty:
+    any logged-in user; else one of these roles). Whether the caller is logged in at all
+    is the front controller's question (401 before 403).
+
+    >>> allows(frozenset({"member"}), frozenset({"member", "viewer"})), allows(frozenset({"admin"}), frozenset({"viewer"}))
+    (True, False)
+    """
+    return need is None or not need or not need.isdisjoint(effective)
+
+
 class RoleHierarchy:
     """Which roles include which.
 
@@ -55,8 +70,8 @@ class RoleHierarchy:
         >>> h = RoleHierarchy(["viewer", "member", "admin"])
         >>> sorted(h.expand({"member"}))
         ['member', 'viewer']
-        >>> h.allows(frozenset({"admin"}), frozenset({"viewer"}))
-        True
+        >>> h.allows({"admin"}, frozenset({"viewer"})), h.allows({"viewer"}, frozenset({"member"}))
+        (True, False)
     """
 
     def __init__(self, roles: Iterable[str] | Mapping[str, Iterable[str]] = ()) -> None:
@@ -98,10 +113,10 @@ class RoleHierarchy:
             hit = self._cache[key] = frozenset(out)
         return hit
 
-    def allows(self, effective: frozenset[str], required: frozenset[str]) -> bool:
-        """True when a user with these effective roles may call an op requiring ``required``."""
-        need = requirement(required)
-        return need is None or not need or not effective.isdisjoint(need)
+    def allows(self, roles: Iterable[str], required: frozenset[str]) -> bool:
+        """Whether a user holding ``roles`` (expanded here) may call an operation declaring
+        ``required``: :func:`allows` on the hierarchy's expansion."""
+        return allows(requirement(required), self.expand(roles))
 
     def unknown(self, required: frozenset[str]) -> set[str]:
         return {r for r in required if r not in _SPECIAL and r not in self.includes}

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import String, and_, bindparam, cast, literal, select
 
 from .errors import ConfigurationError, Forbidden, NotFound
-from .roles import AUTHENTICATED, PUBLIC, RoleHierarchy, requirement
+from .roles import AUTHENTICATED, PUBLIC, RoleHierarchy, allows, requirement
 
 if TYPE_CHECKING:
     from .context import Context
@@ -261,8 +261,8 @@ class ScopeCheck:
         """The controller's check: sets ``ctx.scope`` or raises 404/403."""
         access = await self.access(ctx, self.value(kwargs))
         need = self.need
-        if need and need.isdisjoint(access.roles):
-            raise Forbidden(f"{self.qualname} needs one of the roles {sorted(need)} in this {self.scope.name}")
+        if not allows(need, access.roles):
+            raise Forbidden(f"{self.qualname} needs one of the roles {sorted(need or ())} in this {self.scope.name}")
         ctx.scope = access
 
 

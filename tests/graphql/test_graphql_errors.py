@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hyperdeliver import errors as e
-from hyperdeliver.graphql.errors import code_for, to_graphql_error
+from hyperdeliver.graphql.errors import code_for, graphql_error
 
 
 @pytest.mark.parametrize(
@@ -23,18 +23,24 @@ from hyperdeliver.graphql.errors import code_for, to_graphql_error
     ],
 )
 def test_codes(exc: e.HyperError, code: str) -> None:
-    formatted = to_graphql_error(exc, dev=False).formatted
+    formatted = graphql_error(exc, dev=False).formatted
     assert formatted["message"] == exc.detail
     assert formatted["extensions"]["code"] == code
     assert formatted["extensions"]["status"] == exc.status
 
 
 def test_validation_paths_use_graphql_names() -> None:
-    err = to_graphql_error(e.ValidationFailed([{"loc": ["data", "due_at", 0], "field": "data.due_at.0", "msg": "m", "type": "t"}]), dev=False)
+    err = graphql_error(e.ValidationFailed([{"loc": ["data", "due_at", 0], "field": "data.due_at.0", "msg": "m", "type": "t"}]), dev=False)
     assert err.extensions is not None
     assert err.extensions["errors"] == [{"loc": ["data", "dueAt", 0], "field": "data.dueAt.0", "msg": "m", "type": "t"}]
 
 
 def test_unknown_statuses_keep_their_class() -> None:
     assert code_for(418) == "BAD_REQUEST"
-    assert code_for(503) == "INTERNAL_SERVER_ERROR"
+    assert code_for(502) == "INTERNAL_SERVER_ERROR"
+
+
+def test_a_database_down_is_service_unavailable_in_a_field_as_in_the_request() -> None:
+    from hyperdeliver.errors import ServiceUnavailable
+
+    assert graphql_error(ServiceUnavailable(), dev=False).formatted["extensions"] == {"code": "SERVICE_UNAVAILABLE", "status": 503}

@@ -17,7 +17,6 @@ import hmac
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..rest.http import parse_cookies
 from .principal import ANONYMOUS, NO_COOKIES, Principal
 
 if TYPE_CHECKING:
@@ -25,6 +24,20 @@ if TYPE_CHECKING:
 
 INVALID_TOKEN = "the API token is invalid or revoked"
 MISSING_CSRF = "missing or wrong X-CSRF-Token header for a cookie-authenticated request"
+
+
+def parse_cookies(header: str) -> dict[str, str]:
+    """A ``Cookie`` header's cookies by name (quotes around a value dropped).
+
+    >>> parse_cookies('hd_session=abc; hd_csrf="x y"')
+    {'hd_session': 'abc', 'hd_csrf': 'x y'}
+    """
+    out: dict[str, str] = {}
+    for part in header.split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep:
+            out[name] = value.strip('"')
+    return out
 
 
 class RequestAuth(NamedTuple):
@@ -75,9 +88,18 @@ async def authenticate_request(
     found = await app.auth.authenticate_session(sid)
     if found is None:
         return RequestAuth(ANONYMOUS, cookies, None, None)
-    csrf_error = None
-    if unsafe and not (
-        csrf_header is not None and found.csrf_token is not None and hmac.compare_digest(csrf_header, found.csrf_token.encode())
-    ):
-        csrf_error = MISSING_CSRF
-    return RequestAuth(found, cookies, None, csrf_error)
+    return RequestAuth(found, cookies, None, csrf_error(found, csrf_header) if unsafe else None)
+
+
+def csrf_error(principal: Principal, sent: bytes | None) -> str | None:
+    """The one CSRF check, for a cookie-authenticated write: None when ``sent`` (the
+    ``X-CSRF-Token`` header, or a form's ``csrf_token`` field) is the session's token,
+    else why not. A Bearer token needs none (a browser does not attach it on its own).
+
+    >>> csrf_error(Principal(user_id=1, csrf_token="abc"), b"abc"), csrf_error(Principal(user_id=1, csrf_token="abc"), None)
+    (None, 'missing or wrong X-CSRF-Token header for a cookie-authenticated request')
+    """
+    token = principal.csrf_token
+    if sent is not None and token is not None and hmac.compare_digest(sent, token.encode()):
+        return None
+    return MISSING_CSRF

@@ -60,7 +60,7 @@ class CliError(Exception):
 
 SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False, "forwarded_allow_ips": "", "server_header": False}
 """uvicorn trusts X-Forwarded-* from 127.0.0.1 by default; the app decides instead, from
-HYPER_TRUSTED_PROXIES (see :mod:`hyperdeliver.rest.proxies`), so uvicorn trusts none.
+HYPER_TRUSTED_PROXIES (see :mod:`hyperdeliver.http.proxies`), so uvicorn trusts none.
 No ``Server: uvicorn`` header either: it tells an attacker what runs, and costs a header."""
 
 

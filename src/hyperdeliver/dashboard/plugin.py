@@ -1,6 +1,6 @@
 """DashboardPlugin: the product dashboard at ``/_hyper/`` (admin only).
 
-It is in :func:`hyperdeliver.plugins.default_plugins`.
+It is in :func:`hyperdeliver.assembly.default_plugins`.
 
 Example:
     >>> from hyperdeliver import App, Settings

@@ -32,7 +32,6 @@ from .store import DeploymentError, record_deployment
 
 if TYPE_CHECKING:
     from ..app import App
-    from ..auth.principal import Principal
 
 MAX_BODY = 1024 * 1024
 
@@ -85,16 +84,6 @@ class ReleaseIn(BaseModel):
     @classmethod
     def _sha(cls, v: str) -> str:
         return check_sha(v)
-
-
-def authorize(principal: Principal, auth_error: str | None, csrf_error: str | None, roles: tuple[str, ...]) -> None:
-    """401 for nobody (or a bad token), 403 for a caller without one of ``roles`` or a CSRF failure."""
-    if auth_error or not principal.authenticated:
-        raise Unauthorized(auth_error or "log in, or send an API token: Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"})
-    if csrf_error:
-        raise Forbidden(csrf_error)
-    if not any(principal.has_role(r) for r in roles):
-        raise Forbidden(f"recording a release needs the {' or '.join(roles)} role")
 
 
 def parse(content_type: str, body: bytes) -> ReleaseIn:

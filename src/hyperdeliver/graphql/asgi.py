@@ -22,23 +22,22 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 import orjson
 from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast
 
-from ..auth.request import authenticate_request
-from ..db.errors import service_unavailable, unavailable
+from ..error_map import error_for
 from ..errors import HyperError, NotFound
-from ..rest.http import JSON, ClientDisconnected, is_json, media_type, parse_query, read_body, scan_headers, send_bytes, send_problem
-from ..rest.http import request_id as new_request_id
+from ..http.front import access_log, authenticate, client_ip, request_id
+from ..http.problem import ProblemResponse
+from ..http.messages import JSON, ClientDisconnected, is_json, media_type, parse_query, read_body, send_bytes
 from ..types import Receive, Scope, Send
-from ..rest.security_headers import TOOL_CSP
+from ..http.security_headers import TOOL_CSP
 from . import graphiql
 from .fastpath import Plan, compile_plan
 from .limits import without_suggestions
-from .errors import BATCHING_DISABLED, PARSE_FAILED, request_error, unexpected_error
+from .errors import BATCHING_DISABLED, PARSE_FAILED, graphql_error, request_error
 from .resolvers import RequestState
 
 if TYPE_CHECKING:
     from .plugin import GraphQLPlugin
 
-log = logging.getLogger("hyperdeliver.access")
 errlog = logging.getLogger("hyperdeliver.error")
 _CACHE_SIZE = 512
 """Documents (and plans) kept, by source text; the cache empties when full."""
@@ -63,11 +62,6 @@ class BadGraphQLRequest(Exception):
         self.headers = headers or []
 
 
-def scope_header(scope: Scope, name: bytes) -> bytes | None:
-    """One request header's last value (a header the one-pass scan does not collect)."""
-    return dict(scope["headers"]).get(name)
-
-
 class GraphQLEndpoint:
     """The ASGI app mounted at the plugin's path (``/graphql``)."""
 
@@ -81,17 +75,15 @@ class GraphQLEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         if path not in (self.prefix, self.prefix + "/"):
-            await self._static(scope, send)
+            await self._static(scope, receive, send)
             return
         app = self.plugin.app
         start = time.perf_counter()
         method: str = scope["method"]
-        authorization, cookie, csrf_header, request_id, content_type, accept = scan_headers(scope["headers"])
-        rid = new_request_id(request_id)
-        client = scope.get("client")
-        ip = client[0] if client else ""
-        if app.proxies.networks:
-            ip = app.proxies.client_ip(ip, scope_header(scope, b"x-forwarded-for"))
+        headers = dict(scope["headers"])  # a repeated header keeps its last value
+        content_type, accept = headers.get(b"content-type"), headers.get(b"accept")
+        rid = request_id(headers.get(b"x-request-id"))
+        ip = client_ip(app, scope, headers)
         state = RequestState(app, rid, ip)
         base_headers = [(b"x-request-id", rid.encode("latin-1"))]
         status = 200
@@ -101,7 +93,7 @@ class GraphQLEndpoint:
                 await send_bytes(send, 200, html, b"text/html; charset=utf-8", [*base_headers, (b"content-security-policy", TOOL_CSP)])
                 return
             payload = await self._payload(method, scope, receive, content_type)
-            auth = await authenticate_request(app, authorization, cookie, csrf_header, unsafe=method == "POST")
+            auth = await authenticate(app, headers, unsafe=method == "POST")
             state.principal, state.cookies, state.auth_error, state.csrf_error = auth
             if isinstance(payload, list):
                 body: Any = [await self._run_batched(state, p, method) for p in payload]
@@ -114,26 +106,21 @@ class GraphQLEndpoint:
             return
         except ClientDisconnected:
             return
-        except Exception as exc:  # a bug in the adapter itself: one error, no traceback outside dev
-            if unavailable(exc):  # the database is down (authentication needs it): 503, Retry-After
-                err = service_unavailable()
-                status = err.status
-                body = {"errors": [request_error(err.detail, "SERVICE_UNAVAILABLE")]}
-                retry = [(b"retry-after", err.headers["Retry-After"].encode())]
-                await send_bytes(send, status, orjson.dumps(body), JSON, base_headers + retry)
-                self._log(state, method, status, start)
-                return
-            errlog.exception("unhandled error in the GraphQL endpoint (request %s)", rid)
-            status = 500
-            await send_bytes(send, 500, orjson.dumps({"errors": [unexpected_error(exc, app.settings.dev).formatted]}), JSON, base_headers)
+        except Exception as exc:  # the database down (authentication needs it), or a bug in the adapter itself
+            err = error_for(exc, app.settings.dev)
+            status = err.status
+            if status == 500:
+                errlog.exception("unhandled error in the GraphQL endpoint (request %s)", rid)
+            retry = [(b"retry-after", v.encode())] if (v := err.headers.get("Retry-After")) else []
+            await send_bytes(send, status, orjson.dumps({"errors": [graphql_error(err, app.settings.dev).formatted]}), JSON, base_headers + retry)
             self._log(state, method, status, start)
             return
-        headers = base_headers
+        out = base_headers
         for k, v in state.headers:
-            headers.append((k.lower().encode("latin-1"), v.encode("latin-1")))
+            out.append((k.lower().encode("latin-1"), v.encode("latin-1")))
         for c in state.set_cookies:
-            headers.append((b"set-cookie", c.encode("latin-1")))
-        await send_bytes(send, status, orjson.dumps(body), JSON, headers)
+            out.append((b"set-cookie", c.encode("latin-1")))
+        await send_bytes(send, status, orjson.dumps(body), JSON, out)
         self._log(state, method, status, start)
 
     # -- request parsing -----------------------------------------------------------
@@ -265,29 +252,15 @@ class GraphQLEndpoint:
             return {"errors": exc.errors}
 
     def _log(self, state: RequestState, method: str, status: int, start: float) -> None:
-        app = self.plugin.app
-        if app.settings.access_log and log.isEnabledFor(logging.INFO):
-            log.info(
-                orjson.dumps(
-                    {
-                        "request_id": state.request_id,
-                        "method": method,
-                        "path": self.prefix,
-                        "operation": ",".join(state.fields) or None,
-                        "interface": "graphql",
-                        "status": status,
-                        "ms": round((time.perf_counter() - start) * 1000, 3),
-                        "user": state.principal.user_id,
-                    }
-                ).decode()
-            )
+        if self.plugin.app.settings.access_log:
+            access_log(state.request_id, method, self.prefix, ",".join(state.fields) or None, "graphql", status, start, state.principal.user_id)
 
-    async def _static(self, scope: Scope, send: Send) -> None:
+    async def _static(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         prefix = self.prefix + "/static/"
         found = graphiql.static_file(path[len(prefix):]) if path.startswith(prefix) and self.plugin.app.settings.dev else None
         if found is None:
-            await send_problem(send, NotFound(f"no page at {path}"), path)
+            await ProblemResponse(NotFound(f"no page at {path}"), path)(scope, receive, send)
             return
         data, ctype = found
         await send_bytes(send, 200, data, ctype, [(b"cache-control", b"public, max-age=86400")])

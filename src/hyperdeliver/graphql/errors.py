@@ -1,4 +1,5 @@
-"""GraphQL errors: a :class:`~hyperdeliver.errors.HyperError` as a GraphQL error with ``extensions.code``.
+"""The GraphQL renderer of errors: the one mapping's answer (:func:`hyperdeliver.error_map.error_for`)
+as a GraphQL error with ``extensions.code``.
 
 The HTTP status a REST client would see maps onto the code GraphQL clients expect
 (Apollo's names where they exist), and travels as ``extensions.status`` too, so one
@@ -6,18 +7,20 @@ operation answers the same way through both adapters.
 
 Example:
     >>> from hyperdeliver.errors import NotFound
-    >>> to_graphql_error(NotFound("no task 7"), dev=False).formatted["extensions"]
+    >>> graphql_error(NotFound("no task 7"), dev=False).formatted["extensions"]
     {'code': 'NOT_FOUND', 'status': 404}
+    >>> graphql_error(RuntimeError("secret"), dev=False).formatted["message"]
+    'an unexpected error occurred; the request id is in the logs'
 """
 
 from __future__ import annotations
 
-import traceback
 from typing import Any
 
 from graphql import GraphQLError
 
-from ..errors import HyperError, ValidationFailed
+from ..error_map import error_for
+from ..errors import ValidationFailed
 from .names import camel
 
 CODES: dict[int, str] = {
@@ -33,6 +36,7 @@ CODES: dict[int, str] = {
     422: "BAD_USER_INPUT",
     429: "TOO_MANY_REQUESTS",
     500: "INTERNAL_SERVER_ERROR",
+    503: "SERVICE_UNAVAILABLE",
 }
 
 # Request-level codes: the request is refused before any resolver runs.
@@ -59,27 +63,15 @@ def graphql_fields(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def to_graphql_error(exc: HyperError, dev: bool) -> GraphQLError:
-    """The GraphQL error for a HyperError raised by the controller or the handler."""
-    extensions: dict[str, Any] = {"code": code_for(exc.status), "status": exc.status}
-    if isinstance(exc, ValidationFailed):
-        extensions["errors"] = graphql_fields(exc.errors)
-    elif dev and "traceback" in exc.extra:
-        extensions["traceback"] = exc.extra["traceback"]
-    return GraphQLError(exc.detail, extensions=extensions)
-
-
-def unexpected_error(exc: BaseException, dev: bool) -> GraphQLError:
-    """A 500: the message and traceback only in dev mode."""
-    if not dev:
-        return GraphQLError(
-            "an unexpected error occurred; the request id is in the logs",
-            extensions={"code": "INTERNAL_SERVER_ERROR", "status": 500},
-        )
-    return GraphQLError(
-        f"{type(exc).__name__}: {exc}",
-        extensions={"code": "INTERNAL_SERVER_ERROR", "status": 500, "traceback": traceback.format_exception(exc)},
-    )
+def graphql_error(exc: BaseException, dev: bool) -> GraphQLError:
+    """The GraphQL error for any exception a field's call raised (see :func:`error_for`)."""
+    err = error_for(exc, dev)
+    extensions: dict[str, Any] = {"code": code_for(err.status), "status": err.status}
+    if isinstance(err, ValidationFailed):
+        extensions["errors"] = graphql_fields(err.errors)
+    elif dev and "traceback" in err.extra:
+        extensions["traceback"] = err.extra["traceback"]
+    return GraphQLError(err.detail, extensions=extensions)
 
 
 def request_error(message: str, code: str) -> dict[str, Any]:

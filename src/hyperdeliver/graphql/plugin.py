@@ -1,6 +1,6 @@
 """The GraphQL plugin: receives every operation and serves them at ``/graphql``.
 
-It is in :func:`hyperdeliver.plugins.default_plugins`, so every app has a GraphQL
+It is in :func:`hyperdeliver.assembly.default_plugins`, so every app has a GraphQL
 endpoint next to REST, from the same declarations.
 
 Example:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..auth.principal import ANONYMOUS, Principal
 from ..context import Context
 from ..errors import HyperError
-from .errors import to_graphql_error, unexpected_error
+from .errors import graphql_error
 
 if TYPE_CHECKING:
     from graphql import GraphQLResolveInfo
@@ -77,10 +77,10 @@ def resolver_for(op: Operation) -> Callable[..., Awaitable[Any]]:
             # GraphQL completes the fields from plain values: JSON's, as REST writes them.
             return output.dump_python(to_output(result), mode="json") if output is not None else True
         except HyperError as exc:
-            raise to_graphql_error(exc, dev) from None
+            raise graphql_error(exc, dev) from None
         except Exception as exc:
             errlog.exception("unhandled error in %s (request %s, graphql)", op.qualname, state.request_id)
-            raise unexpected_error(exc, dev) from None
+            raise graphql_error(exc, dev) from None
         finally:
             state.collect(ctx)
 

@@ -1,6 +1,6 @@
 """LifecyclePlugin: puts the lifecycle gate in front of every operation.
 
-It is in :func:`hyperdeliver.plugins.default_plugins`; ``app.lifecycle`` is its
+It is in :func:`hyperdeliver.assembly.default_plugins`; ``app.lifecycle`` is its
 :class:`~hyperdeliver.lifecycle.store.LifecycleStore`.
 
 Example:

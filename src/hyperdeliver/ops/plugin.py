@@ -12,45 +12,32 @@ from typing import TYPE_CHECKING
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-from ..errors import MethodNotAllowed, NotFound
+from ..http.problem import exception_handlers
 from ..plugins import Mount, Plugin
-from ..rest.http import send_problem
 from .metrics import Metrics
 
 if TYPE_CHECKING:
     from ..app import App
-    from ..types import ASGIApp, Receive, Scope, Send
 
 Probe = Callable[[], Awaitable[tuple[int, bytes, str]]]
 """An ops endpoint's answer: ``(status, body, content type)``."""
 
-ALLOW = "GET, HEAD"
 
+def _route(path: str, probe: Probe) -> Route:
+    """``probe`` served at exactly ``path`` to GET and HEAD (a HEAD's body left out, its
+    Content-Length kept)."""
 
-def _endpoint(path: str, probe: Probe) -> ASGIApp:
-    """The ASGI app serving ``probe`` at exactly ``path`` to GET and HEAD.
-
-    The REST adapter hands a mount every path under its prefix, so subpaths are
-    turned away here.
-    """
-
-    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["path"] != path:
-            await send_problem(send, NotFound(f"no endpoint at {scope['path']}"), scope["path"])
-            return
-        method = scope["method"]
-        if method not in ("GET", "HEAD"):
-            exc = MethodNotAllowed(f"{method} is not served at {path}; use {ALLOW}", headers={"Allow": ALLOW})
-            await send_problem(send, exc, path)
-            return
+    async def endpoint(request: Request) -> Response:
         status, body, content_type = await probe()
-        headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode()),
-                   (b"cache-control", b"no-store")]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+        headers = {"content-type": content_type, "content-length": str(len(body)), "cache-control": "no-store"}
+        return Response(b"" if request.method == "HEAD" else body, status, headers)
 
-    return endpoint
+    return Route(path, endpoint, methods=["GET"])
 
 
 class OpsPlugin(Plugin):
@@ -70,11 +57,14 @@ class OpsPlugin(Plugin):
             rec.flush_sinks.append(m.flush.observe)
 
     def mounts(self) -> list[Mount]:
-        return [
-            ("/healthz", _endpoint("/healthz", self.healthz)),
-            ("/readyz", _endpoint("/readyz", self.readyz)),
-            ("/metrics", _endpoint("/metrics", self.metrics_endpoint)),
-        ]
+        # One Starlette app, mounted at each path: the REST adapter hands a mount every
+        # path under its prefix, and routing turns a subpath (404) or method (405) away.
+        ops = Starlette(
+            routes=[_route("/healthz", self.healthz), _route("/readyz", self.readyz), _route("/metrics", self.metrics_endpoint)],
+            exception_handlers=dict(exception_handlers("no endpoint at")),
+        )
+        ops.router.redirect_slashes = False  # /healthz/ is no endpoint (a probe does not follow redirects)
+        return [(path, ops) for path in ("/healthz", "/readyz", "/metrics")]
 
     async def healthz(self) -> tuple[int, bytes, str]:
         return 200, b'{"status":"ok"}', "application/json"

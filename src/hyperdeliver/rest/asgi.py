@@ -12,10 +12,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MethodNotAllowed, NotFound
-from ..plugins import Plugin
+from ..http.problem import ProblemResponse
 from ..types import ASGIApp, Receive, Scope, Send
 from .endpoint import Endpoint, rest_endpoint
-from .http import send_problem
 from .router import Router
 
 if TYPE_CHECKING:
@@ -26,10 +25,8 @@ NO_PATH_VALUES: dict[str, str] = {}
 """The path values of a static route (never written to)."""
 
 
-class RestAdapter(Plugin):
+class RestAdapter:
     """Serves every operation at its declared method and path, and the plugins' mounts."""
-
-    name = "rest"
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -93,7 +90,7 @@ def _mounted(sub: ASGIApp, wrap: Callable[[Send], Send]) -> Endpoint:
 def _not_found(security: list[tuple[bytes, bytes]]) -> Endpoint:
     async def endpoint(scope: Scope, receive: Receive, send: Send, path_values: dict[str, str]) -> None:
         path = scope["path"]
-        await send_problem(send, NotFound(f"no operation at {path}"), path, extra_headers=security)
+        await ProblemResponse(NotFound(f"no operation at {path}"), path, headers=security)(scope, receive, send)
 
     return endpoint
 
@@ -103,6 +100,6 @@ def _not_allowed(methods: dict[str, Operation], security: list[tuple[bytes, byte
         allow = ", ".join(sorted(methods))
         method, path = scope["method"], scope["path"]
         exc = MethodNotAllowed(f"{method} is not served at {path}; use {allow}", headers={"Allow": allow})
-        await send_problem(send, exc, path, extra_headers=security)
+        await ProblemResponse(exc, path, headers=security)(scope, receive, send)
 
     return endpoint

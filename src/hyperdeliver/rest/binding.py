@@ -34,7 +34,6 @@ from pydantic_core import SchemaSerializer, SchemaValidator
 
 from ..errors import ValidationFailed, field_errors
 from ..operations import is_model, unstorable
-from ..plain_json import plain_dumper
 
 if TYPE_CHECKING:
     from ..operations import Operation
@@ -86,8 +85,7 @@ def rest_validator(op: Operation) -> RestValidator:
 
 def json_dumper(op: Operation) -> Callable[[Any], bytes]:
     """``op``'s result as JSON bytes, in one call: a result that already is the output
-    model (the usual case) goes straight to the serializer, orjson's for a
-    :func:`~hyperdeliver.plain_json.plain_model`. An operation without output has
+    model (the usual case) goes straight to pydantic's serializer. An operation without output has
     nothing to write: its endpoint never calls this."""
     # pydantic-core's serializer called directly: the TypeAdapter method's keyword
     # plumbing costs as much as serializing a small model.
@@ -101,9 +99,6 @@ def json_dumper(op: Operation) -> Callable[[Any], bytes]:
 
     if not is_model(output):
         return dump_json
-    plain = plain_dumper(output, otherwise=dump_json)
-    if plain is not None:
-        return plain
 
     def dump(result: Any) -> bytes:
         return to_json(result if result.__class__ is output else to_output(result))  # type: ignore[no-any-return]

@@ -17,19 +17,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from time import monotonic, perf_counter
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from ..auth.principal import ANONYMOUS
-from ..auth.request import NOBODY, authenticate_request
 from ..context import Context
+from ..error_map import error_for
 from ..errors import HyperError, UnsupportedMediaType, ValidationFailed
+from ..http.front import access_log, authenticate, cached_caller, client_ip
+from ..http.messages import BODY_LIMIT, JSON, ClientDisconnected, is_json, parse_query, read_body, request_id
+from ..http.problem import ProblemResponse
 from ..types import Receive, Scope, Send
 from .binding import json_dumper, rest_errors, rest_validator
-from .http import BODY_LIMIT, JSON, ClientDisconnected, is_json, parse_query, read_body, send_problem, server_error
-from .http import request_id
 
 if TYPE_CHECKING:
     from ..app import App
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
 Endpoint = Callable[[Scope, Receive, Send, dict[str, str]], Awaitable[None]]
 """``endpoint(scope, receive, send, path_values)``: an operation served over HTTP."""
 
-log = logging.getLogger("hyperdeliver.access")
 errlog = logging.getLogger("hyperdeliver.error")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NO_QUERY: dict[str, list[str]] = {}
@@ -61,30 +61,20 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
     security = app.security_headers.api  # computed once, appended as is: errors
     data_headers = app.security_headers.data  # a success
     record = app.controller.record
-    proxies = app.proxies
 
     async def endpoint(scope: Scope, receive: Receive, send: Send, path_values: dict[str, str]) -> None:
         logged = app.settings.access_log  # read per request: a test or a shell may change it
         start = perf_counter() if logged else 0.0
         headers = dict(scope["headers"])  # built in C; a repeated header keeps its last value
-        authorization = headers.get(b"authorization")
-        cookie = headers.get(b"cookie")
         rid = request_id(headers.get(b"x-request-id"))
-        client = scope.get("client")
-        ip = client[0] if client else ""
-        if proxies.networks:
-            ip = proxies.client_ip(ip, headers.get(b"x-forwarded-for"))
+        ip = client_ip(app, scope, headers)
         ctx = Context(app, rid, ANONYMOUS, "rest", op, ip)
         status = 500
         ran = False  # once the pipeline runs, it counts the call itself
         try:
-            if authorization is not None:
-                hit = verified.get(authorization)  # verified within token_cache_ttl: one dict lookup
-                auth = hit[0] if hit is not None and hit[1] > monotonic() else None
-            else:
-                auth = NOBODY if cookie is None else None
+            auth = cached_caller(verified, headers)  # no await for nobody, or a token verified within token_cache_ttl
             if auth is None:
-                auth = await authenticate_request(app, authorization, cookie, headers.get(b"x-csrf-token"), unsafe=unsafe)
+                auth = await authenticate(app, headers, unsafe=unsafe)
             ctx.principal, ctx.cookies, ctx.auth_error, ctx.csrf_error = auth
             body: bytes | None = None
             if takes_body:
@@ -116,34 +106,20 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
             if isinstance(exc, ValidationFailed) and exc.in_params:
                 exc = rest_errors(exc, op)
             extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_headers]
-            await send_problem(send, exc, scope["path"], rid, extra + security)
+            await ProblemResponse(exc, scope["path"], rid, extra + security)(scope, receive, send)
         except ClientDisconnected:
             status = 499
         except Exception as exc:
-            err = server_error(exc, app.settings.dev)
+            err = error_for(exc, app.settings.dev)
             status = err.status
             if status == 500:
                 errlog.exception("unhandled error in %s (request %s)", qualname, rid)
             else:
                 errlog.warning("%s in %s (request %s): %s", err.title, qualname, rid, err.detail)
-            await send_problem(send, err, scope["path"], rid, security)
+            await ProblemResponse(err, scope["path"], rid, security)(scope, receive, send)
         if not ran:  # refused before the pipeline (authentication, body): counted all the same
             record(op, ctx, status, perf_counter() - start if logged else 0.0)
-        if logged and log.isEnabledFor(logging.INFO):
-            log.info(access_line(rid, scope, qualname, status, start, ctx))
+        if logged:
+            access_log(rid, scope["method"], scope["path"], qualname, "rest", status, start, ctx.principal.user_id)
 
     return endpoint
-
-
-def access_line(rid: str, scope: Scope, qualname: str, status: int, start: float, ctx: Context) -> str:
-    """One access-log line, as JSON."""
-    line: dict[str, Any] = {
-        "request_id": rid,
-        "method": scope["method"],
-        "path": scope["path"],
-        "operation": qualname,
-        "status": status,
-        "ms": round((perf_counter() - start) * 1000, 3),
-        "user": ctx.principal.user_id,
-    }
-    return orjson.dumps(line).decode()

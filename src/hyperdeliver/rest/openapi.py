@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from pydantic import TypeAdapter
 
+from ..errors import NotFound
+from ..http.problem import ProblemResponse
 from ..operations import Operation, bounded_int
 from ..plugins import Mount, Plugin
 from ..types import Receive, Scope, Send
-from .http import send_bytes
-from .security_headers import TOOL_CSP
+from ..http.messages import send_bytes
+from ..http.security_headers import TOOL_CSP
 
 if TYPE_CHECKING:
     from ..app import App
@@ -224,7 +226,4 @@ class OpenAPIPlugin(Plugin):
             data = resources.files("hyperdeliver.rest").joinpath("static", name).read_bytes()
             await send_bytes(send, 200, data, _STATIC[name], [(b"cache-control", b"public, max-age=86400")])
             return
-        from ..errors import NotFound
-        from .http import send_problem
-
-        await send_problem(send, NotFound(f"no page at {path}"), path)
+        await ProblemResponse(NotFound(f"no page at {path}"), path)(scope, receive, send)

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from ..roles import allows
+
 if TYPE_CHECKING:
     from ..app import App
     from ..operations import Operation
@@ -146,10 +148,10 @@ def expected(app: App, op: Operation, caller: Caller) -> Outcome:
             return Outcome.ALLOWED
         if caller.scope != scope.name or caller.elsewhere or not caller.scope_roles:
             return Outcome.NOT_FOUND
-        if check.need and check.need.isdisjoint(scope.hierarchy.expand(caller.scope_roles)):
+        if not allows(check.need, scope.hierarchy.expand(caller.scope_roles)):
             return Outcome.FORBIDDEN
         return Outcome.ALLOWED
-    if need and need.isdisjoint(effective):
+    if not allows(need, effective):
         return Outcome.FORBIDDEN
     return Outcome.ALLOWED
 

@@ -91,7 +91,9 @@ class UsageRecorder:
 
     def observe(self, op: Invocable, ctx: Context, status: int, seconds: float) -> None:
         """The observer: one tuple appended to the call's operation's list (plus the
-        call's product events when it succeeded)."""
+        call's product events when it succeeded). A dashboard page is not product usage."""
+        if op.kind == "page":
+            return
         buf = self.buffer
         n = buf.count
         full = False

@@ -1,21 +1,18 @@
-"""Small, fast HTTP helpers for raw ASGI: responses, problem+json, cookies, bodies."""
+"""Small, fast helpers for raw ASGI messages, shared by every HTTP adapter: request ids, bodies, media types, queries, cookies, sending bytes."""
 
 from __future__ import annotations
 
 import itertools
 import secrets
-import traceback
-from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
 
-from ..errors import HyperError, PayloadTooLarge, ServerError
+from ..errors import PayloadTooLarge
 from ..types import Message, Receive, Send
 
 JSON = b"application/json"
-PROBLEM = b"application/problem+json"
 
 
 # Request ids: a random per-process prefix and a counter (unique, cheap; not secrets),
@@ -29,27 +26,6 @@ def request_id(header: bytes | None) -> str:
     if header:
         return header.decode("latin-1")[:200]
     return _next_id()
-
-
-Header = bytes | None
-"""One request header's raw value, ``None`` when the request does not send it."""
-
-
-def scan_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[Header, Header, Header, Header, Header, Header]:
-    """The headers the REST and GraphQL adapters read, found in one pass over the request's.
-
-    Returns ``(authorization, cookie, x-csrf-token, x-request-id, content-type, accept)``;
-    a repeated header keeps its last value. A plain tuple, not a NamedTuple: this runs
-    once per request, and a NamedTuple costs a Python-level ``__new__`` call. The scan
-    is ``dict()`` over the header pairs: a Python loop comparing each name cost ~30
-    bytecodes per header.
-
-    >>> scan_headers([(b"host", b"x"), (b"authorization", b"Bearer t"), (b"accept", b"text/html")])
-    (b'Bearer t', None, None, None, None, b'text/html')
-    """
-    found = dict(headers)  # built in C; a repeated header keeps its last value here too
-    get = found.get
-    return get(b"authorization"), get(b"cookie"), get(b"x-csrf-token"), get(b"x-request-id"), get(b"content-type"), get(b"accept")
 
 
 def media_type(content_type: bytes) -> bytes:
@@ -105,15 +81,6 @@ async def read_body(receive: Receive, limit: int = BODY_LIMIT, first: Message | 
             return b"".join(chunks)
 
 
-def parse_cookies(header: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for part in header.split(";"):
-        name, sep, value = part.strip().partition("=")
-        if sep:
-            out[name] = value.strip('"')
-    return out
-
-
 def parse_query(raw: bytes) -> dict[str, list[str]]:
     if not raw:
         return {}
@@ -128,40 +95,6 @@ async def send_bytes(
         raw.extend(headers)
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
-
-
-def problem_body(exc: HyperError, instance: str | None, request_id: str | None) -> bytes:
-    body = exc.problem(instance)
-    if request_id:
-        body["request_id"] = request_id
-    return orjson.dumps(body)
-
-
-def server_error(exc: BaseException, dev: bool) -> HyperError:
-    """The problem to answer for an unexpected exception: 503 when the database cannot be
-    reached, a one-line 500 when it lacks a table, else a 500 (with a traceback in dev)."""
-    from ..db.errors import NotMigrated, missing_table, service_unavailable, unavailable
-
-    if unavailable(exc):
-        return service_unavailable()
-    table = missing_table(exc)
-    if table is not None:  # the whole database unmigrated (hd_sessions, say): one line, no traceback
-        return NotMigrated.for_table(table)
-    err = ServerError("an unexpected error occurred; the request id is in the logs" if not dev else f"{type(exc).__name__}: {exc}")
-    if dev:
-        err.extra["traceback"] = traceback.format_exception(exc)
-    return err
-
-
-async def send_problem(
-    send: Send, exc: HyperError, instance: str | None = None, request_id: str | None = None, extra_headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()]
-    if request_id:
-        headers.append((b"x-request-id", request_id.encode("latin-1")))
-    if extra_headers:
-        headers.extend(extra_headers)
-    await send_bytes(send, exc.status, problem_body(exc, instance, request_id), PROBLEM, headers)
 
 
 def dumps(value: Any) -> bytes:

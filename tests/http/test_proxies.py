@@ -11,7 +11,7 @@ import pytest
 from hyperdeliver import App, Settings
 from hyperdeliver.db.migrate import upgrade_async
 from hyperdeliver.errors import ConfigurationError
-from hyperdeliver.rest.proxies import TrustedProxies
+from hyperdeliver.http.proxies import TrustedProxies
 from hyperdeliver.testing import TestClient
 
 PASSWORD = "correct horse battery"
