@@ -3,7 +3,6 @@ every model it cannot vouch for is left to pydantic."""
 
 from __future__ import annotations
 
-import doctest
 import random
 import struct
 from datetime import datetime
@@ -13,7 +12,6 @@ from typing import Annotated, Any
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, computed_field, field_serializer
 
-from hyperdeliver import plain_json
 from hyperdeliver.plain_json import plain_dumper
 
 
@@ -29,10 +27,6 @@ class Item(BaseModel):
 
 def pydantic_json(value: BaseModel) -> bytes:
     return type(value).__pydantic_serializer__.to_json(value)  # type: ignore[no-any-return]
-
-
-def test_the_module_examples() -> None:
-    assert doctest.testmod(plain_json).failed == 0
 
 
 def test_a_plain_model_is_written_as_pydantic_writes_it() -> None:

@@ -55,8 +55,10 @@ class RoleHierarchy:
         >>> h = RoleHierarchy(["viewer", "member", "admin"])
         >>> sorted(h.expand({"member"}))
         ['member', 'viewer']
-        >>> h.allows(frozenset({"admin"}), frozenset({"viewer"}))
+        >>> h.allows(h.expand({"admin"}), frozenset({"viewer"}))  # effective roles: expanded first
         True
+        >>> h.allows(frozenset({"admin"}), frozenset({"viewer"}))  # not expanded: admin alone is not viewer
+        False
     """
 
     def __init__(self, roles: Iterable[str] | Mapping[str, Iterable[str]] = ()) -> None:

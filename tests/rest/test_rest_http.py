@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
-from hyperdeliver.rest import http
 from hyperdeliver.rest.http import scan_headers
 
 
@@ -34,8 +31,3 @@ def test_scan_headers_keeps_the_last_of_a_repeated_header() -> None:
 def test_scan_headers_matches_asgi_lowercase_names_only() -> None:
     # ASGI servers lower-case header names; the scan relies on it and does no case folding.
     assert scan_headers([(b"Authorization", b"Bearer t")])[0] is None
-
-
-def test_docstring_examples() -> None:
-    result = doctest.testmod(http)
-    assert result.attempted > 0 and result.failed == 0
