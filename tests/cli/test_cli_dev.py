@@ -7,14 +7,13 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+from hyper_cli import HYPER
 
-HYPER = str(Path(sys.executable).parent / "hyper")
 TEAMBOARD = Path(__file__).resolve().parents[2] / "src/hyperdeliver/demo/teamboard"
 
 NOTES_FEATURE = '''
