@@ -26,8 +26,9 @@ import asyncpg
 import httpx
 import pytest
 import yaml
-from containers import CI, Podman, base_image, missing_tools, status, wait_until
+from containers import CI, Podman, base_image, missing_tools, status
 from hyper_cli import HYPER
+from waiting import wait_until
 
 from hyperdeliver.scaffold.new import new_project
 

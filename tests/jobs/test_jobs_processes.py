@@ -48,7 +48,9 @@ async def test_sigkill_mid_job_20_times_loses_nothing(make_app, postgres_url: st
             lambda v: v > 0,
             me=f"%:{proc.pid}:%",
         )
-        await asyncio.sleep(random.uniform(0.0, 0.2))
+        # ... after 0 to 2 more of the queue's jobs are done, so the kill lands at varied points of a job
+        done = await count(app, "SELECT count(*) FROM hd_jobs WHERE status = 'done'")
+        await _wait_for(app, "SELECT count(*) FROM hd_jobs WHERE status = 'done'", lambda v, at=done + random.randint(0, 2): v >= at)
         proc.send_signal(signal.SIGKILL)
         assert await _exit_code(proc, 5) == -signal.SIGKILL
         kills += 1
