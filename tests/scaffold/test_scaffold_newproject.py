@@ -21,6 +21,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -169,7 +170,7 @@ def test_dev_run_serves_and_the_printed_admin_logs_in_once_created(acme: Path, t
     first = _dev_run_until_served(acme, tmp_path / "first.log")
     again = _dev_run_until_served(acme, tmp_path / "again.log")  # the next run: the same admin, not a second one
     assert first == again and first[0] == "ada@acme.io"
-    with sqlite3.connect(acme / "var/hyper.sqlite3") as db:
+    with closing(sqlite3.connect(acme / "var/hyper.sqlite3")) as db:  # sqlite3's own with commits but leaves it open
         assert db.execute("SELECT count(*) FROM hd_users").fetchone() == (1,)
 
 
