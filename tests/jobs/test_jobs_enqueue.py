@@ -9,8 +9,8 @@ from jobhelpers import count, rows
 from jobsapp import noop, record, slow
 
 from hyperdeliver import Forbidden, ValidationFailed
-from hyperdeliver.auth.principal import ANONYMOUS
 from hyperdeliver.context import Context
+from hyperdeliver.auth.principal import ANONYMOUS
 from hyperdeliver.jobs.worker import Worker
 from hyperdeliver.testing import TestClient
 

@@ -6,11 +6,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from lcapp import build
 
 from hyperdeliver import App, Settings
 from hyperdeliver.db.migrate import upgrade_async
 from hyperdeliver.testing import TestClient
+
+from lcapp import build
 
 USERS = {"viewer": "viewer@example.com", "member": "member@example.com", "admin": "admin@example.com"}
 PASSWORD = "a long password"

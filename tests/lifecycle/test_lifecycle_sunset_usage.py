@@ -4,6 +4,7 @@ SQLite and PostgreSQL: each rule fires for the feature built for it, and only fo
 from __future__ import annotations
 
 import re
+
 from datetime import datetime, timedelta, timezone
 from typing import Any
 

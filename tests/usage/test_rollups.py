@@ -139,8 +139,8 @@ async def test_purge_runs_as_a_daily_cron(usage_app: App) -> None:
     assert task.schedule == "23 3 * * *"
     assert usage_app.state["usage"].purge_in_flusher is False
     await queries.ingest(usage_app, [ev(24 * 100, 1), ev(1, 3)])
-    from hyperdeliver import ANONYMOUS
     from hyperdeliver.context import Context
+    from hyperdeliver import ANONYMOUS
 
     await task.fn(Context(usage_app, "r", ANONYMOUS, "job"))
     async with usage_app.database.engine.connect() as conn:
