@@ -9,6 +9,7 @@ except under ``CI=true`` where they must run and a missing server fails them. Th
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import secrets
 import shutil
@@ -86,6 +87,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if not item.get_closest_marker("integration"):
             item.add_marker(pytest.mark.integration if is_integration(item) else pytest.mark.unit)
+
+
+@pytest.fixture(autouse=True)
+def _leaks_fail_the_test_that_leaked() -> Iterator[None]:
+    """Collect garbage after each test: an unclosed connection, file or socket warns
+    (ResourceWarning is an error here) at the test that left it, not at a later one."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)
