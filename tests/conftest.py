@@ -9,19 +9,21 @@ except under ``CI=true`` where they must run and a missing server fails them. Th
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from waiting import wait_until
 
 from hyperdeliver import App, Settings
 from hyperdeliver.db.migrate import upgrade_async
@@ -32,6 +34,94 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# -- unit and integration -------------------------------------------------------------
+#
+# Every test is one or the other, marked here at collection (``pytest -m unit``,
+# ``pytest -m integration``; docs/testing.md). Integration: a real database, server,
+# browser or process, known by the fixtures it uses (through any fixture in between),
+# by the markers of those resources, or by its module running ``hyper`` or another
+# process. Unit: everything else, held to it while it runs: a unit test that opens a
+# database or starts a process fails and says to mark it.
+
+REAL_FIXTURES = frozenset({
+    "database_url", "sqlite_url", "postgres_url", "pg_database", "pg_server", "settings_for",  # this suite's databases
+    "hyper_databases",  # the testing kit's (its app, client, make_user... fixtures)
+    "serve_app", "unused_tcp_port", "unused_tcp_port_factory", "spawn", "chromium",  # servers, processes, a browser
+})
+REAL_MARKERS = ("integration", "postgres", "browser", "container", "newproject")
+REAL_MODULES = frozenset({"subprocess", "hyper_cli", "uvicorn", "playwright", "sqlite3", "aiosqlite", "asyncpg"})
+"""A test module that imports one of these runs real processes or servers, or opens a
+database through its driver."""
+
+
+TESTS = Path(__file__).resolve().parent
+
+
+def _uses(module: Any, depth: int = 2) -> set[str]:
+    """The top-level modules whose names ``module`` holds (a module, or what came from
+    one), and those of the test suite's own helper modules it holds, in turn."""
+    found: set[str] = set()
+    for value in vars(module).values():
+        name = value.__name__ if isinstance(value, type(os)) else getattr(value, "__module__", None)
+        if not isinstance(name, str):
+            continue
+        found.add(name.partition(".")[0])
+        helper = sys.modules.get(name)
+        path = getattr(helper, "__file__", None)
+        if depth and helper is not module and path and Path(path).resolve().is_relative_to(TESTS):
+            found |= _uses(helper, depth - 1)
+    return found
+
+
+def is_integration(item: pytest.Item) -> bool:
+    if any(item.get_closest_marker(m) for m in REAL_MARKERS):
+        return True
+    if REAL_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return True
+    module = getattr(item, "module", None)
+    return module is not None and bool(REAL_MODULES & _uses(module))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if not item.get_closest_marker("integration"):
+            item.add_marker(pytest.mark.integration if is_integration(item) else pytest.mark.unit)
+
+
+@pytest.fixture(autouse=True)
+def _leaks_fail_the_test_that_leaked() -> Iterator[None]:
+    """Collect garbage after each test: an unclosed connection, file or socket warns
+    (ResourceWarning is an error here) at the test that left it, not at a later one."""
+    yield
+    gc.collect()
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_stay_in_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refuse a database connection or a process to a test marked unit."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+    import sqlite3
+
+    import asyncpg
+
+    def refuse(what: str) -> Callable[..., Any]:
+        def refused(*args: Any, **kw: Any) -> Any:
+            raise AssertionError(
+                f"{request.node.nodeid} is a unit test but {what}: use a fixture that says so "
+                "(sqlite_url, database_url, ...) or mark it @pytest.mark.integration"
+            )
+
+        return refused
+
+    # croniter's first import asks platform.architecture(), which runs `file` in a
+    # process: import it before the refusal, as any earlier test would have.
+    import croniter  # noqa: F401
+
+    monkeypatch.setattr(sqlite3, "connect", refuse("opened a SQLite database"))
+    monkeypatch.setattr(asyncpg, "connect", refuse("connected to PostgreSQL"))
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse("started a process"))
 PG_ADMIN_URL = os.environ.get("HYPER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -189,8 +279,9 @@ async def client(teamboard: App) -> AsyncIterator[TestClient]:
 
 
 @pytest.fixture
-def serve_app(unused_tcp_port_factory: Callable[[], int]) -> Iterator[Callable[[ASGIApp], str]]:
-    """``serve_app(app)``: serve an ASGI app with uvicorn in a thread on a free port; its URL.
+def serve_app(unused_tcp_port_factory: Callable[[], int]) -> Iterator[Callable[..., str]]:
+    """``serve_app(app, **uvicorn_options)``: serve an ASGI app with uvicorn in a thread on
+    a free port; its URL.
 
     The app runs only on the server thread's event loop, so build it for that (not
     started, no open connections). Every server started stops at teardown.
@@ -199,20 +290,18 @@ def serve_app(unused_tcp_port_factory: Callable[[], int]) -> Iterator[Callable[[
 
     running: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def serve(app: ASGIApp) -> str:
+    def serve(app: ASGIApp, **options: Any) -> str:
         port = unused_tcp_port_factory()
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="none", http="h11", loop="asyncio"
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="none", http="h11", loop="asyncio", **options
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         running.append((server, thread))
-        deadline = time.monotonic() + 20
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
+        wait_until(lambda: server.started or not thread.is_alive(), "uvicorn to start")
+        if not server.started:
+            raise RuntimeError("uvicorn did not start")
         return f"http://127.0.0.1:{port}"
 
     yield serve

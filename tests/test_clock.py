@@ -1,20 +1,6 @@
-"""hyperdeliver.clock: one swappable time source (its docstring example runs)."""
+"""hyperdeliver.clock: one swappable time source."""
 
 from __future__ import annotations
-
-import doctest
-import importlib
-
-import pytest
-
-
-@pytest.mark.parametrize(
-    "name",
-    ["hyperdeliver.clock", "hyperdeliver.testing.clock", "hyperdeliver.testing.expectations", "hyperdeliver.testing.values", "hyperdeliver.db.errors"],
-)
-def test_docstring_examples(name: str) -> None:
-    result = doctest.testmod(importlib.import_module(name))
-    assert result.attempted > 0 and result.failed == 0
 
 
 def test_install_returns_a_restore_that_puts_the_previous_clock_back() -> None:

@@ -10,9 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hyper_cli import HYPER
+
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "getting-started.md").read_text()
-HYPER = str(Path(sys.executable).parent / "hyper")
 
 
 def test_the_project_of_the_page_migrates_serves_its_routes_and_passes_its_tests(tmp_path: Path) -> None:

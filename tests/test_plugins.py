@@ -3,13 +3,11 @@ and the typed services the default plugins provide."""
 
 from __future__ import annotations
 
-import doctest
 from collections.abc import Sequence
 
 import pytest
 
 from hyperdeliver import PUBLIC, App, ConfigurationError, Context, Feature, Operation, Plugin, Settings
-from hyperdeliver import plugins
 from hyperdeliver.graphql import GraphQLPlugin
 from hyperdeliver.jobs import JobQueue
 from hyperdeliver.lifecycle import LifecycleStore
@@ -56,10 +54,6 @@ class Recorder(Plugin):
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
         await send({"type": "http.response.body", "body": body})
 
-
-def test_docstring_examples() -> None:
-    result = doctest.testmod(plugins)
-    assert result.attempted > 0 and result.failed == 0
 
 
 async def test_hooks_run_in_order_and_shutdown_in_reverse() -> None:

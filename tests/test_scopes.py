@@ -246,6 +246,7 @@ async def test_the_membership_lookup_uses_the_index(world: World) -> None:
             assert "Index" in text_plan and "Seq Scan" not in text_plan, plan
 
 
+@pytest.mark.integration  # runs the guide as a script in a process of its own
 def test_the_scopes_guide_runs_as_one_script(tmp_path: Any) -> None:
     """docs/scopes.md: its examples (an app with an org scope, memberships granted and
     revoked, 404/403/200 over HTTP) run in order as one script."""

@@ -198,7 +198,7 @@ UNSTORABLE_MSG = "contains a character the database cannot store (NUL or a lone 
 
 
 def unstorable(value: Any, loc: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
-    """A field error for every string in ``value`` (a model, dict, list, or a dict of
+    r"""A field error for every string in ``value`` (a model, dict, list, or a dict of
     parameters at the top) holding NUL or a lone surrogate, refused before a database
     sees it (asyncpg would raise ``CharacterNotInRepertoireError``: a 500).
 

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import httpx
-
 from hyperdeliver import App
-from hyperdeliver.testing import TestClient
+from hyperdeliver.testing import TestClient, TestClock
 
 PASSWORD = "correct horse battery"  # the conftest users' password
 
 
 def client_from(app: App, ip: str) -> TestClient:
-    c = TestClient(app)
-    c._transport = httpx.ASGITransport(app=app, client=(ip, 40000))  # type: ignore[arg-type]
-    return c
+    return TestClient(app, client=(ip, 40000))
 
 
 async def test_exactly_one_hash_per_attempt_whether_or_not_the_user_exists(auth_app: App) -> None:
@@ -54,16 +50,17 @@ async def test_throttle_after_ten_failures_per_account_and_ip(auth_app: App) -> 
         assert (await owner.post("/auth/login", json={"email": "ann@t.dev", "password": PASSWORD})).status_code == 200
 
 
-async def test_throttle_window_expires(auth_app: App) -> None:
-    auth_app.settings.login_window = 1
+async def test_throttle_window_expires(auth_app: App, clock: TestClock) -> None:
+    auth_app.settings.login_window = 60
     auth_app.settings.login_max_failures = 2
-    import asyncio
-
+    clock.freeze()
     async with TestClient(auth_app) as c:
         for _ in range(2):
             await c.post("/auth/login", json={"email": "ann@t.dev", "password": "guess"})
         assert (await c.post("/auth/login", json={"email": "ann@t.dev", "password": PASSWORD})).status_code == 429
-        await asyncio.sleep(1.2)
+        clock.travel(seconds=59)
+        assert (await c.post("/auth/login", json={"email": "ann@t.dev", "password": PASSWORD})).status_code == 429
+        clock.travel(seconds=2)
         assert (await c.post("/auth/login", json={"email": "ann@t.dev", "password": PASSWORD})).status_code == 200
 
 

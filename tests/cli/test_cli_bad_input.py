@@ -6,7 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_cli_core import TEAMBOARD, assert_one_line_error, db_env, hyper  # noqa: F401 - db_env is a fixture
+from hyper_cli import assert_one_line_error, hyper
+from test_cli_core import TEAMBOARD, db_env  # noqa: F401 - db_env is a fixture
 
 from hyperdeliver.errors import first_line
 

@@ -3,36 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from hyper_cli import assert_one_line_error, hyper
 
-HYPER = str(Path(sys.executable).parent / "hyper")
 TEAMBOARD = Path(__file__).resolve().parents[2] / "src/hyperdeliver/demo/teamboard"
 """The demo's source, copied by tests as a top-level ``teamboard`` package they may change."""
-
-
-def hyper(*args: str, env: dict[str, str] | None = None, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "HYPER_ENV": "test", "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
-    return subprocess.run([HYPER, *args], input=stdin, capture_output=True, text=True, env=full, cwd=cwd, timeout=120)
 
 
 @pytest.fixture
 def db_env(tmp_path: Path) -> dict[str, str]:
     return {"HYPER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}", "HYPER_APP": "hyperdeliver.demo.teamboard.app:create_app"}
-
-
-def assert_one_line_error(r: subprocess.CompletedProcess[str], *needles: str) -> None:
-    assert r.returncode != 0
-    assert "Traceback" not in r.stderr + r.stdout
-    lines = [line for line in r.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, r.stderr
-    for needle in needles:
-        assert needle in lines[0]
 
 
 def test_help_lists_the_commands() -> None:

@@ -7,14 +7,14 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+from hyper_cli import HYPER
+from waiting import wait_until
 
-HYPER = str(Path(sys.executable).parent / "hyper")
 TEAMBOARD = Path(__file__).resolve().parents[2] / "src/hyperdeliver/demo/teamboard"
 
 NOTES_FEATURE = '''
@@ -93,22 +93,24 @@ def wait_for(
 ) -> httpx.Response:
     """Poll ``url`` until it answers ``status``; every 20 s touch ``nudge`` (a reload the
     file watcher missed on a busy machine happens at the next change)."""
-    deadline = time.monotonic() + timeout
-    next_nudge = time.monotonic() + 20
-    last: httpx.Response | None = None
-    while time.monotonic() < deadline:
-        if nudge is not None and time.monotonic() > next_nudge:
+    next_nudge = [time.monotonic() + 20]
+    last: list[httpx.Response] = []
+
+    def answered() -> httpx.Response | None:
+        if nudge is not None and time.monotonic() > next_nudge[0]:
             nudge.write_text(nudge.read_text() + "\n")
-            next_nudge = time.monotonic() + 20
+            next_nudge[0] = time.monotonic() + 20
         assert proc.poll() is None, "the server exited"
         try:
-            last = httpx.get(url, timeout=5, **kw)  # type: ignore[arg-type]
-            if last.status_code == status:
-                return last
+            last[:] = [httpx.get(url, timeout=5, **kw)]  # type: ignore[arg-type]
         except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"{url} never answered {status} (last: {last.status_code if last else None} {last.text[:300] if last else ''})")
+            return None
+        return last[0] if last[0].status_code == status else None
+
+    try:
+        return wait_until(answered, f"{url} to answer {status}", timeout=timeout, every=0.3)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc} (last: {last[0].status_code} {last[0].text[:300]})" if last else str(exc)) from None
 
 
 def stop(proc: subprocess.Popen[str]) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
 import pytest
 
 from hyperdeliver.cli import output
@@ -12,8 +10,3 @@ from hyperdeliver.cli import output
 def test_print_json_writes_indented_json_and_a_newline(capsys: pytest.CaptureFixture[str]) -> None:
     output.print_json([{"a": 1}])
     assert capsys.readouterr().out == '[\n  {\n    "a": 1\n  }\n]\n'
-
-
-def test_docstring_examples() -> None:
-    result = doctest.testmod(output)
-    assert result.attempted > 0 and result.failed == 0

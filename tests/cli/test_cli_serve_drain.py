@@ -7,16 +7,15 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from hyper_cli import HYPER
+from waiting import wait_until
 
 HERE = Path(__file__).resolve().parent
-HYPER = [sys.executable, "-c", "from hyperdeliver.cli.main import main; main()"]
 
 
 def _free_port() -> int:
@@ -38,14 +37,6 @@ def _env(tmp_path: Path, **settings: str) -> dict[str, str]:
     return env
 
 
-def _wait_until(predicate, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.05)
-
-
 def _answers(url: str) -> bool:
     try:
         return httpx.get(url, timeout=1).status_code == 200
@@ -60,12 +51,12 @@ def serve(tmp_path: Path):
 
     def start(**settings: str) -> tuple[subprocess.Popen[bytes], str]:
         env = _env(tmp_path, **settings)
-        subprocess.run([*HYPER, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=120)
+        subprocess.run([HYPER, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=120)
         port = _free_port()
-        proc = subprocess.Popen([*HYPER, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([HYPER, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         procs.append(proc)
         base = f"http://127.0.0.1:{port}"
-        _wait_until(lambda: proc.poll() is not None or _answers(base + "/healthz"), "hyper serve to answer /healthz")
+        wait_until(lambda: proc.poll() is not None or _answers(base + "/healthz"), "hyper serve to answer /healthz")
         assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
         return proc, base
 
@@ -74,6 +65,8 @@ def serve(tmp_path: Path):
         if proc.poll() is None:
             proc.kill()
         proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
         if proc.stdout:
             proc.stdout.close()
 
@@ -94,7 +87,7 @@ def test_sigterm_lets_the_requests_in_flight_finish_and_exits_0(serve, tmp_path:
     proc, base = serve(graceful_timeout="30")
     results: list[object] = []
     threads = [_get_in_thread(f"{base}/slow?seconds=2", results) for _ in range(3)]
-    _wait_until(lambda: (tmp_path / "started").is_file() and len((tmp_path / "started").read_text().split()) == 3,
+    wait_until(lambda: (tmp_path / "started").is_file() and len((tmp_path / "started").read_text().split()) == 3,
                 "three slow requests in flight")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 0
@@ -112,7 +105,7 @@ def test_a_request_longer_than_the_graceful_timeout_is_cut_off_and_the_process_e
     proc, base = serve(graceful_timeout="1")
     results: list[object] = []
     thread = _get_in_thread(f"{base}/slow?seconds=100", results)
-    _wait_until(lambda: (tmp_path / "started").is_file(), "the slow request in flight")
+    wait_until(lambda: (tmp_path / "started").is_file(), "the slow request in flight")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 0  # long before the request's 100 s
     thread.join(timeout=60)
@@ -124,10 +117,10 @@ def test_sigterm_while_the_app_is_still_loading_exits_at_once_with_143(tmp_path:
     first thing, so a SIGTERM during start-up is not lost until the grace period's SIGKILL."""
     env = _env(tmp_path, graceful_timeout="30")
     env["HD_TEST_SLOW_START"] = "300"
-    proc = subprocess.Popen([*HYPER, "serve", "--port", str(_free_port())], env=env,
+    proc = subprocess.Popen([HYPER, "serve", "--port", str(_free_port())], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        _wait_until(lambda: (tmp_path / "started").is_file(), "the app to start loading")
+        wait_until(lambda: (tmp_path / "started").is_file(), "the app to start loading")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 143  # not -15 (no handler), not 300 s later
         assert proc.stderr is not None and b"Traceback" not in proc.stderr.read()

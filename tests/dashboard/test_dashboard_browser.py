@@ -13,19 +13,18 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hyper_cli import HYPER
+from waiting import wait_until
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-HYPER = str(Path(sys.executable).parent / "hyper")
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 
 pytestmark = pytest.mark.browser
@@ -45,19 +44,16 @@ def demo_server(tmp_path: Path, unused_tcp_port: int) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
+        def serves() -> bool:
             if proc.poll() is not None:
                 raise RuntimeError(f"hyper demo exited with {proc.returncode}: {(tmp_path / 'demo.log').read_text()[-2000:]}")
             try:
                 with urllib.request.urlopen(f"{url}/_hyper/login", timeout=2) as r:
-                    if r.status == 200:
-                        break
+                    return r.status == 200
             except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"hyper demo did not serve in time: {(tmp_path / 'demo.log').read_text()[-2000:]}")
-            time.sleep(0.2)
+                return False
+
+        wait_until(serves, "hyper demo to serve", timeout=180, every=0.2)
         yield url
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -3,12 +3,10 @@ when a model has no migration; on SQLite (scratch database) and PostgreSQL (curr
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-HYPER = str(Path(sys.executable).parent / "hyper")
+from hyper_cli import hyper
+
 DRIFTED = '''
 from pathlib import Path
 
@@ -27,11 +25,6 @@ class Invoice(Model):
 def create_app():
     return App("drifted", migrations=Path(__file__).parent / "drifted_migrations")
 '''
-
-
-def hyper(*args: str, env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "HYPER_ENV": "test", "NO_COLOR": "1", "COLUMNS": "200", **env}
-    return subprocess.run([HYPER, *args], capture_output=True, text=True, env=full, timeout=180, cwd=cwd)
 
 
 def test_the_demo_is_in_sync(database_url: str) -> None:

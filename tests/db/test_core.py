@@ -3,7 +3,6 @@ ORM session joining it when opened after; committed once, or rolled back whole."
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy import String, bindparam, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
+from waiting import eventually
 
 from hyperdeliver import PUBLIC, App, Context, Feature, Model, Settings
 from hyperdeliver.db.migrate import upgrade_async
@@ -103,11 +103,13 @@ async def test_core_statements_commit_once(core: tuple[TestClient, App, list[str
 async def checked_out_settles_to_zero(app: App, within: float = 5.0) -> bool:
     """The request path gave its connections back. A background poller (the revocation-epoch
     watch, the usage writer) may hold one for a moment, so a leak is one that stays."""
-    deadline = asyncio.get_running_loop().time() + within
-    while app.database.pool_status()["transactions"]["checked_out"]:
-        if asyncio.get_running_loop().time() > deadline:
-            return False
-        await asyncio.sleep(0.01)
+    async def settled() -> bool:
+        return not app.database.pool_status()["transactions"]["checked_out"]
+
+    try:
+        await eventually(settled, "the pool to settle", timeout=within, every=0.01)
+    except AssertionError:
+        return False
     return True
 
 

@@ -8,16 +8,15 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from hyper_cli import HYPER
+from waiting import wait_until
 
 from hyperdeliver import Settings
 from hyperdeliver.db.migrate import is_current
 
-HYPER = str(Path(sys.executable).parent / "hyper")
 LOCK_KEY = 0x6864_6D69_6772_6174  # the key in hyperdeliver/db/alembic/env.py
 
 
@@ -58,12 +57,12 @@ def test_two_upgrades_at_once_both_succeed(postgres_url: str, tmp_path: Path) ->
             subprocess.Popen([HYPER, "db", "upgrade"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for _ in range(2)
         ]
-        deadline = time.monotonic() + 120
-        while loop.run_until_complete(_waiting_for_lock(postgres_url)) < 2:
+        def both_wait() -> bool:
             failed = [p for p in procs if p.poll() is not None]
             assert not failed, f"an upgrade ended before it waited for the lock: {failed[0].communicate()}"
-            assert time.monotonic() < deadline, "the two upgrades never both waited for the migration lock"
-            time.sleep(0.2)
+            return loop.run_until_complete(_waiting_for_lock(postgres_url)) >= 2
+
+        wait_until(both_wait, "the two upgrades to wait for the migration lock", timeout=120, every=0.2)
         loop.run_until_complete(holder.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY))
         loop.run_until_complete(holder.close())
     finally:

@@ -8,16 +8,16 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+from hyper_cli import HYPER
 
 from hyperdeliver import App
 from hyperdeliver.delivery import dora
 from hyperdeliver.testing import TestClient
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "delivery.md").read_text()
-HYPER = str(Path(sys.executable).parent / "hyper")
 
 
 def test_the_console_commands_run(sqlite_url: str, tmp_path: Path) -> None:

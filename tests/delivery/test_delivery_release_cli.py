@@ -6,15 +6,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
-HYPER = str(Path(sys.executable).parent / "hyper")
-
-
-def hyper(*args: str, env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "HYPER_ENV": "test", "NO_COLOR": "1", "COLUMNS": "200", **env}
-    return subprocess.run([HYPER, *args], capture_output=True, text=True, env=full, timeout=120, cwd=cwd)
+from hyper_cli import hyper
 
 
 def test_started_then_succeeded_then_dora(sqlite_url: str, tmp_path: Path) -> None:

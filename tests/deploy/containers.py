@@ -14,12 +14,11 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+from waiting import wait_until
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CONTAINERS_CONF = """\
@@ -121,14 +120,6 @@ def base_image(podman: Podman) -> str:
     image = f"localhost/hyperdeliver-test-base:{suite}-{stamp}"
     podman("import", str(tarball), image, timeout=300)
     return image
-
-
-def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.1)
 
 
 def status(url: str) -> int | None:

@@ -3,18 +3,17 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import hyper_cli
 import yaml
 
 from hyperdeliver import Settings
 
 HERE = Path(__file__).parent
-HYPER = str(Path(sys.executable).parent / "hyper")
 TEAMBOARD_SPEC = "hyperdeliver.demo.teamboard.app:create_app"
 IMAGE = "registry.example.com/teamboard:1.4.0"
 
@@ -44,6 +43,5 @@ def of_kind(files: dict[str, str], kind: str) -> list[dict[str, Any]]:
 
 def hyper(*args: str, cwd: Path, app: str = "cronapp:create_app", **env: str) -> subprocess.CompletedProcess[str]:
     """``hyper *args`` in ``cwd`` with ``HYPER_APP=app``, no HYPER_* from the shell, and ``env``."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("HYPER_")}
-    clean |= {"HYPER_APP": app, "PYTHONPATH": str(HERE), "HYPER_VAR_DIR": str(cwd / "var"), "COLUMNS": "200"} | env
-    return subprocess.run([HYPER, *args], cwd=cwd, env=clean, capture_output=True, text=True, timeout=120)
+    base = {"HYPER_ENV": None, "HYPER_APP": app, "PYTHONPATH": str(HERE), "HYPER_VAR_DIR": str(cwd / "var")}
+    return hyper_cli.hyper(*args, cwd=cwd, env=base | env)

@@ -26,8 +26,10 @@ import asyncpg
 import httpx
 import pytest
 import yaml
+from containers import CI, Podman, base_image, missing_tools, status
+from hyper_cli import HYPER
+from waiting import wait_until
 
-from containers import CI, Podman, base_image, missing_tools, status, wait_until
 from hyperdeliver.scaffold.new import new_project
 
 pytestmark = pytest.mark.container
@@ -297,13 +299,10 @@ def test_the_demo_image_builds_from_the_root_dockerfile_and_runs_hyper_demo(podm
     assert podman.exit_code(demo) == 0
 
 
-HYPER = [sys.executable, "-c", "from hyperdeliver.cli.main import main; main()"]
-
-
 @pytest.fixture(scope="session")
 def k8s_render() -> None:
     """A skip where this checkout has no ``hyper k8s render`` yet, before any image is built."""
-    r = subprocess.run([*HYPER, "k8s", "render", "--help"], capture_output=True, timeout=120)
+    r = subprocess.run([HYPER, "k8s", "render", "--help"], capture_output=True, timeout=120)
     if r.returncode != 0:
         pytest.skip("hyper k8s render is not in this checkout yet (issue 15's Kubernetes half)")
 
@@ -311,7 +310,7 @@ def k8s_render() -> None:
 def _render(project: Path, image: str, out: Path) -> None:
     """``hyper k8s render`` of acme, as its README says (acme importable from its folder)."""
     env = {**os.environ, "PYTHONPATH": str(project), "HYPER_APP": "acme.app:create_app", "NO_COLOR": "1"}
-    r = subprocess.run([*HYPER, "k8s", "render", "--image", image, "--out", str(out)], env=env, capture_output=True,
+    r = subprocess.run([HYPER, "k8s", "render", "--image", image, "--out", str(out)], env=env, capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
 

@@ -81,6 +81,7 @@ def test_every_kind_has_a_golden_file() -> None:
     }
 
 
+@pytest.mark.integration  # runs hyper
 def test_the_readme_command_writes_the_repository_manifests(tmp_path: Path) -> None:
     """``hyper k8s render --image teamboard:0.1.0`` at the repository's root (the app from
     pyproject.toml) writes exactly deploy/k8s."""

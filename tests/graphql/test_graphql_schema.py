@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
 
+from hyper_cli import hyper
 from pydantic import BaseModel, Field
 
 from hyperdeliver import PUBLIC, Context, Feature
@@ -103,16 +101,13 @@ def test_teamboard_schema_has_every_operation() -> None:
 
 
 def test_cli_prints_the_sdl(tmp_path: Path) -> None:
-    hyper = Path(sys.executable).parent / "hyper"
-    env = {**os.environ, "HYPER_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}", "HYPER_VAR_DIR": str(tmp_path)}
-    out = subprocess.run(
-        [str(hyper), "graphql", "sdl", "--app", "hyperdeliver.demo.teamboard.app:create_app"], capture_output=True, text=True, env=env, timeout=60
-    )
+    env = {"HYPER_ENV": None, "HYPER_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}", "HYPER_VAR_DIR": str(tmp_path)}
+    out = hyper("graphql", "sdl", "--app", "hyperdeliver.demo.teamboard.app:create_app", env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("type Query {")
     assert "createTask(projectId: Int!, data: TaskInput!): Task" in out.stdout
     assert "listTasks(projectId: Int!, status: Status, limit: Int): [Task!]" in out.stdout
     assert '"""Add a task to a project."""' in out.stdout
-    bad = subprocess.run([str(hyper), "graphql", "sdl", "--app", "nowhere:app"], capture_output=True, text=True, env=env, timeout=60)
+    bad = hyper("graphql", "sdl", "--app", "nowhere:app", env=env)
     assert bad.returncode == 1
     assert bad.stderr.startswith("hyper: cannot import 'nowhere'") and "Traceback" not in bad.stderr

@@ -29,8 +29,7 @@ async def _app(settings: Settings) -> App:
 async def _guesses(app: App, n: int) -> list[int]:
     """``n`` wrong logins from 127.0.0.1, each claiming a new X-Forwarded-For."""
     statuses = []
-    async with TestClient(app) as c:
-        c._transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))  # type: ignore[arg-type]
+    async with TestClient(app, client=("127.0.0.1", 40000)) as c:
         for i in range(n):
             r = await c.post("/auth/login", json={"email": "ann@t.dev", "password": "guess"}, headers={"X-Forwarded-For": f"203.0.113.{i}"})
             statuses.append(r.status_code)
@@ -47,37 +46,21 @@ async def test_spoofed_forwarded_for_changes_nothing_by_default(database_url: st
 
 
 def test_spoofed_forwarded_for_through_uvicorn_as_hyper_serve_runs_it(
-    sqlite_url: str, settings_for: Callable[..., Settings], unused_tcp_port: int
+    sqlite_url: str, settings_for: Callable[..., Settings], serve_app: Callable[..., str]
 ) -> None:
     """A real uvicorn with ``hyper serve``'s options: a client on 127.0.0.1 rotating
     X-Forwarded-For is still one client to the throttle (uvicorn's default would trust it)."""
     import asyncio
-    import threading
-    import time
-
-    import uvicorn
 
     from hyperdeliver.cli.main import SERVER_OPTIONS
 
     app = asyncio.run(_app(settings_for(sqlite_url)))
     asyncio.run(app.database.dispose())
-    config = uvicorn.Config(app, host="127.0.0.1", port=unused_tcp_port, log_level="warning", lifespan="on", http="h11", loop="asyncio", **SERVER_OPTIONS)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        with httpx.Client(base_url=f"http://127.0.0.1:{unused_tcp_port}") as c:
-            statuses = [
-                c.post("/auth/login", json={"email": "ann@t.dev", "password": "guess"}, headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code
-                for i in range(12)
-            ]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+    with httpx.Client(base_url=serve_app(app, **SERVER_OPTIONS)) as c:
+        statuses = [
+            c.post("/auth/login", json={"email": "ann@t.dev", "password": "guess"}, headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code
+            for i in range(12)
+        ]
     assert statuses == [401] * 10 + [429] * 2
 
 
@@ -107,14 +90,26 @@ def test_env_takes_a_comma_separated_list_and_refuses_garbage(monkeypatch: pytes
         TrustedProxies(["10.0.0.0/33"])
 
 
-def test_hyper_serve_tells_uvicorn_to_trust_no_forwarded_headers(monkeypatch: pytest.MonkeyPatch) -> None:
-    import uvicorn
+def test_hyper_serve_tells_uvicorn_to_trust_no_forwarded_headers(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
+    """``hyper serve`` run in-process, uvicorn.run replaced by a recorder of its options."""
+    import signal
 
-    from hyperdeliver.cli import main
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from hyperdeliver.cli.main import cli
 
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.update(kw))
-    main._serve("hyperdeliver.demo.teamboard.app:create_app", "127.0.0.1", 8000, reload=False)
+    monkeypatch.setenv("HYPER_APP", "hyperdeliver.demo.teamboard.app:create_app")  # serve sets it: put back after
+    monkeypatch.setenv("HYPER_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("HYPER_ENV", "test")
+    sigterm = signal.getsignal(signal.SIGTERM)
+    try:
+        result = CliRunner().invoke(cli, ["serve"])
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)  # serve's own handler, for after uvicorn's drain
+    assert result.exit_code == 0, result.output
     assert seen["proxy_headers"] is False
     assert seen["forwarded_allow_ips"] == ""
     assert seen["server_header"] is False  # no "Server: uvicorn" to fingerprint

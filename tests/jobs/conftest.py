@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hyper_cli import HYPER
 
 from hyperdeliver import App, Settings
 from hyperdeliver.db.migrate import upgrade_async
-
-from jobhelpers import HYPER
 
 AppFactory = Callable[..., Awaitable[App]]
 
@@ -45,7 +44,7 @@ def spawn() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(env: dict[str, str], *args: str, stderr: Any = subprocess.PIPE) -> subprocess.Popen[bytes]:
-        p = subprocess.Popen([*HYPER, *args], env=env, stdout=subprocess.PIPE, stderr=stderr)
+        p = subprocess.Popen([HYPER, *args], env=env, stdout=subprocess.PIPE, stderr=stderr)
         procs.append(p)
         return p
 

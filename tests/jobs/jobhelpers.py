@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,6 @@ import sqlalchemy as sa
 from hyperdeliver import App
 
 HERE = Path(__file__).resolve().parent
-HYPER = [sys.executable, "-c", "from hyperdeliver.cli.main import main; main()"]
 
 
 def worker_env(url: str, **settings: Any) -> dict[str, str]:
@@ -26,7 +24,6 @@ def worker_env(url: str, **settings: Any) -> dict[str, str]:
     for key, value in settings.items():
         env[f"HYPER_{key.upper()}"] = str(value)
     return env
-
 
 
 async def count(app: App, sql: str, **params: Any) -> Any:

@@ -52,7 +52,8 @@ async def flaky(ctx: Context) -> None:
 
 @feature.task(timeout=0.2)
 async def too_slow(ctx: Context) -> None:
-    await asyncio.sleep(5)
+    """Never finishes: only its timeout ends it."""
+    await asyncio.Event().wait()
 
 
 @feature.task()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from jobhelpers import count, rows, worker_env
 from jobsapp import noop, record, slow
+from waiting import eventually
 
 from hyperdeliver import App
 from hyperdeliver.jobs.worker import Worker
@@ -20,26 +21,15 @@ pytestmark = pytest.mark.postgres
 FAST = {"worker_heartbeat_interval": 0.2, "worker_heartbeat_timeout": 1.0, "worker_poll_interval": 0.1}
 
 
-async def _wait_for(app: App, sql: str, predicate, timeout: float = 20.0, **params) -> object:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while True:
-        value = await count(app, sql, **params)
-        if predicate(value):
-            return value
-        if loop.time() > end:
-            raise AssertionError(f"timed out waiting on {sql!r} (last value {value!r})")
-        await asyncio.sleep(0.02)
+async def _wait_for(app: App, sql: str, predicate, timeout: float = 60.0, **params) -> None:
+    async def holds() -> bool:
+        return bool(predicate(await count(app, sql, **params)))
+
+    await eventually(holds, sql, timeout=timeout)
 
 
 async def _exit_code(proc: subprocess.Popen[bytes], timeout: float) -> int:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while proc.poll() is None:
-        if loop.time() > end:
-            raise AssertionError(f"worker {proc.pid} did not exit within {timeout} s")
-        await asyncio.sleep(0.02)
-    return proc.returncode
+    return await asyncio.to_thread(proc.wait, timeout)
 
 
 async def test_sigkill_mid_job_20_times_loses_nothing(make_app, postgres_url: str, spawn) -> None:
@@ -58,7 +48,9 @@ async def test_sigkill_mid_job_20_times_loses_nothing(make_app, postgres_url: st
             lambda v: v > 0,
             me=f"%:{proc.pid}:%",
         )
-        await asyncio.sleep(random.uniform(0.0, 0.2))
+        # ... after 0 to 2 more of the queue's jobs are done, so the kill lands at varied points of a job
+        done = await count(app, "SELECT count(*) FROM hd_jobs WHERE status = 'done'")
+        await _wait_for(app, "SELECT count(*) FROM hd_jobs WHERE status = 'done'", lambda v, at=done + random.randint(0, 2): v >= at)
         proc.send_signal(signal.SIGKILL)
         assert await _exit_code(proc, 5) == -signal.SIGKILL
         kills += 1

@@ -9,11 +9,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from jobhelpers import rows, worker_env
 from jobsapp import every_second
+from waiting import eventually
 
 from hyperdeliver import App
 from hyperdeliver.jobs.scheduler import Scheduler, last_tick, next_tick
 
-RACE_SECONDS = 20  # bench/cron_race.py runs the full 2-minute race
+RACE_TICKS = 15  # of the per-second cron; bench/cron_race.py runs the full 2-minute race
 
 
 def _aware(value) -> datetime:
@@ -35,6 +36,15 @@ async def _check_one_job_per_tick(app: App, at_least: int) -> int:
     return len(ticks)
 
 
+async def _ticks_reach(app: App, n: int) -> None:
+    """Wait (the schedulers run on real time, one tick a second) until ``n`` ticks are in."""
+
+    async def reached() -> bool:
+        return len(await rows(app, "SELECT tick_at FROM hd_cron_ticks WHERE name = 'jobtest.every_second'")) >= n
+
+    await eventually(reached, f"{n} ticks of jobtest.every_second", timeout=n * 4 + 30)
+
+
 async def _until_started(proc) -> bytes:
     """The scheduler's log up to its start line ("scheduler: N cron(s): ...")."""
     lines = []
@@ -51,7 +61,7 @@ async def test_three_scheduler_processes_race_one_job_per_tick(make_app, postgre
     procs = [spawn(worker_env(postgres_url), "scheduler") for _ in range(3)]
     # The race starts once all three run: on a busy machine a process takes seconds to start.
     early = [await _until_started(p) for p in procs]
-    await asyncio.sleep(RACE_SECONDS)
+    await _ticks_reach(app, RACE_TICKS)
     for p in procs:
         p.send_signal(signal.SIGTERM)
     enqueued_by = []
@@ -62,7 +72,7 @@ async def test_three_scheduler_processes_race_one_job_per_tick(make_app, postgre
         await asyncio.to_thread(p.wait, timeout=15)
         assert p.returncode == 0, err.decode()[-2000:]
         enqueued_by.append(err.count(b"jobtest.every_second for "))
-    n = await _check_one_job_per_tick(app, at_least=RACE_SECONDS - 5)
+    n = await _check_one_job_per_tick(app, at_least=RACE_TICKS)
     assert sum(enqueued_by) == n, enqueued_by  # each tick was won by exactly one process
 
 
@@ -70,7 +80,7 @@ async def test_schedulers_race_on_sqlite(make_app, sqlite_url: str) -> None:
     apps = [await make_app(sqlite_url) for _ in range(3)]
     schedulers = [Scheduler(a) for a in apps]
     tasks = [asyncio.create_task(s.run(install_signal_handlers=False)) for s in schedulers]
-    await asyncio.sleep(4)
+    await _ticks_reach(apps[0], 3)
     for s in schedulers:
         s.stop()
     await asyncio.gather(*tasks)

@@ -8,8 +8,11 @@ from datetime import datetime, timezone
 import pytest
 from jobhelpers import count, rows
 from jobsapp import flaky, noop, record, too_slow
+from sqlalchemy import bindparam, text
+from waiting import eventually
 
 from hyperdeliver import App
+from hyperdeliver.db.model import UTCDateTime
 from hyperdeliver.jobs.worker import Worker
 from hyperdeliver.testing import TestClient
 
@@ -22,6 +25,14 @@ def _aware(value) -> datetime:
     if isinstance(value, str):  # SQLite through text(): stored like the ORM stores it
         value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+async def make_due(app: App, job_id: int) -> None:
+    """Move a job's ``run_at`` into the past: its retry is due without waiting for it
+    (the claim compares with the database's own clock, which a test cannot travel)."""
+    past = bindparam("past", datetime(2000, 1, 1, tzinfo=timezone.utc), type_=UTCDateTime())
+    async with app.database.engine.begin() as conn:
+        await conn.execute(text("UPDATE hd_jobs SET run_at = :past WHERE id = :id").bindparams(past), {"id": job_id})
 
 
 async def test_retry_schedule_follows_backoff_then_dead(make_app, database_url: str) -> None:
@@ -40,7 +51,10 @@ async def test_retry_schedule_follows_backoff_then_dead(make_app, database_url: 
             expected = flaky.retry_delay(attempt, jitter=0)
             assert expected == pytest.approx(0.2 * 2 ** (attempt - 1))
             assert expected * 0.8 - 1e-3 <= delay <= expected * 1.2 + 1e-3, (attempt, delay)
-            await asyncio.sleep(max(0.0, (_aware(run_at) - datetime.now(timezone.utc)).total_seconds()) + 0.05)
+            # Not due yet: a worker now claims nothing. Then the retry's time comes (the
+            # row moved back by its delay, as if the time had passed).
+            assert (await Worker(app).run(burst=True, install_signal_handlers=False))["claimed"] == 0
+            await make_due(app, job_id)
         else:
             assert status == "dead"
     # Nothing is left to run.
@@ -84,7 +98,7 @@ async def test_task_writes_and_completion_commit_together(make_app, database_url
     assert [r[0] for r in await rows(app, "SELECT n FROM jobs_test_runs")] == [1]  # job 2's insert rolled back
     got = await rows(app, "SELECT id, status, locked_by FROM hd_jobs ORDER BY id")
     assert got == [(first, "done", None), (second, "running", "other")]
-    assert worker._acks == []  # job 1 was completed in its own transaction, not acknowledged later
+    assert worker.pending_acks == ()  # job 1 was completed in its own transaction, not acknowledged later
 
 
 async def test_jobs_of_a_silent_worker_are_recovered(make_app, database_url: str) -> None:
@@ -95,10 +109,8 @@ async def test_jobs_of_a_silent_worker_are_recovered(make_app, database_url: str
         assert [j.id for j in await app.jobs.store.claim(conn, "ghost", 1, [], None)] == [job_id]
     worker = Worker(app)
     running = asyncio.create_task(worker.run(install_signal_handlers=False))
-    for _ in range(200):
-        await asyncio.sleep(0.05)
-        if await count(app, "SELECT count(*) FROM hd_jobs WHERE status = 'done'") == 1:
-            break
+    # the heartbeat timeout is compared with the database's clock: a real wait of 0.5 s
+    await eventually(lambda: count(app, "SELECT count(*) FROM hd_jobs WHERE status = 'done'"), "the ghost's job to be recovered and done")
     worker.stop()
     stats = await running
     status, attempts, _, _, error = await _one_row(app, job_id)
@@ -146,10 +158,10 @@ async def test_in_process_worker_runs_with_the_app_lifespan(make_app, sqlite_url
     app = await make_app(sqlite_url, worker_in_process=True, worker_poll_interval=0.05)
     async with TestClient(app) as client:
         assert (await client.post("/things", params={"n": 5})).status_code == 204
-        for _ in range(200):
-            if await count(app, "SELECT count(*) FROM hd_jobs WHERE task = 'jobtest.record' AND status = 'done'"):
-                break
-            await asyncio.sleep(0.05)
+        await eventually(
+            lambda: count(app, "SELECT count(*) FROM hd_jobs WHERE task = 'jobtest.record' AND status = 'done'"),
+            "the in-process worker to run the job",
+        )
     assert await rows(app, "SELECT n FROM jobs_test_runs") == [(5,)]
     assert await count(app, "SELECT count(*) FROM hd_jobs WHERE status = 'running'") == 0  # drained at shutdown
 
@@ -165,11 +177,10 @@ async def test_worker_survives_its_connections_being_killed(make_app, postgres_u
         return await count(observer, "SELECT count(*) FROM hd_jobs WHERE status = 'done'")
 
     async def wait_done(n: int) -> None:
-        for _ in range(400):
-            if await done_count() == n:
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"{await done_count()} done, expected {n}")
+        async def reached() -> bool:
+            return await done_count() == n
+
+        await eventually(reached, f"{n} jobs done")
 
     await observer.jobs.enqueue(None, noop, n=1)
     await wait_done(1)

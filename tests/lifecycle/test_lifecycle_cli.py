@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-HYPER = str(Path(sys.executable).parent / "hyper")
-
-
-def hyper(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "HYPER_ENV": "test", "NO_COLOR": "1", "COLUMNS": "200", **env}
-    return subprocess.run([HYPER, *args], capture_output=True, text=True, env=full, timeout=120)
-
-
-def one_line_error(r: subprocess.CompletedProcess[str], needle: str) -> None:
-    assert r.returncode != 0
-    assert "Traceback" not in r.stderr + r.stdout
-    lines = [line for line in r.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and needle in lines[0], r.stderr
+from hyper_cli import assert_one_line_error as one_line_error
+from hyper_cli import hyper
 
 
 def migrated(url: str) -> dict[str, str]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from waiting import eventually
+
 from hyperdeliver import App
 from hyperdeliver.lifecycle import Flag, bucket
 from hyperdeliver.testing import TestClient
@@ -92,13 +94,10 @@ async def test_flags_persist_and_other_processes_see_them(lc_app: App, settings_
             assert flag == Flag(True, 30, frozenset({"admin", "member"}))
             # a later change by the first app reaches the second through its refresh loop
             await lc_app.lifecycle.set_flag("beta", enabled=False, by="ops@example.com")
-            import asyncio
+            async def turned_off() -> bool:
+                return other.lifecycle.states["beta"].flag.enabled is False
 
-            for _ in range(100):
-                if not other.lifecycle.states["beta"].flag.enabled:
-                    break
-                await asyncio.sleep(0.02)
-            assert other.lifecycle.states["beta"].flag.enabled is False
+            await eventually(turned_off, "the second app's refresh to see the flag off")
     finally:
         await other.database.dispose()
 

@@ -10,6 +10,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
+from waiting import eventually
 
 from hyperdeliver import App, Context
 from hyperdeliver.lifecycle import LifecycleError
@@ -175,7 +176,6 @@ async def test_a_removed_features_job_does_not_run(lc_app: App) -> None:
 
 async def test_a_process_without_startup_loads_the_states_on_first_call(lc_app: App, settings_for: Any, database_url: str) -> None:
     """``hyper worker`` runs jobs without the app's start-up: the gate loads the stored states itself."""
-    import asyncio
 
     from lcapp import build, gone
 
@@ -190,11 +190,11 @@ async def test_a_process_without_startup_loads_the_states_on_first_call(lc_app: 
         assert store.rules["gone"].lifecycle == "removed"  # the declaration, until loaded
         with pytest.raises(Gone):
             await worker_app.controller.call(task, Context(worker_app, "j1", Principal(user_id=None, via="job"), "job", task), lambda: {})
-        for _ in range(100):
-            if store.loaded:
-                break
-            await asyncio.sleep(0.02)
-        assert store.loaded and "gone" not in store.rules
+        async def loaded() -> bool:
+            return bool(store.loaded)
+
+        await eventually(loaded, "the lifecycle store to load")
+        assert "gone" not in store.rules
         await worker_app.controller.call(task, Context(worker_app, "j2", Principal(user_id=None, via="job"), "job", task), lambda: {})
     finally:
         await worker_app.lifecycle.stop()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -24,19 +24,28 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 @pytest.fixture
-def make_app_for_ops(database_url: str, settings_for: Callable[..., Settings]) -> Callable[..., Any]:
-    """The migrated teamboard app with settings overridden."""
+async def make_app_for_ops(database_url: str, settings_for: Callable[..., Settings]) -> AsyncIterator[Callable[..., Any]]:
+    """The migrated teamboard app with settings overridden; closed at teardown, whatever
+    the test opened on it."""
+    apps: list[App] = []
 
     async def build(**kw: Any) -> App:
         from hyperdeliver.demo.teamboard.app import create_app
         from hyperdeliver.demo.teamboard.seed import seed
 
         app = create_app(settings_for(database_url, **kw))
+        apps.append(app)
         await upgrade_async(app)
         await seed(app)
         return app
 
-    return build
+    yield build
+    for app in apps:
+        await app.shutdown()
+        recorder = app.state.get("usage")
+        if recorder is not None:
+            await recorder.stop()
+        await app.database.dispose()
 
 
 async def test_healthz_readyz_metrics(client: TestClient) -> None:

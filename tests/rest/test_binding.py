@@ -4,13 +4,11 @@ errors moved to the same names."""
 
 from __future__ import annotations
 
-import doctest
 
 import pytest
 from pydantic import BaseModel
 
 from hyperdeliver import PUBLIC, Context, Feature, ValidationFailed
-from hyperdeliver.rest import binding
 from hyperdeliver.rest.binding import json_dumper, rest_errors, rest_validator
 
 
@@ -51,10 +49,6 @@ def test_validation_errors_of_the_adapter_are_left_alone() -> None:
 async def list_things(ctx: Context, tag: list[str] | None = None, limit: int = 10) -> list[ThingIn]:
     return []
 
-
-def test_docstring_examples() -> None:
-    result = doctest.testmod(binding)
-    assert result.attempted > 0 and result.failed == 0
 
 
 def test_path_query_and_body_become_arguments() -> None:

@@ -5,29 +5,19 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import sys
 from pathlib import Path
 
-HYPER = str(Path(sys.executable).parent / "hyper")
+import hyper_cli
+from hyper_cli import assert_one_line_error  # noqa: F401  (the scaffold tests import it from here)
+
 ROOT = Path(__file__).resolve().parents[2]
 """The hyperdeliver checkout."""
 
 
 def hyper(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run this checkout's ``hyper`` as a user would: a subprocess in ``cwd``."""
-    full = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
-    full.pop("HYPER_APP", None)  # found from the project's pyproject.toml, as for a user
-    return subprocess.run([HYPER, *args], capture_output=True, text=True, cwd=cwd, env=full, timeout=timeout)
-
-
-def assert_one_line_error(r: subprocess.CompletedProcess[str], *needles: str) -> None:
-    """A refusal: non-zero exit, no traceback, one line on stderr naming ``needles``."""
-    assert r.returncode != 0, r.stdout
-    assert "Traceback" not in r.stderr + r.stdout
-    lines = [line for line in r.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, r.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
+    """:func:`hyper_cli.hyper` in a project folder as its user runs it: HYPER_APP from the
+    project's pyproject.toml, HYPER_ENV unset."""
+    return hyper_cli.hyper(*args, cwd=cwd, env={"HYPER_ENV": None, **(env or {})}, timeout=timeout)
 
 
 def snapshot(root: Path) -> dict[str, tuple[str, int, int]]:

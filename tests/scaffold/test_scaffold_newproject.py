@@ -19,14 +19,15 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 import zipfile
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import httpx
 import pytest
 from scaffoldhelpers import ROOT, assert_one_line_error
+from waiting import wait_until
 
 pytestmark = pytest.mark.newproject
 
@@ -127,16 +128,14 @@ def _dev_run_until_served(acme: Path, log: Path) -> tuple[str, str]:
             ["./dev", "run", "--port", str(port)], cwd=acme, env=_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
-        deadline = time.monotonic() + 420  # the first run creates .venv and installs
-        while True:
+        def serves() -> bool:
             assert proc.poll() is None, f"./dev run exited {proc.returncode}:\n{log.read_text()[-4000:]}"
-            assert time.monotonic() < deadline, f"not served in time:\n{log.read_text()[-4000:]}"
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
+                return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
             except httpx.TransportError:
-                pass
-            time.sleep(0.5)
+                return False
+
+        wait_until(serves, "./dev run to serve /healthz", timeout=420, every=0.5)  # the first run creates .venv and installs
         found = re.search(r"admin login: (\S+) / (\S+)", log.read_text())
         assert found is not None, log.read_text()
         email, password = found.groups()
@@ -171,7 +170,7 @@ def test_dev_run_serves_and_the_printed_admin_logs_in_once_created(acme: Path, t
     first = _dev_run_until_served(acme, tmp_path / "first.log")
     again = _dev_run_until_served(acme, tmp_path / "again.log")  # the next run: the same admin, not a second one
     assert first == again and first[0] == "ada@acme.io"
-    with sqlite3.connect(acme / "var/hyper.sqlite3") as db:
+    with closing(sqlite3.connect(acme / "var/hyper.sqlite3")) as db:  # sqlite3's own with commits but leaves it open
         assert db.execute("SELECT count(*) FROM hd_users").fetchone() == (1,)
 
 

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hyper_cli import HYPER
+
 import hyperdeliver.testing
 from hyperdeliver.testing import plugin
 
@@ -56,7 +58,7 @@ def test_the_routes_matrix_shown_is_what_hyper_prints() -> None:
     assert shown is not None
     header, *rows = [line.split() for line in shown.group(1).strip().splitlines()]
     env = {**os.environ, "HYPER_APP": "hyperdeliver.demo.teamboard.app:create_app", "HYPER_ENV": "test"}
-    r = subprocess.run([str(Path(sys.executable).parent / "hyper"), "routes", "--matrix", "--json"], env=env, capture_output=True, text=True, timeout=120)
+    r = subprocess.run([HYPER, "routes", "--matrix", "--json"], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     real = {row["operation"]: row for row in json.loads(r.stdout)}
     callers = header[2:]

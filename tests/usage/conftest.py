@@ -30,7 +30,10 @@ def probe_feature() -> Feature:
 
 
 @pytest.fixture
-def make_app(database_url: str, settings_for: Callable[..., Settings]) -> Callable[..., Any]:
+async def make_app(database_url: str, settings_for: Callable[..., Settings]) -> AsyncIterator[Callable[..., Any]]:
+    """``await make_app(**settings)``: the probe app, migrated, not started. At teardown
+    its usage recorder closes its writer (a flush opened it even if the app never
+    started) and its pools close."""
     apps: list[App] = []
 
     async def build(**kw: Any) -> App:
@@ -39,12 +42,21 @@ def make_app(database_url: str, settings_for: Callable[..., Settings]) -> Callab
         apps.append(app)
         return app
 
-    return build
+    yield build
+    for app in apps:
+        await close_app(app)
+
+
+async def close_app(app: App) -> None:
+    """Stop what a test may have opened on ``app`` whether or not it started: the app,
+    its usage writer, its pools."""
+    await app.shutdown()
+    recorder = app.usage
+    if recorder is not None:
+        await recorder.stop()
+    await app.database.dispose()
 
 
 @pytest.fixture
 async def usage_app(make_app: Callable[..., Any]) -> AsyncIterator[App]:
-    app = await make_app(release="1.0.0", release_sha="abc123")
-    yield app
-    await app.shutdown()
-    await app.database.dispose()
+    yield await make_app(release="1.0.0", release_sha="abc123")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from waiting import eventually
 
 from hyperdeliver import App
 from hyperdeliver.testing import TestClient
@@ -67,16 +68,14 @@ async def test_shutdown_flushes_and_errors_are_recorded(make_app: Any) -> None:
 
 
 async def test_flusher_writes_in_the_background(make_app: Any) -> None:
-    import asyncio
-
     app = await make_app(usage_flush_interval=0.05)
     async with TestClient(app) as c:
         await c.get("/probe/ok")
-        for _ in range(100):
-            if app.usage.persisted:
-                break
-            await asyncio.sleep(0.05)
-        assert app.usage.persisted == 1
+
+        async def persisted() -> int:
+            return int(app.usage.persisted)
+
+        assert await eventually(persisted, "the background flusher to write the call") == 1
     await app.database.dispose()
 
 

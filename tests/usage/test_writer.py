@@ -19,7 +19,6 @@ from hyperdeliver.usage.writer.postgresql import PostgresWriter
 from hyperdeliver.usage.writer.sqlite import SqliteWriter, is_busy
 
 
-
 def observe(app: App, n: int, user_id: int = 7) -> None:
     rec = app.usage
     op = app.operation("probe.probe_ok")
@@ -73,6 +72,15 @@ async def test_a_refused_flush_is_counted_as_dropped(
     await app.database.dispose()
 
 
+async def writer_pids(app: App) -> set[int]:
+    """The server pids of usage writers' connections to this database (pg_stat_activity)."""
+    from hyperdeliver.usage.writer.postgresql import APPLICATION_NAME
+
+    async with app.database.engine.connect() as conn:
+        sql = "SELECT pid FROM pg_stat_activity WHERE application_name = :name AND datname = current_database()"
+        return set((await conn.execute(sa.text(sql), {"name": APPLICATION_NAME})).scalars().all())
+
+
 @pytest.mark.postgres
 async def test_postgres_writer_reconnects_after_its_connection_is_killed(
     postgres_url: str, settings_for: Callable[..., Settings], probe_feature: Feature
@@ -82,16 +90,17 @@ async def test_postgres_writer_reconnects_after_its_connection_is_killed(
     app = App("pgw", features=[probe_feature], settings=settings_for(postgres_url, usage_flush_interval=3600))
     await upgrade_async(app)
     rec = app.usage
+    others = await writer_pids(app)  # none, unless another test's app left its writer open
     observe(app, 5)
     await rec.flush()
-    pid = rec.writer._conn.get_server_pid()
+    [pid] = await writer_pids(app) - others
     async with app.database.engine.begin() as conn:
         await conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
     observe(app, 5)
     await rec.flush()  # the writer finds its connection gone: this batch is dropped
     observe(app, 5)
     await rec.flush()  # and the next one goes through a new connection
-    assert rec.writer._conn.get_server_pid() != pid
+    assert len(await writer_pids(app) - others - {pid}) == 1  # a new connection; the killed one is gone
     c = rec.counters()
     assert c["produced"] == c["persisted"] + c["dropped"] == 15 and c["persisted"] >= 10
     assert await raw_count(app) == c["persisted"]
@@ -168,11 +177,9 @@ async def test_sqlite_writer_waits_on_its_thread_when_another_connection_writes(
     other.execute("BEGIN IMMEDIATE")  # holds the write lock
     observe(app, 5)
     flush = asyncio.ensure_future(rec.flush())
-    ticks = 0
-    while ticks < 20 and not flush.done():
-        await asyncio.sleep(0.01)  # the loop is free while the flush waits
-        ticks += 1
-    assert not flush.done() and ticks == 20
+    for _ in range(20):
+        await asyncio.sleep(0)  # the loop runs this test on while the flush waits on its thread
+    assert not flush.done()
     other.execute("COMMIT")
     other.close()
     assert await flush == 5
@@ -196,24 +203,19 @@ async def test_sqlite_writer_checkpoints_the_wal_itself(
     app = await _sqlite_app(tmp_path, settings_for, probe_feature)
     rec = app.usage
     await app.database.dispose()  # only the writer's connection is left to checkpoint
-    checkpoints: list[int] = []
-    real = lite.SqliteWriter._checkpoint
-
-    def counting(self: lite.SqliteWriter) -> None:
-        checkpoints.append(self.flushes)
-        real(self)
-
-    monkeypatch.setattr(lite.SqliteWriter, "_checkpoint", counting)
+    checkpoints = []
     for _ in range(7):
         observe(app, 50)
         await rec.flush()
-    assert checkpoints == [3, 6]
+        checkpoints.append(rec.writer.checkpoints)
+    assert checkpoints == [0, 0, 1, 1, 1, 2, 2]
     probe = sqlite3.connect(f"{tmp_path}/w.sqlite3")
     busy, frames, done = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     probe.close()
     # the WAL holds the 7th flush only (about 6 pages; all seven would be about 40)
     assert busy == 0 and 0 < frames <= 12
     await rec.stop()
+    await app.database.dispose()  # the users' flush of stop() read through the pool again
     assert rec.counters()["persisted"] == 350
 
 

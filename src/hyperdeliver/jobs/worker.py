@@ -92,6 +92,13 @@ class Worker:
     def __repr__(self) -> str:
         return f"<Worker {self.name} concurrency={self.concurrency} running={len(self._running)}>"
 
+    @property
+    def pending_acks(self) -> tuple[int, ...]:
+        """Ids of jobs this worker finished whose ``done`` rides on its next claim (one
+        round trip per batch); a task that commits its completion with its own writes
+        is never here."""
+        return tuple(self._acks)
+
     # -- control --------------------------------------------------------------------
 
     def stop(self) -> None:

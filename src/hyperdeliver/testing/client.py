@@ -16,14 +16,24 @@ class TestClient(httpx.AsyncClient):
 
     It runs the app's startup and shutdown, keeps cookies, and after :meth:`login`
     sends the CSRF token on unsafe methods like a browser page of the app would.
+    ``client`` is the peer address the app sees (``(host, port)``, as an ASGI server
+    reports it): a test of per-IP throttles or trusted proxies sets it.
     """
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, app: App, *, base_url: str = "https://testserver", csrf: bool = True, **kw: Any) -> None:
+    def __init__(
+        self,
+        app: App,
+        *,
+        base_url: str = "https://testserver",
+        csrf: bool = True,
+        client: tuple[str, int] = ("127.0.0.1", 50000),
+        **kw: Any,
+    ) -> None:
         self.app = app
         self.csrf = csrf
-        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))  # type: ignore[arg-type]
+        transport = httpx.ASGITransport(app=app, client=client)  # type: ignore[arg-type]
         super().__init__(transport=transport, base_url=base_url, **kw)
 
     async def __aenter__(self) -> TestClient:

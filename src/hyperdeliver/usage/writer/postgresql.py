@@ -45,6 +45,10 @@ def rollup_json(key: str, increments: dict[tuple[Any, str, str, str], list[Any]]
     return orjson.dumps([dict(zip(names, (to_key(k0), f, o, i, *vals))) for (k0, f, o, i), vals in increments.items()]).decode()
 
 
+APPLICATION_NAME = "hyperdeliver usage writer"
+"""How the writer's connection shows in ``pg_stat_activity``."""
+
+
 class PostgresWriter(Writer):
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
@@ -54,7 +58,7 @@ class PostgresWriter(Writer):
         if self._conn is None or self._conn.is_closed():
             import asyncpg
 
-            self._conn = await asyncpg.connect(self.dsn)
+            self._conn = await asyncpg.connect(self.dsn, server_settings={"application_name": APPLICATION_NAME})
         return self._conn
 
     async def write(self, folded: Folded, batch: Batch) -> None:

@@ -58,6 +58,8 @@ class SqliteWriter(Writer):
         self.flushes = 0
         self.handed_over = 0
         """Flushes that found the write lock taken and were written on the thread."""
+        self.checkpoints = 0
+        """Passive checkpoints run, one every :data:`CHECKPOINT_EVERY` flushes."""
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
@@ -112,6 +114,7 @@ class SqliteWriter(Writer):
         self.flushes += 1
         if self.flushes % CHECKPOINT_EVERY == 0:
             await self._on_thread(self._checkpoint)
+            self.checkpoints += 1
 
     def _close(self) -> None:
         self._checkpoint()
