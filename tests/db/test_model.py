@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from hyperdeliver import UTCDateTime
@@ -13,6 +14,7 @@ from hyperdeliver.db.database import Database
 TABLE = sa.Table("stamps", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True), sa.Column("at", UTCDateTime, nullable=True))
 
 
+@pytest.mark.integration  # a real SQLite file
 async def test_sqlite_text_reads_back_as_aware_utc_and_a_stored_zone_is_kept(tmp_path: Path) -> None:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'stamps.sqlite3'}")
     try:

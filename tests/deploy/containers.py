@@ -76,7 +76,7 @@ class Podman:
         return r.stdout + r.stderr
 
     def wait_for_log(self, container: str, needle: str, timeout: float = 60) -> None:
-        wait_until(lambda: needle in self.logs(container), f"{needle!r} in the logs of {container}", timeout)
+        wait_until(lambda: needle in self.logs(container), f"{needle!r} in the logs of {container}", timeout=timeout)
 
     def file_lines(self, container: str, path: str) -> list[str]:
         r = self("exec", container, "cat", path, check=False)

@@ -42,7 +42,7 @@ async def make_app_for_ops(database_url: str, settings_for: Callable[..., Settin
     yield build
     for app in apps:
         await app.shutdown()
-        recorder = app.state.get("usage")
+        recorder = app.usage
         if recorder is not None:
             await recorder.stop()
         await app.database.dispose()
