@@ -27,7 +27,7 @@ from .errors import (
     ValidationFailed,
 )
 from .features import Feature, operation_of
-from .jobs.tasks import Task
+from .tasks import Task
 from .operations import Operation
 from .auth.memberships import Membership, Memberships
 from .plugins import Plugin

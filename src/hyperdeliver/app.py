@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from .assembly import default_plugins, required_plugins
 from .auth.feature import build_auth_feature
-from .auth.memberships import Memberships
+from .auth.memberships import Membership, Memberships
 from .auth.passwords import Hasher
 from .auth.service import AuthService
 from .controller import FrontController
@@ -52,6 +52,9 @@ _NO_PATH_VALUES: dict[str, str] = {}
 
 
 P = TypeVar("P", bound=Plugin)
+MEMBERSHIPS = Membership.__table__
+"""The table the scope checks read roles from (handed to :func:`~hyperdeliver.scopes.build_check`)."""
+
 
 class App:
     """A hyperdeliver application: an ASGI callable and the registry the CLI reads.
@@ -161,7 +164,7 @@ class App:
                     )
             if op.scope is not None and op.roles is not None:
                 try:
-                    op.scope_check = build_check(self.scopes, op, [p.name for p in op.params], op.body)
+                    op.scope_check = build_check(self.scopes, op, [p.name for p in op.params], op.body, memberships=MEMBERSHIPS)
                 except ConfigurationError as exc:
                     problems.append(str(exc))
             if op.name in seen:
@@ -172,7 +175,7 @@ class App:
                 if task.scope is not None:
                     try:
                         names = list(task.params_model.model_fields) if task.params_model is not None else []
-                        task.scope_check = build_check(self.scopes, task, names)
+                        task.scope_check = build_check(self.scopes, task, names, memberships=MEMBERSHIPS)
                     except ConfigurationError as exc:
                         problems.append(str(exc))
         if problems:
@@ -221,6 +224,7 @@ class App:
         if self._started:
             return
         self._started = True
+        self.database.open()
         self.auth.prepare()
         self.auth.start_watching()
         for p in self.plugins:

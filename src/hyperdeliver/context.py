@@ -143,7 +143,8 @@ class Context:
                 # runs the handler again in a snapshot).
                 return await first_rows(self._reads_apart(), statement, params or None, reads)
             if core is None and reads is None and self.operation is not None and self.operation.kind == "mutation":
-                core = self._core = CoreTransaction(self.app.database.engine)
+                database = self.app.database
+                core = self._core = CoreTransaction(database.engine, database.writer)
             if core is not None:
                 return await core.run(statement, params or None)
         result = await self.db.execute(statement, params or None)

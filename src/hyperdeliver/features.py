@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -21,8 +22,40 @@ from typing import Any, TypeVar
 from .errors import ConfigurationError
 from .operations import Handler, Operation, build_operation
 from .roles import normalize_roles
+from .tasks import Task
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+_LINK = re.compile(r"(?:https?://|/)[!#-;=?-~]*")
+"""A link the ``Link`` header can carry as is: visible ASCII without ``<``, ``>`` or ``"``."""
+LINK_MAX = 2000
+
+
+def is_link(value: str) -> bool:
+    """Whether ``value`` can go into a ``Link`` header as is (see :func:`check_link`)."""
+    return len(value) <= LINK_MAX and _LINK.fullmatch(value) is not None
+
+
+def check_link(value: str) -> str:
+    """``value`` if it can go into a ``Link: <…>; rel="sunset"`` header, else ValueError.
+
+    An http(s) URL or a path, visible ASCII only: a space, a line break or a non-ASCII
+    character would make every response of the feature an invalid HTTP message.
+
+    >>> check_link("https://example.com/migrate?to=v2")
+    'https://example.com/migrate?to=v2'
+    >>> check_link("https://x.example/a\\r\\nX-Evil: 1")
+    Traceback (most recent call last):
+    ...
+    ValueError: bad link 'https://x.example/a\\r\\nX-Evil: 1': use an http(s) URL or a path of visible ASCII characters (percent-encode spaces and non-ASCII text), without <, > or "
+    """
+    if not is_link(value):
+        raise ValueError(
+            f"bad link {value[:200]!r}: use an http(s) URL or a path of visible ASCII characters "
+            '(percent-encode spaces and non-ASCII text), without <, > or "'
+        )
+    return value
 
 
 class Feature:
@@ -52,8 +85,6 @@ class Feature:
         self.sunset: date | None = date.fromisoformat(sunset) if isinstance(sunset, str) else sunset
         """Deprecated features: the day they stop being served (the ``Sunset`` header)."""
         if link is not None:
-            from .lifecycle.states import check_link
-
             try:
                 check_link(link)
             except ValueError as exc:
@@ -170,8 +201,6 @@ class Feature:
         A failed attempt is retried ``retries`` times after ``backoff * 2 ** (n - 1)``
         seconds (with jitter); ``timeout`` cancels an attempt after that many seconds.
         """
-        from .jobs.tasks import Task
-
         def register(fn: Callable[..., Any]) -> Any:
             task = Task(self, fn, name=name, retries=retries, backoff=backoff, queue=queue, timeout=timeout)
             task.scope, task.scope_at = scope, scope_at
@@ -194,8 +223,6 @@ class Feature:
         ``"0 7 * * *"`` is 07:00 UTC daily; a sixth field is seconds (``"* * * * * */10"``).
         The function takes only the Context.
         """
-        from .jobs.tasks import Task
-
         def register(fn: Callable[..., Any]) -> Any:
             task = Task(self, fn, name=name, retries=retries, backoff=backoff, queue=queue, timeout=timeout, schedule=schedule)
             if task.params_model is not None:

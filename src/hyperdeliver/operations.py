@@ -10,7 +10,7 @@ How a transport carries the arguments and the result is its adapter's business:
 :mod:`hyperdeliver.rest.binding` (path, query and JSON body in; JSON bytes out) and
 :mod:`hyperdeliver.graphql` (camelCase names; Python values out). :class:`Invocable` is
 what the front controller calls: an :class:`Operation` or a background
-:class:`~hyperdeliver.jobs.tasks.Task`.
+:class:`~hyperdeliver.tasks.Task`.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def is_model(tp: Any) -> bool:
 
 class Invocable(Protocol):
     """What the front controller calls, its gates check and its observers count: an
-    :class:`Operation` (REST, GraphQL) or a :class:`~hyperdeliver.jobs.tasks.Task` (jobs).
+    :class:`Operation` (REST, GraphQL) or a :class:`~hyperdeliver.tasks.Task` (jobs).
 
     The controller reads the declaration once per callable, then per call awaits
     :attr:`handler` with the keyword arguments :meth:`validate_args` (or an adapter's own

@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, and_, bindparam, cast, literal, select
+from sqlalchemy import FromClause, String, and_, bindparam, cast, literal, select
 
 from .errors import ConfigurationError, Forbidden, NotFound
 from .roles import AUTHENTICATED, PUBLIC, RoleHierarchy, allows, requirement
@@ -82,12 +82,10 @@ class Lookup:
     def noun(self) -> str:
         return _noun(self.param)
 
-    def statement(self, scope: str) -> Any:
+    def statement(self, scope: str, m: FromClause) -> Any:
         """``SELECT scope_id, role`` for one object id and one user: the chain of joins
-        from the object to its scope id, outer-joined with the user's memberships there."""
-        from .auth.memberships import Membership
-
-        m = Membership.__table__
+        from the object to its scope id, outer-joined with the user's memberships there
+        (``m``, the memberships table)."""
         first = self.columns[0].table
         (pk,) = first.primary_key.columns
         frm: Any = first
@@ -178,7 +176,9 @@ def _noun(param: str) -> str:
 class ScopeCheck:
     """One operation's (or task's) scope check, built at start-up from its declaration."""
 
-    def __init__(self, scope: Scope, param: str, lookup: Lookup | None, roles: frozenset[str], qualname: str, body: str | None) -> None:
+    def __init__(
+        self, scope: Scope, param: str, lookup: Lookup | None, roles: frozenset[str], qualname: str, body: str | None, memberships: FromClause
+    ) -> None:
         self.scope = scope
         self.param = param
         self.lookup = lookup
@@ -186,6 +186,8 @@ class ScopeCheck:
         self.qualname = qualname
         self.body = body
         """The body parameter whose field ``param`` is; None: ``param`` is an argument itself."""
+        self.memberships = memberships
+        """The table of scoped roles (``hd_memberships``), handed in by the App: the core names no service's table."""
         self.pinned: str | None = None
         self._statement: Any = None
 
@@ -197,7 +199,7 @@ class ScopeCheck:
     def pin(self, scope_id: str) -> ScopeCheck:
         """This check with the scope id fixed (the permission matrix: the data behind a
         lookup is the app's; the decision is the framework's)."""
-        out = ScopeCheck(self.scope, self.param, None, frozenset(), self.qualname, self.body)
+        out = ScopeCheck(self.scope, self.param, None, frozenset(), self.qualname, self.body, self.memberships)
         out.need, out.pinned = self.need, scope_id
         return out
 
@@ -233,7 +235,7 @@ class ScopeCheck:
         lookup = self.lookup
         if lookup is not None and lookup.fn is None:
             if self._statement is None:
-                self._statement = lookup.statement(self.scope.name)
+                self._statement = lookup.statement(self.scope.name, self.memberships)
             rows = await _rows(ctx, self._statement, {"user_id": user_id, "value": value})
             scope_id = None if not rows or rows[0][0] is None else str(rows[0][0])
             roles = frozenset(r[1] for r in rows if r[1] is not None)
@@ -243,7 +245,7 @@ class ScopeCheck:
                 scope_id = None if found is None else str(found)
             else:
                 scope_id = self.pinned if self.pinned is not None else (None if value is None else str(value))
-            roles = frozenset() if scope_id is None else await _roles(ctx, self.scope.name, scope_id, user_id)
+            roles = frozenset() if scope_id is None else await _roles(ctx, self.memberships, self.scope.name, scope_id, user_id)
         return scope_id, roles
 
     async def access(self, ctx: Context, value: Any) -> ScopeAccess:
@@ -266,10 +268,7 @@ class ScopeCheck:
         ctx.scope = access
 
 
-async def _roles(ctx: Context, scope: str, scope_id: str, user_id: int | None) -> frozenset[str]:
-    from .auth.memberships import Membership
-
-    m = Membership.__table__
+async def _roles(ctx: Context, m: FromClause, scope: str, scope_id: str, user_id: int | None) -> frozenset[str]:
     rows = await _rows(ctx, select(m.c.role).where(m.c.user_id == user_id, m.c.scope == scope, m.c.scope_id == scope_id), None)
     return frozenset(r[0] for r in rows)
 
@@ -288,9 +287,10 @@ async def _rows(ctx: Context, statement: Any, params: Mapping[str, Any] | None) 
     return rows
 
 
-def build_check(scopes: Mapping[str, Scope], target: Any, names: Sequence[str], body: Any = None) -> ScopeCheck:
+def build_check(scopes: Mapping[str, Scope], target: Any, names: Sequence[str], body: Any = None, *, memberships: FromClause) -> ScopeCheck:
     """``target``'s (an Operation or Task) ScopeCheck from its ``scope``/``scope_at``
-    declaration and its argument ``names``; a ConfigurationError says what is wrong."""
+    declaration and its argument ``names``, reading roles from ``memberships`` (the
+    ``hd_memberships`` table); a ConfigurationError says what is wrong."""
     label = target.qualname
     scope = scopes.get(target.scope)
     if scope is None:
@@ -335,4 +335,4 @@ def build_check(scopes: Mapping[str, Scope], target: Any, names: Sequence[str], 
         raise ConfigurationError(
             f"hd.E002 {label} names unknown roles {sorted(unknown)} in scope {scope.name!r}; it declares {sorted(scope.hierarchy.names)}"
         )
-    return ScopeCheck(scope, param, lookup, need, label, field_of)
+    return ScopeCheck(scope, param, lookup, need, label, field_of, memberships)

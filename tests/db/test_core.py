@@ -3,12 +3,13 @@ ORM session joining it when opened after; committed once, or rolled back whole."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
-from sqlalchemy import String, bindparam, insert, select
+from sqlalchemy import String, bindparam, event, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 from waiting import eventually
 
@@ -129,3 +130,41 @@ async def test_the_session_joins_the_core_transaction(core: tuple[TestClient, Ap
     assert r.status_code == 201, r.text
     assert r.json() == {"names": ["c", "c-orm"]}
     assert await names(app) == ["c", "c-orm"]
+
+
+@pytest.mark.integration
+async def test_sqlite_writers_of_one_process_queue_for_the_writer_lock_not_in_sqlite(tmp_path: Path) -> None:
+    """On a SQLite file a mutation's Core transaction holds ``database.writer`` from its first
+    write to its COMMIT: a second writer waits for it in the event loop, however long, instead
+    of in SQLite's busy handler (cut here to 0.1 s, which it would outlast and fail)."""
+    gate = asyncio.Event()
+    inserted: list[str] = []
+    f = Feature("slow", owner="tests@hyperdeliver.dev", summary="A writer that holds its transaction open")
+
+    @f.mutation("POST /slow/{name}", roles=PUBLIC)
+    async def add(ctx: Context, name: str) -> ItemOut:
+        [row] = await ctx.rows(INSERT, ItemOut, name=name)
+        inserted.append(name)
+        if name == "first":
+            await gate.wait()
+        return row
+
+    settings = Settings(env="test", database_url=f"sqlite:///{tmp_path / 'app.sqlite3'}", var_dir=tmp_path / "var", access_log=False)  # type: ignore[arg-type]
+    app = App("writers", features=[f], settings=settings)
+    await upgrade_async(app)
+    async with app.database.engine.begin() as conn:
+        await conn.run_sync(ITEMS.create)
+    event.listen(app.database.engine.sync_engine, "connect", lambda dbapi, _record: dbapi.execute("PRAGMA busy_timeout=100"))
+    async with TestClient(app) as client:
+        first = asyncio.create_task(client.post("/slow/first"))
+        async def first_inserted() -> bool:
+            return inserted == ["first"]
+
+        await eventually(first_inserted, "the first writer's INSERT")
+        second = asyncio.create_task(client.post("/slow/second"))
+        await asyncio.sleep(0.3)  # three busy timeouts: the second is still waiting, and not failed
+        assert inserted == ["first"] and not second.done()
+        gate.set()
+        assert [(await first).status_code, (await second).status_code] == [201, 201]
+    assert await names(app) == ["first", "second"]
+    await app.database.dispose()

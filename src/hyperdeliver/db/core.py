@@ -11,6 +11,7 @@ committed once by the controller.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,16 +21,29 @@ from sqlalchemy.util import greenlet_spawn
 
 
 class CoreTransaction:
-    """The connection and transaction of one mutation's Core statements, opened on first use."""
+    """The connection and transaction of one mutation's Core statements, opened on first use.
 
-    __slots__ = ("engine", "conn")
+    On a SQLite file, the transaction takes the database's :attr:`~.database.Database.writer`
+    lock before its first statement that is not a ``select()`` (an ``INSERT``, an ``UPDATE``,
+    a ``text()`` that may write) and gives it back after its COMMIT or ROLLBACK: the writers
+    of this process queue there, not in SQLite's busy handler. Once an ORM session has joined the transaction without the lock (its flush
+    may already have written), the transaction never waits for it: it would wait for a
+    writer that waits for it.
+    """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    __slots__ = ("engine", "conn", "writer", "holds")
+
+    def __init__(self, engine: AsyncEngine, writer: asyncio.Lock | None = None) -> None:
         self.engine = engine
         self.conn: Connection | None = None
+        self.writer = writer
+        self.holds = False
 
     async def run(self, statement: Any, params: Any) -> tuple[list[str], Sequence[Any]]:
         """Run ``statement``; its column names and rows (none for a statement without)."""
+        if self.writer is not None and not self.holds and not statement.is_select:
+            await self.writer.acquire()
+            self.holds = True
         return await greenlet_spawn(self._run, statement, params)
 
     def _run(self, statement: Any, params: Any) -> tuple[list[str], Sequence[Any]]:
@@ -44,6 +58,8 @@ class CoreTransaction:
 
     def session(self, maker: Any) -> AsyncSession:
         """An ORM session on this transaction's connection (opened now if not yet)."""
+        if not self.holds:
+            self.writer = None
         if self.conn is None:
             self.conn = self.engine.sync_engine.connect()
             self.conn.begin()
@@ -51,8 +67,13 @@ class CoreTransaction:
 
     async def finish(self, commit: bool) -> None:
         """Commit (or roll back) and give the connection back; nothing if none was opened."""
-        if self.conn is not None:
-            await greenlet_spawn(self._finish, commit)
+        try:
+            if self.conn is not None:
+                await greenlet_spawn(self._finish, commit)
+        finally:
+            if self.holds:
+                self.holds = False
+                self.writer.release()  # type: ignore[union-attr]  # held: set
 
     def _finish(self, commit: bool) -> None:
         conn, self.conn = self.conn, None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from typing import Any
 
 from sqlalchemy import event, text
@@ -105,12 +107,25 @@ class Database:
         server_refuses = self.dialect == "postgresql"
         watch(self.read_engine, server_refuses_writes=server_refuses)
         watch(self.snapshot_engine, server_refuses_writes=server_refuses)
+        self.writer: asyncio.Lock | None = None
+        """SQLite file: the lock a writing transaction (a mutation's, a job's) holds in this
+        process from its first statement to its COMMIT, set by :meth:`open`. SQLite lets one
+        connection write at a time; a second writer would otherwise wait in SQLite's busy
+        handler, which sleeps between tries (up to 100 ms each) while the lock may long be
+        free. Waiting here, the next writer starts the moment the last one commits.
+        Other processes (``hyper worker``, a second server) still meet ``busy_timeout``."""
         self.read_sessionmaker = async_sessionmaker(
             self.read_engine, sync_session_class=ReadSession, expire_on_commit=False, autoflush=True
         )
         self.snapshot_sessionmaker = async_sessionmaker(
             self.snapshot_engine, sync_session_class=ReadSession, expire_on_commit=False, autoflush=True
         )
+
+    def open(self) -> None:
+        """Start serving (the App's start-up, in its event loop): on a SQLite file, the
+        :attr:`writer` lock."""
+        if self.dialect == "sqlite" and self.keep_apart:
+            self.writer = asyncio.Lock()
 
     @property
     def dialect(self) -> str:

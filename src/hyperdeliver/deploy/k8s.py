@@ -37,7 +37,7 @@ from .lint_skips import lint_skips
 
 if TYPE_CHECKING:
     from ..app import App
-    from ..jobs.tasks import Task
+    from ..tasks import Task
 
 SchedulerMode = Literal["cronjob", "deployment"]
 

@@ -9,6 +9,6 @@
 from __future__ import annotations
 
 from .queue import JobQueue, JobsPlugin
-from .tasks import Task, TaskCall
+from ..tasks import Task, TaskCall
 
 __all__ = ["JobQueue", "JobsPlugin", "Task", "TaskCall"]

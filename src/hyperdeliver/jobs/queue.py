@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..errors import ConfigurationError, NotFound
 from ..plugins import Plugin
 from .store import JobStore, store_for
-from .tasks import Task, TaskCall, resolve
+from ..tasks import Task, TaskCall, resolve
 
 if TYPE_CHECKING:
     from ..app import App

@@ -26,7 +26,7 @@ from croniter import croniter
 from .. import clock
 
 from .queue import queue_of
-from .tasks import Task
+from ..tasks import Task
 
 if TYPE_CHECKING:
     from ..app import App

@@ -38,7 +38,7 @@ from ..auth.principal import Principal
 from ..context import Context
 from .store import ClaimedJob
 from .queue import queue_of
-from .tasks import BEFORE_COMMIT, Task
+from ..tasks import BEFORE_COMMIT, Task
 
 if TYPE_CHECKING:
     from ..app import App

@@ -28,8 +28,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..background import cancel
 from ..db.model import utcnow
+from ..features import check_link
 from .models import FeatureSeen, FeatureStateRow, FlagRow
-from .states import ACTIVE, NEVER_GATED, FeatureState, Flag, check_lifecycle, check_link
+from .states import ACTIVE, NEVER_GATED, FeatureState, Flag, check_lifecycle
 
 if TYPE_CHECKING:
     from ..app import App

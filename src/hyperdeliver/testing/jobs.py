@@ -32,7 +32,7 @@ from ..jobs.worker import Worker
 if TYPE_CHECKING:
     from ..app import App
     from ..jobs.store import ClaimedJob
-    from ..jobs.tasks import Task
+    from ..tasks import Task
 
 MAX_JOBS = 1000
 """The most jobs one ``run_jobs()`` runs: a task that keeps enqueuing itself ends there."""

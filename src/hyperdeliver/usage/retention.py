@@ -29,7 +29,7 @@ def register_purge_cron(app: App) -> bool:
     """Add the daily purge to the app's job queue; False when the app has no jobs."""
     if app.jobs is None:
         return False
-    from ..jobs.tasks import Task
+    from ..tasks import Task
 
     task = Task(_feature, purge_usage_events, schedule=SCHEDULE)
     app.jobs.tasks.setdefault(task.qualname, task)

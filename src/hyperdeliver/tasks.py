@@ -32,12 +32,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from .. import clock
-from ..errors import ConfigurationError, ValidationFailed, field_errors
+from . import clock
+from .errors import ConfigurationError, ValidationFailed, field_errors
 
 if TYPE_CHECKING:
-    from ..features import Feature
-    from ..scopes import ScopeCheck
+    from .features import Feature
+    from .scopes import ScopeCheck
 
 TaskHandler = Callable[..., Awaitable[Any]]
 
