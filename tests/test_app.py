@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 
 import pytest
+from sqlalchemy import text
 
 from hyperdeliver import PUBLIC, App, ConfigurationError, Context, Feature, Settings
 
@@ -126,3 +127,16 @@ async def test_a_server_start_freezes_the_objects_alive_then_out_of_the_gc(tmp_p
     await app({"type": "lifespan"}, receive, send)
     assert (counts[0] > 0) is frozen
     assert gc.get_freeze_count() == 0  # unfrozen again at shutdown
+
+
+@pytest.mark.integration
+async def test_shutdown_closes_the_connections_of_an_app_that_never_started(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A test or a script that migrates an app or reads through it without its lifespan
+    leaves pooled connections: shutdown closes them, started or not."""
+    app = App("never", features=[feature_with(PUBLIC)], settings=Settings(
+        env="test", database_url=f"sqlite:///{tmp_path}/n.sqlite3", var_dir=tmp_path, access_log=False))
+    async with app.database.engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    assert app.database.engine.pool.checkedin() == 1  # type: ignore[attr-defined]
+    await app.shutdown()
+    assert app.database.engine.pool.checkedin() == 0  # type: ignore[attr-defined]

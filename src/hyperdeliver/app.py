@@ -231,7 +231,11 @@ class App:
             await p.startup(self)
 
     async def shutdown(self) -> None:
+        """Stop the plugins and close the database's connections. An app that never
+        started (migrated, or called by a test without its lifespan) may still hold pooled
+        connections: they are closed all the same."""
         if not self._started:
+            await self.database.dispose()
             return
         self._started = False
         await self.auth.stop_watching()
