@@ -1,28 +1,90 @@
-"""The REST adapter: routes a request to its operation's endpoint.
+"""The REST adapter: the operations as Starlette routes, the plugins' apps as mounts.
 
-Routing is synchronous (a dict hit for a static path, one regex per templated path);
-the endpoint (:mod:`~hyperdeliver.rest.endpoint`), built once per operation, does the
-rest. :meth:`RestAdapter.resolve` is what :class:`~hyperdeliver.app.App` calls, so a
-request runs in as few coroutines as there are steps that wait.
+Every operation path is one :class:`~starlette.routing.Route` serving the methods its
+operations declare (HEAD where GET); every plugin's app is mounted at its prefix; all of
+them in one Starlette app, whose exception-handler table
+(:func:`~hyperdeliver.http.problem.exception_handlers`) answers a path no route serves
+(404) and a method a route does not serve (405, ``Allow``) as problem+json. Starlette
+matches the path and converts its parameters; the endpoint
+(:mod:`~hyperdeliver.rest.endpoint`), built once per operation, does the rest.
+
+The order of the routes is what decides: static paths first, then templated ones in the
+order they were declared, then the mounts, the longest prefix first. So a static path
+wins over a template that also matches it, and an operation's path over a mount.
+
+:attr:`RestAdapter.static_endpoints` is an index in front of the router, built from its
+routes: per static path, the endpoint of each method the route serves. The App looks a
+request up there first and calls the endpoint itself, without Starlette's middleware,
+route walk (a regex per route) and Request: on ``POST /items`` that is most of what
+keeps the hot path ahead of Starlette by hand (bench/http_instructions.py). It holds
+only what Starlette would pick itself (static routes come first, and their paths have
+no parameters), and whatever it misses (a templated path, a method the path does not
+serve, a mount, nothing at all) Starlette decides.
+
+Example:
+    >>> from hyperdeliver import App, Settings
+    >>> app = App("demo", settings=Settings(env="test", database_url="sqlite://"), plugins=[])
+    >>> [route.path for route in app.rest.router.routes]
+    ['/auth/login', '/auth/logout', '/auth/me', '/auth/password', '/auth/tokens', '/auth/tokens/{token_id}']
+    >>> sorted(app.rest.static_endpoints["/auth/me"]), "/auth/tokens/{token_id}" in app.rest.static_endpoints
+    (['GET', 'HEAD'], False)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from ..errors import MethodNotAllowed, NotFound
-from ..http.problem import ProblemResponse
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount, Route
+
+from ..errors import ConfigurationError
+from ..http.problem import exception_handlers
 from ..types import ASGIApp, Receive, Scope, Send
 from .endpoint import Endpoint, rest_endpoint
-from .router import Router
 
 if TYPE_CHECKING:
     from ..app import App
     from ..operations import Operation
 
-NO_PATH_VALUES: dict[str, str] = {}
-"""The path values of a static route (never written to)."""
+
+class OperationsAt:
+    """The ASGI app of one operation path, a :class:`~starlette.routing.Route`'s endpoint:
+    the endpoint of the request's method (HEAD: GET's), with the path parameters
+    Starlette matched. The route has turned other methods away (405) already."""
+
+    __slots__ = ("path", "operations", "endpoints")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.operations: dict[str, Operation] = {}
+        self.endpoints: dict[str, Endpoint] = {}
+        """By method, as declared: HEAD is GET's."""
+
+    def endpoint(self, method: str) -> Endpoint:
+        return self.endpoints["GET" if method == "HEAD" else method]
+
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # The endpoint's own coroutine, not one more around it.
+        return self.endpoint(scope["method"])(scope, receive, send, scope["path_params"])
+
+
+class PluginApp:
+    """A plugin's app as mounted: its answers get the security headers (through
+    :meth:`SecurityHeaders.wrap <hyperdeliver.http.security_headers.SecurityHeaders.wrap>`),
+    and it is handed the root path the server sent, not the one :class:`~starlette.routing.Mount`
+    sets: the plugins' apps route on whole paths (a plugin knows its own prefix)."""
+
+    __slots__ = ("app", "wrap")
+
+    def __init__(self, app: ASGIApp, wrap: Callable[[Send], Send]) -> None:
+        self.app = app
+        self.wrap = wrap
+
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        if "app_root_path" in scope:  # set by a Mount, with the server's root path
+            scope["root_path"] = scope["app_root_path"]
+        return self.app(scope, receive, self.wrap(send))
 
 
 class RestAdapter:
@@ -30,76 +92,71 @@ class RestAdapter:
 
     def __init__(self, app: App) -> None:
         self.app = app
-        self.router = Router()
         self.endpoints: dict[Operation, Endpoint] = {}
-        self.static_endpoints: dict[str, dict[str, Endpoint]] = {}
-        """Per static path, its endpoints by request method (HEAD too, where GET is served):
-        what the App looks up before :meth:`resolve`."""
+        self.paths: dict[str, OperationsAt] = {}
+        """The operations by path, in the order the paths were declared."""
         self.sub_apps: list[tuple[str, ASGIApp]] = []
         """The mounted ASGI apps by prefix, the longest first."""
-        self._mounted: dict[str, Endpoint] = {}
-        self._not_found = _not_found(app.security_headers.api)
+        self.static_endpoints: dict[str, dict[str, Endpoint]] = {}
+        """The index in front of the router: per static path, its endpoints by request
+        method (HEAD too, where GET is served), built from the router's routes; what the
+        App looks up before it hands a request to :attr:`asgi`."""
+        self._routes: dict[str, Route] = {}
+        self._mounts: list[BaseRoute] = []
+        self.asgi = Starlette(
+            exception_handlers=dict(exception_handlers("no operation at", headers=app.security_headers.api, head_in_allow=False))
+        )
+        """The Starlette app that routes every request the index does not answer."""
+        self.asgi.router.redirect_slashes = False  # /tasks/ is no operation: a 404, not a redirect
+        self.router = self.asgi.router
 
     def receive_operation(self, op: Operation) -> None:
-        self.router.add(op)
-        endpoint = self.endpoints[op] = rest_endpoint(self.app, op)
-        if op.path in self.router.static:
-            methods = self.static_endpoints.setdefault(op.path, {})
-            methods[op.method] = endpoint
-            if op.method == "GET":
-                methods["HEAD"] = endpoint
+        at = self.paths.get(op.path)
+        if at is None:
+            at = self.paths[op.path] = OperationsAt(op.path)
+        other = at.operations.get(op.method)
+        if other is not None:
+            raise ConfigurationError(f"{op.method} {op.path} is declared by both {other.qualname} and {op.qualname}")
+        at.operations[op.method] = op
+        at.endpoints[op.method] = self.endpoints[op] = rest_endpoint(self.app, op)
+        self._routes[op.path] = Route(op.path, at, methods=sorted(at.operations), name=op.path)
+        self._build()
 
     def mount(self, prefix: str, asgi: ASGIApp) -> None:
         prefix = prefix.rstrip("/") or "/"
         self.sub_apps.append((prefix, asgi))
-        self._mounted.setdefault(prefix, _mounted(asgi, self.app.security_headers.wrap))
         self.sub_apps.sort(key=lambda m: -len(m[0]))
+        self._mounts = []
+        seen: set[str] = set()
+        for at, sub in self.sub_apps:
+            if at in seen:  # the first one mounted at a prefix keeps it
+                continue
+            seen.add(at)
+            wrapped = PluginApp(sub, self.app.security_headers.wrap)
+            if at != "/":
+                self._mounts.append(Route(at, wrapped, name=at))  # the prefix itself: a Mount matches only under it
+            self._mounts.append(Mount("" if at == "/" else at, app=wrapped))
+        self._build()
 
-    def resolve(self, path: str, method: str) -> tuple[Endpoint, dict[str, str]]:
-        """The endpoint that answers ``method path`` (an operation's, a mounted app's,
-        or a 404/405 problem) and the path's values. The App looks a static path up in
-        :attr:`static_endpoints` first and comes here for the rest."""
-        methods = self.router.static.get(path)
-        path_values = NO_PATH_VALUES
-        if methods is None:
-            methods, path_values = self.router.match(path)
-            if methods is None:
-                for prefix, _sub in self.sub_apps:
-                    if path == prefix or path.startswith(prefix + "/") or prefix == "/":
-                        return self._mounted[prefix], NO_PATH_VALUES
-                return self._not_found, NO_PATH_VALUES
-        op = methods.get("GET" if method == "HEAD" else method)
-        if op is None:
-            return _not_allowed(methods, self.app.security_headers.api), NO_PATH_VALUES
-        return self.endpoints[op], path_values
+    def _build(self) -> None:
+        """The router's routes (static paths, templated ones, mounts) and the index built from them."""
+        static = [r for r in self._routes.values() if not r.param_convertors]
+        templated = [r for r in self._routes.values() if r.param_convertors]
+        self.router.routes = [*static, *templated, *self._mounts]
+        index: dict[str, dict[str, Endpoint]] = {}
+        for route in self.router.routes:
+            if isinstance(route, Route) and isinstance(route.endpoint, OperationsAt) and not route.param_convertors:
+                index[route.path] = {method: route.endpoint.endpoint(method) for method in route.methods or ()}
+        self.static_endpoints = index
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        endpoint, path_values = self.resolve(scope["path"], scope["method"])  # the App's static lookup is only a shortcut
-        await endpoint(scope, receive, send, path_values)
+        methods = self.static_endpoints.get(scope["path"])  # the index: only a shortcut
+        endpoint = methods.get(scope["method"]) if methods is not None else None
+        if endpoint is not None:
+            await endpoint(scope, receive, send, NO_PATH_VALUES)
+        else:
+            await self.asgi(scope, receive, send)
 
 
-def _mounted(sub: ASGIApp, wrap: Callable[[Send], Send]) -> Endpoint:
-    def endpoint(scope: Scope, receive: Receive, send: Send, path_values: dict[str, str]) -> Any:
-        # The mounted app's own coroutine, not one more around it; its answers get the
-        # security headers through the wrapped send.
-        return sub(scope, receive, wrap(send))
-
-    return endpoint
-
-
-def _not_found(security: list[tuple[bytes, bytes]]) -> Endpoint:
-    async def endpoint(scope: Scope, receive: Receive, send: Send, path_values: dict[str, str]) -> None:
-        path = scope["path"]
-        await ProblemResponse(NotFound(f"no operation at {path}"), path, headers=security)(scope, receive, send)
-
-    return endpoint
-
-
-def _not_allowed(methods: dict[str, Operation], security: list[tuple[bytes, bytes]]) -> Endpoint:
-    async def endpoint(scope: Scope, receive: Receive, send: Send, path_values: dict[str, str]) -> None:
-        allow = ", ".join(sorted(methods))
-        method, path = scope["method"], scope["path"]
-        exc = MethodNotAllowed(f"{method} is not served at {path}; use {allow}", headers={"Allow": allow})
-        await ProblemResponse(exc, path, headers=security)(scope, receive, send)
-
-    return endpoint
+NO_PATH_VALUES: dict[str, str] = {}
+"""The path values of a static route (never written to)."""
