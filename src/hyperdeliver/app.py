@@ -239,13 +239,13 @@ class App:
     async def __call__(self, scope: ASGIScope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             # The REST adapter's index first (a static path: the usual case), inlined here
-            # to spare the hot path a coroutine; Starlette routes everything else.
+            # to spare the hot path a coroutine; Starlette routes the rest.
             methods = self.rest.static_endpoints.get(scope["path"])
             endpoint = methods.get(scope["method"]) if methods is not None else None
             if endpoint is not None:
                 await endpoint(scope, receive, send, _NO_PATH_VALUES)
             else:
-                await self.rest.asgi(scope, receive, send)
+                await self.rest.dispatch(scope, receive, send)
             return
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)

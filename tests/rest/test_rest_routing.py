@@ -44,6 +44,12 @@ async def test_the_index_holds_only_what_starlettes_router_picks(tmp_path: Path)
             first = next(r for r in routes if r.matches(scope)[0] is Match.FULL)
             assert isinstance(first, Route) and isinstance(first.endpoint, OperationsAt)
             assert first.endpoint.endpoint(method) is endpoint, (method, path)
+    assert "/graphql" in app.rest.static_apps and "/_hyper" in app.rest.static_apps
+    for path, plugin_app in app.rest.static_apps.items():
+        for method in ("GET", "POST", "DELETE"):
+            scope = {"type": "http", "path": path, "method": method, "root_path": ""}
+            first = next(r for r in routes if r.matches(scope)[0] is Match.FULL)
+            assert isinstance(first, Route) and first.endpoint is plugin_app, (method, path)
     # static paths first, then templated ones, then the mounts (the longest prefix first)
     kinds = ["static" if isinstance(r, Route) and isinstance(r.endpoint, OperationsAt) and not r.param_convertors
              else "templated" if isinstance(r, Route) and isinstance(r.endpoint, OperationsAt) else "mount" for r in routes]
@@ -69,3 +75,35 @@ async def test_starlette_routes_what_the_index_does_not_hold(tmp_path: Path) -> 
         assert r.status_code == 404 and r.json()["detail"] == "no operation at /items/7/"  # no redirect
         r = await c.get("/items/special/more")
         assert r.status_code == 404 and r.headers["x-content-type-options"] == "nosniff"
+        r = await c.delete("/items/special")  # not served by the static route: Starlette goes on to the template
+        assert r.status_code == 204
+
+
+async def test_a_template_that_matches_a_plugins_prefix_keeps_it_out_of_the_index(tmp_path: Path) -> None:
+    catch_all = Feature("catch", owner="ada@example.com")
+
+    @catch_all.query("GET /{slug}", roles=PUBLIC)
+    async def page(ctx: Context, slug: str) -> str:
+        return slug
+
+    settings = Settings(env="test", database_url=f"sqlite:///{tmp_path}/c.db", var_dir=tmp_path, access_log=False, usage_enabled=False)
+    app = App("c", features=[catch_all], settings=settings)
+    assert "/graphql" not in app.rest.static_apps  # GET /graphql is the template's: Starlette decides
+    async with TestClient(app) as c:
+        assert (await c.get("/graphql")).json() == "graphql"
+        assert (await c.post("/graphql", json={"query": "{ page(slug: \"x\") }"})).json() == {"data": {"page": "x"}}
+
+
+async def test_the_docs_and_graphiqls_files_are_starlette_routes(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    async with TestClient(app) as c:
+        r = await c.get("/docs/static/docs-init.js")
+        assert r.status_code == 200 and r.headers["content-type"] == "application/javascript"
+        assert r.headers["cache-control"] == "public, max-age=86400"
+        r = await c.get("/docs/static/SWAGGER-UI-LICENSE")  # in the folder, not served
+        assert r.status_code == 404 and r.json()["detail"] == "no page at /docs/static/SWAGGER-UI-LICENSE"
+        r = await c.post("/openapi.json")
+        assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
+        r = await c.get("/graphql/static/graphiql.min.js")  # outside dev mode
+        assert r.status_code == 404 and r.json()["detail"] == "no page at /graphql/static/graphiql.min.js"
+        assert (await c.get("/graphql/elsewhere")).json()["detail"] == "no page at /graphql/elsewhere"

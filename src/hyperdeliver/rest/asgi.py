@@ -17,9 +17,11 @@ routes: per static path, the endpoint of each method the route serves. The App l
 request up there first and calls the endpoint itself, without Starlette's middleware,
 route walk (a regex per route) and Request: on ``POST /items`` that is most of what
 keeps the hot path ahead of Starlette by hand (bench/http_instructions.py). It holds
-only what Starlette would pick itself (static routes come first, and their paths have
-no parameters), and whatever it misses (a templated path, a method the path does not
-serve, a mount, nothing at all) Starlette decides.
+only what Starlette would pick itself (a route is indexed only when no earlier route
+matches its path), and whatever it misses (a templated path, a method the path does not
+serve, a path under a mount's prefix, nothing at all) Starlette decides.
+:attr:`RestAdapter.static_apps` does the same for the plugins' apps at their exact
+prefix (``/graphql``, ``/healthz``): they are called without the REST router around them.
 
 Example:
     >>> from hyperdeliver import App, Settings
@@ -100,7 +102,10 @@ class RestAdapter:
         self.static_endpoints: dict[str, dict[str, Endpoint]] = {}
         """The index in front of the router: per static path, its endpoints by request
         method (HEAD too, where GET is served), built from the router's routes; what the
-        App looks up before it hands a request to :attr:`asgi`."""
+        App looks up before it hands a request to :meth:`dispatch`."""
+        self.static_apps: dict[str, ASGIApp] = {}
+        """The index's other half: the plugins' apps by their exact prefix (``/graphql``),
+        served at every method, which :meth:`dispatch` looks up before :attr:`asgi`."""
         self._routes: dict[str, Route] = {}
         self._mounts: list[BaseRoute] = []
         self.asgi = Starlette(
@@ -139,15 +144,32 @@ class RestAdapter:
         self._build()
 
     def _build(self) -> None:
-        """The router's routes (static paths, templated ones, mounts) and the index built from them."""
+        """The router's routes (static paths, templated ones, mounts) and the indexes built
+        from them: a route with a static path is indexed unless an earlier route matches
+        its path too (Starlette would try that one first)."""
         static = [r for r in self._routes.values() if not r.param_convertors]
         templated = [r for r in self._routes.values() if r.param_convertors]
-        self.router.routes = [*static, *templated, *self._mounts]
-        index: dict[str, dict[str, Endpoint]] = {}
-        for route in self.router.routes:
-            if isinstance(route, Route) and isinstance(route.endpoint, OperationsAt) and not route.param_convertors:
-                index[route.path] = {method: route.endpoint.endpoint(method) for method in route.methods or ()}
-        self.static_endpoints = index
+        routes: list[BaseRoute] = [*static, *templated, *self._mounts]
+        self.router.routes = routes
+        endpoints: dict[str, dict[str, Endpoint]] = {}
+        apps: dict[str, ASGIApp] = {}
+        for i, route in enumerate(routes):
+            if not isinstance(route, Route) or route.param_convertors:
+                continue
+            if any(isinstance(r, (Route, Mount)) and r.path_regex.match(route.path) for r in routes[:i]):
+                continue
+            if isinstance(route.endpoint, OperationsAt):
+                endpoints[route.path] = {method: route.endpoint.endpoint(method) for method in route.methods or ()}
+            elif isinstance(route.endpoint, PluginApp) and route.methods is None:
+                apps[route.path] = route.endpoint
+        self.static_endpoints = endpoints
+        self.static_apps = apps
+
+    def dispatch(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """A request :attr:`static_endpoints` does not answer: a plugin's app at its exact
+        prefix (:attr:`static_apps`, ``/graphql``), else whatever Starlette's router decides."""
+        app = self.static_apps.get(scope["path"])
+        return (self.asgi if app is None else app)(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         methods = self.static_endpoints.get(scope["path"])  # the index: only a shortcut
@@ -155,7 +177,7 @@ class RestAdapter:
         if endpoint is not None:
             await endpoint(scope, receive, send, NO_PATH_VALUES)
         else:
-            await self.asgi(scope, receive, send)
+            await self.dispatch(scope, receive, send)
 
 
 NO_PATH_VALUES: dict[str, str] = {}
