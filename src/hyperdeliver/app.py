@@ -121,7 +121,8 @@ class App:
         """Whose X-Forwarded-For / -Proto to believe (:mod:`~hyperdeliver.http.proxies`); none by default."""
         self.rest: RestAdapter
         """The HTTP entry, set up by the REST plugin (:mod:`hyperdeliver.rest.plugin`): the
-        operations' routes, and the other plugins' apps mounted on it."""
+        operations' routes, and the other plugins' apps mounted on it, in one Starlette
+        router (:mod:`hyperdeliver.rest.asgi`)."""
         self.jobs: JobQueue | None = None
         """The job queue (:class:`~hyperdeliver.jobs.JobsPlugin`): ``app.jobs.enqueue(None, task, **kwargs)``."""
         self.usage: UsageRecorder | None = None
@@ -245,13 +246,14 @@ class App:
 
     async def __call__(self, scope: ASGIScope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            methods = self.rest.static_endpoints.get(scope["path"])  # a static path: the usual case
+            # The REST adapter's index first (a static path: the usual case), inlined here
+            # to spare the hot path a coroutine; Starlette routes the rest.
+            methods = self.rest.static_endpoints.get(scope["path"])
             endpoint = methods.get(scope["method"]) if methods is not None else None
             if endpoint is not None:
                 await endpoint(scope, receive, send, _NO_PATH_VALUES)
             else:
-                endpoint, path_values = self.rest.resolve(scope["path"], scope["method"])
-                await endpoint(scope, receive, send, path_values)
+                await self.rest.dispatch(scope, receive, send)
             return
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)

@@ -23,9 +23,8 @@ import orjson
 from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast
 
 from ..error_map import error_for
-from ..errors import HyperError, NotFound
+from ..errors import HyperError
 from ..http.front import access_log, authenticate, client_ip, request_id
-from ..http.problem import ProblemResponse
 from ..http.messages import JSON, ClientDisconnected, is_json, media_type, parse_query, read_body, send_bytes
 from ..types import Receive, Scope, Send
 from ..http.security_headers import TOOL_CSP
@@ -63,7 +62,8 @@ class BadGraphQLRequest(Exception):
 
 
 class GraphQLEndpoint:
-    """The ASGI app mounted at the plugin's path (``/graphql``)."""
+    """The ASGI app that answers at the plugin's path (``/graphql`` and ``/graphql/``;
+    :class:`~hyperdeliver.graphql.plugin.GraphQLPlugin` routes it there)."""
 
     def __init__(self, plugin: GraphQLPlugin) -> None:
         self.plugin = plugin
@@ -73,10 +73,6 @@ class GraphQLEndpoint:
         self._plans: dict[tuple[str, str | None], Plan | None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope["path"]
-        if path not in (self.prefix, self.prefix + "/"):
-            await self._static(scope, receive, send)
-            return
         app = self.plugin.app
         start = time.perf_counter()
         method: str = scope["method"]
@@ -254,16 +250,6 @@ class GraphQLEndpoint:
     def _log(self, state: RequestState, method: str, status: int, start: float) -> None:
         if self.plugin.app.settings.access_log:
             access_log(state.request_id, method, self.prefix, ",".join(state.fields) or None, "graphql", status, start, state.principal.user_id)
-
-    async def _static(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope["path"]
-        prefix = self.prefix + "/static/"
-        found = graphiql.static_file(path[len(prefix):]) if path.startswith(prefix) and self.plugin.app.settings.dev else None
-        if found is None:
-            await ProblemResponse(NotFound(f"no page at {path}"), path)(scope, receive, send)
-            return
-        data, ctype = found
-        await send_bytes(send, 200, data, ctype, [(b"cache-control", b"public, max-age=86400")])
 
 
 _PLAIN = frozenset({dict, list, str, int, float, bool, type(None)})

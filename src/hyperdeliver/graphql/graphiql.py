@@ -17,6 +17,15 @@ from __future__ import annotations
 import html
 import json
 from importlib import resources
+from typing import TYPE_CHECKING
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+if TYPE_CHECKING:
+    from ..app import App
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} GraphQL</title>
@@ -32,13 +41,14 @@ PAGE = """<!doctype html>
 </body></html>"""
 """No inline script: the configuration is a JSON data block that ``graphiql-init.js`` reads."""
 
-STATIC: dict[str, bytes] = {
-    "graphiql.min.css": b"text/css; charset=utf-8",
-    "graphiql.min.js": b"application/javascript; charset=utf-8",
-    "react.production.min.js": b"application/javascript; charset=utf-8",
-    "react-dom.production.min.js": b"application/javascript; charset=utf-8",
-    "graphiql-init.js": b"application/javascript; charset=utf-8",
+STATIC: dict[str, str] = {
+    "graphiql.min.css": "text/css; charset=utf-8",
+    "graphiql.min.js": "application/javascript; charset=utf-8",
+    "react.production.min.js": "application/javascript; charset=utf-8",
+    "react-dom.production.min.js": "application/javascript; charset=utf-8",
+    "graphiql-init.js": "application/javascript; charset=utf-8",
 }
+"""The vendored files served under ``/graphql/static/`` (in dev mode), with their content types."""
 
 
 def page(title: str, prefix: str, csrf_cookie: str) -> bytes:
@@ -47,8 +57,17 @@ def page(title: str, prefix: str, csrf_cookie: str) -> bytes:
     return PAGE.format(title=html.escape(title), prefix=prefix, config=config).encode()
 
 
-def static_file(name: str) -> tuple[bytes, bytes] | None:
-    """(content, content type) of a vendored file, or None when it is not one."""
-    if name not in STATIC:
-        return None
-    return resources.files("hyperdeliver.graphql").joinpath("static", name).read_bytes(), STATIC[name]
+def static_files(prefix: str, app: App) -> Route:
+    """The route of ``{prefix}/static/{name}``: a vendored file, in dev mode only (``app.settings.dev``,
+    read per request); any other name, or any name outside dev mode, a 404
+    (problem+json, through the exception-handler table)."""
+
+    async def static_file(request: Request) -> Response:
+        name = request.path_params["name"]
+        content_type = STATIC.get(name)
+        if content_type is None or not app.settings.dev:
+            raise HTTPException(404)
+        data = resources.files("hyperdeliver.graphql").joinpath("static", name).read_bytes()
+        return Response(data, headers={"content-type": content_type, "cache-control": "public, max-age=86400"})
+
+    return Route(prefix + "/static/{name}", static_file)

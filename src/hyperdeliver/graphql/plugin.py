@@ -19,9 +19,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from graphql import GraphQLSchema
+from starlette.applications import Starlette
+from starlette.routing import Route
 
 from ..errors import ConfigurationError
+from ..http.problem import exception_handlers
 from ..plugins import Mount, Plugin
+from . import graphiql
 from .asgi import GraphQLEndpoint
 from .limits import Limits
 from .names import field_name
@@ -55,9 +59,16 @@ class GraphQLPlugin(Plugin):
         self.app = app
         self.limits = Limits.from_settings(app.settings)
         self.endpoint = GraphQLEndpoint(self)
+        # The endpoint answers every method itself (405 as a GraphQL error); any other path
+        # under the prefix is a 404 problem, like a GraphiQL file outside dev mode.
+        self.asgi = Starlette(
+            routes=[Route(self.path, self.endpoint), Route(self.path + "/", self.endpoint), graphiql.static_files(self.path, app)],
+            exception_handlers=dict(exception_handlers("no page at")),
+        )
+        self.asgi.router.redirect_slashes = False
 
     def mounts(self) -> list[Mount]:
-        return [(self.path, self.endpoint)]
+        return [(self.path, self.asgi)]
 
     def receive_operation(self, op: Operation) -> None:
         name = field_name(op)

@@ -2,7 +2,8 @@
 
 Every HTTP answer for an error is a :class:`ProblemResponse` of the one mapping's
 :class:`~hyperdeliver.errors.HyperError` (:func:`hyperdeliver.error_map.error_for`), whoever
-serves the path: an operation, the router's 404/405, the dashboard, ops, the docs.
+serves the path: an operation, the routers' 404/405 (through the one table,
+:func:`exception_handlers`), the dashboard, ops, the docs.
 
 Example:
     >>> from hyperdeliver.errors import NotFound
@@ -53,14 +54,17 @@ class ProblemResponse(Response):
         self.raw_headers = raw
 
 
-def http_error(exc: HTTPException, method: str, path: str, nothing_at: str = "no page at") -> HyperError:
+def http_error(exc: HTTPException, method: str, path: str, nothing_at: str = "no page at", *, head_in_allow: bool = True) -> HyperError:
     """The mapping of Starlette's routing errors: no route at the path (404, "``nothing_at``
-    ``path``"), or not with this method (405, ``Allow`` sorted so it is stable); any other
-    status as is."""
+    ``path``"), or not with this method (405, ``Allow`` sorted so it is stable; without
+    ``HEAD`` when ``head_in_allow`` is False); any other status as is."""
     if exc.status_code == 404:
         return NotFound(f"{nothing_at} {path}")
     if exc.status_code == 405:
-        allow = ", ".join(sorted(m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip()))
+        methods = {m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip()}
+        if not head_in_allow:
+            methods.discard("HEAD")
+        allow = ", ".join(sorted(methods))
         return MethodNotAllowed(f"{method} is not served at {path}; use {allow}", headers={"Allow": allow})
     err = HyperError(exc.detail, headers=dict(exc.headers or {}))
     err.status, err.title = exc.status_code, HTTPStatus(exc.status_code).phrase
@@ -71,15 +75,26 @@ def http_error(exc: HTTPException, method: str, path: str, nothing_at: str = "no
 Handler = Callable[[Request, Any], Awaitable[Response]]
 
 
-def exception_handlers(nothing_at: str = "no page at") -> Mapping[Any, Handler]:
-    """The exception-handler table of every Starlette app the framework serves (the
-    dashboard, ops): Starlette's routing errors (:func:`http_error`) and any
-    :class:`HyperError` a route raises, as problem+json."""
+def exception_handlers(
+    nothing_at: str = "no page at", *, headers: Sequence[tuple[bytes, bytes]] = (), head_in_allow: bool = True
+) -> Mapping[Any, Handler]:
+    """The exception-handler table of every Starlette app the framework serves (the REST
+    router, the docs, GraphiQL's files, the dashboard, ops): Starlette's routing errors
+    (:func:`http_error`) and any :class:`HyperError` a route raises, as problem+json.
+
+    Args:
+        nothing_at: how a 404 starts its detail (``"no operation at"``: REST's).
+        headers: appended to every answer (REST's security headers; a mounted app gets
+            them through :meth:`SecurityHeaders.wrap <hyperdeliver.http.security_headers.SecurityHeaders.wrap>`).
+        head_in_allow: False leaves ``HEAD`` out of a 405's ``Allow``: REST lists the
+            methods its operations declare, and a GET operation answers HEAD without declaring it.
+    """
 
     async def routing_error(request: Request, exc: HTTPException) -> Response:
-        return ProblemResponse(http_error(exc, request.method, request.url.path, nothing_at), request.url.path)
+        path = request.url.path
+        return ProblemResponse(http_error(exc, request.method, path, nothing_at, head_in_allow=head_in_allow), path, headers=headers)
 
     async def hyper_error(request: Request, exc: HyperError) -> Response:
-        return ProblemResponse(exc, request.url.path)
+        return ProblemResponse(exc, request.url.path, headers=headers)
 
     return {HTTPException: routing_error, HyperError: hyper_error}

@@ -1,4 +1,5 @@
-"""OpenAPI 3.1 from the operation registry, served at ``/openapi.json``, docs at ``/docs``."""
+"""OpenAPI 3.1 from the operation registry, served at ``/openapi.json``, docs at ``/docs``
+(a small Starlette app: :class:`OpenAPIPlugin`)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import TypeAdapter
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
 
-from ..errors import NotFound
-from ..http.problem import ProblemResponse
+from ..http.problem import exception_handlers
+from ..http.security_headers import TOOL_CSP
 from ..operations import Operation, bounded_int
 from ..plugins import Mount, Plugin
-from ..types import Receive, Scope, Send
-from ..http.messages import send_bytes
-from ..http.security_headers import TOOL_CSP
 
 if TYPE_CHECKING:
     from ..app import App
@@ -194,36 +197,49 @@ DOCS_HTML = """<!doctype html>
 </body></html>"""
 """No inline script: ``docs-init.js`` reads the configuration from the JSON data block."""
 
-_STATIC = {"swagger-ui.css": b"text/css", "swagger-ui-bundle.js": b"application/javascript", "docs-init.js": b"application/javascript"}
+STATIC = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "application/javascript", "docs-init.js": "application/javascript"}
+"""The vendored files served under ``/docs/static/``, with their content types (nothing else there is)."""
 
 
 class OpenAPIPlugin(Plugin):
-    """Serves ``/openapi.json`` and an interactive Swagger UI page at ``/docs``."""
+    """Serves ``/openapi.json`` and an interactive Swagger UI page at ``/docs``: a small
+    Starlette app (GET and HEAD; another path under ``/docs`` a 404, another method a
+    405, both problem+json through :func:`~hyperdeliver.http.problem.exception_handlers`),
+    mounted at both prefixes."""
 
     name = "openapi"
 
     def setup(self, app: App) -> None:
         self.app = app
         self._doc: bytes | None = None
+        self.asgi = Starlette(
+            routes=[
+                Route("/openapi.json", self.serve_document),
+                Route("/docs", self.serve_docs),
+                Route("/docs/", self.serve_docs),
+                Route("/docs/static/{name}", self.serve_static),
+            ],
+            exception_handlers=dict(exception_handlers("no page at")),
+        )
+        self.asgi.router.redirect_slashes = False  # /openapi.json/ is no page (a 404, not a redirect)
 
     def mounts(self) -> list[Mount]:
-        return [("/openapi.json", self.serve_document), ("/docs", self.serve_docs)]
+        return [("/openapi.json", self.asgi), ("/docs", self.asgi)]
 
-    async def serve_document(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def serve_document(self, request: Request) -> Response:
         if self._doc is None:
             self._doc = orjson.dumps(build_openapi(self.app))
-        await send_bytes(send, 200, self._doc)
+        return Response(self._doc, media_type="application/json")
 
-    async def serve_docs(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope["path"]
-        if path in ("/docs", "/docs/"):
-            config = orjson.dumps({"url": "/openapi.json", "csrf_cookie": self.app.settings.csrf_cookie}).decode().replace("<", "\\u003c")
-            html = DOCS_HTML.format(title=escape(self.app.name), config=config).encode()
-            await send_bytes(send, 200, html, b"text/html; charset=utf-8", [(b"content-security-policy", TOOL_CSP)])
-            return
-        name = path.rsplit("/", 1)[-1]
-        if path.startswith("/docs/static/") and name in _STATIC:
-            data = resources.files("hyperdeliver.rest").joinpath("static", name).read_bytes()
-            await send_bytes(send, 200, data, _STATIC[name], [(b"cache-control", b"public, max-age=86400")])
-            return
-        await ProblemResponse(NotFound(f"no page at {path}"), path)(scope, receive, send)
+    async def serve_docs(self, request: Request) -> Response:
+        config = orjson.dumps({"url": "/openapi.json", "csrf_cookie": self.app.settings.csrf_cookie}).decode().replace("<", "\\u003c")
+        html = DOCS_HTML.format(title=escape(self.app.name), config=config)
+        return HTMLResponse(html, headers={"content-security-policy": TOOL_CSP.decode()})
+
+    async def serve_static(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        content_type = STATIC.get(name)
+        if content_type is None:
+            raise HTTPException(404)  # the table answers it: "no page at /docs/static/..."
+        data = resources.files("hyperdeliver.rest").joinpath("static", name).read_bytes()
+        return Response(data, headers={"content-type": content_type, "cache-control": "public, max-age=86400"})
