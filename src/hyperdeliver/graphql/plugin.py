@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 from graphql import GraphQLSchema
@@ -25,6 +26,7 @@ from starlette.routing import Route
 from ..errors import ConfigurationError
 from ..http.problem import exception_handlers
 from ..plugins import Mount, Plugin
+from ..types import Receive, Scope, Send
 from . import graphiql
 from .asgi import GraphQLEndpoint
 from .limits import Limits
@@ -66,9 +68,18 @@ class GraphQLPlugin(Plugin):
             exception_handlers=dict(exception_handlers("no page at")),
         )
         self.asgi.router.redirect_slashes = False
+        self._own_paths = frozenset({self.path, self.path + "/"})
 
     def mounts(self) -> list[Mount]:
-        return [(self.path, self.asgi)]
+        return [(self.path, self.serve)]
+
+    def serve(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """What is mounted at the plugin's path: a request for the path itself goes straight
+        to the endpoint (the hot path, no router around it); :attr:`asgi` routes the rest
+        (GraphiQL's files, 404s)."""
+        if scope["path"] in self._own_paths:
+            return self.endpoint(scope, receive, send)
+        return self.asgi(scope, receive, send)
 
     def receive_operation(self, op: Operation) -> None:
         name = field_name(op)
