@@ -101,3 +101,23 @@ async def test_the_whole_set_on_data_answers_when_asked(settings_for: Callable[.
             r = await c.get("/ok")
             check(r, "api" if full else "data")
             assert ("referrer-policy" in r.headers) is full
+
+
+async def test_hsts_only_over_https_the_scheme_or_a_trusted_proxys_forwarded_proto(settings_for: Callable[..., Settings], sqlite_url: str) -> None:
+    """RFC 6797 §7.2: no Strict-Transport-Security over plain HTTP (a browser ignores it there);
+    behind a trusted TLS-terminating proxy, its ``X-Forwarded-Proto: https`` counts, not an untrusted peer's."""
+    settings = settings_for(sqlite_url, env="production", secret_key="x" * 40, trusted_proxies=["10.0.0.0/8"])
+    app = App("hsts", settings=settings)
+    paths = ("/auth/me", "/nope", "/healthz", "/openapi.json")
+    async with TestClient(app, base_url="http://testserver") as plain:
+        for path in paths:
+            r = await plain.get(path)
+            check(r)
+            assert "strict-transport-security" not in r.headers, (path, r.headers)
+    async with TestClient(app, base_url="http://testserver", client=("10.1.2.3", 5000)) as behind_proxy:
+        for path in paths:
+            r = await behind_proxy.get(path, headers={"x-forwarded-proto": "https"})
+            assert r.headers["strict-transport-security"] == "max-age=31536000", (path, r.headers)
+    async with TestClient(app, base_url="http://testserver", client=("203.0.113.9", 5000)) as stranger:
+        r = await stranger.get("/auth/me", headers={"x-forwarded-proto": "https"})
+        assert "strict-transport-security" not in r.headers

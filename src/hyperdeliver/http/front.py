@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ..app import App
     from ..types import Scope
 
-__all__ = ["access_log", "authenticate", "cached_caller", "client_ip", "request_id"]
+__all__ = ["access_log", "authenticate", "cached_caller", "client_ip", "is_https", "request_id"]
 
 log = logging.getLogger("hyperdeliver.access")
 
@@ -59,6 +59,16 @@ def client_ip(app: App, scope: Scope, headers: Headers) -> str:
     if app.proxies.networks:
         ip = app.proxies.client_ip(ip, headers.get(b"x-forwarded-for"))
     return ip
+
+
+def is_https(app: App, scope: Scope, headers: Headers) -> bool:
+    """Whether the client's connection is HTTPS: the request's scheme, or ``X-Forwarded-Proto``
+    when the peer is a trusted proxy (a TLS-terminating ingress)."""
+    scheme: str = scope.get("scheme", "http")
+    if scheme != "https" and app.proxies.networks:
+        client = scope.get("client")
+        scheme = app.proxies.scheme(client[0] if client else "", scheme, headers.get(b"x-forwarded-proto"))
+    return scheme == "https"
 
 
 def access_log(rid: str, method: str, path: str, operation: str | None, interface: str, status: int, start: float, user: int | None) -> None:

@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import HyperError, MethodNotAllowed, NotFound
+from ..types import Scope
 
 PROBLEM = "application/problem+json"
 
@@ -76,7 +77,10 @@ Handler = Callable[[Request, Any], Awaitable[Response]]
 
 
 def exception_handlers(
-    nothing_at: str = "no page at", *, headers: Sequence[tuple[bytes, bytes]] = (), head_in_allow: bool = True
+    nothing_at: str = "no page at",
+    *,
+    headers: Sequence[tuple[bytes, bytes]] | Callable[[Scope], Sequence[tuple[bytes, bytes]]] = (),
+    head_in_allow: bool = True,
 ) -> Mapping[Any, Handler]:
     """The exception-handler table of every Starlette app the framework serves (the REST
     router, the docs, GraphiQL's files, the dashboard, ops): Starlette's routing errors
@@ -84,17 +88,21 @@ def exception_handlers(
 
     Args:
         nothing_at: how a 404 starts its detail (``"no operation at"``: REST's).
-        headers: appended to every answer (REST's security headers; a mounted app gets
+        headers: appended to every answer, or a function of the request's scope giving
+            them (REST's security headers, HSTS over HTTPS only; a mounted app gets
             them through :meth:`SecurityHeaders.wrap <hyperdeliver.http.security_headers.SecurityHeaders.wrap>`).
         head_in_allow: False leaves ``HEAD`` out of a 405's ``Allow``: REST lists the
             methods its operations declare, and a GET operation answers HEAD without declaring it.
     """
 
+    def extra(request: Request) -> Sequence[tuple[bytes, bytes]]:
+        return headers(request.scope) if callable(headers) else headers
+
     async def routing_error(request: Request, exc: HTTPException) -> Response:
         path = request.url.path
-        return ProblemResponse(http_error(exc, request.method, path, nothing_at, head_in_allow=head_in_allow), path, headers=headers)
+        return ProblemResponse(http_error(exc, request.method, path, nothing_at, head_in_allow=head_in_allow), path, headers=extra(request))
 
     async def hyper_error(request: Request, exc: HyperError) -> Response:
-        return ProblemResponse(exc, request.url.path, headers=headers)
+        return ProblemResponse(exc, request.url.path, headers=extra(request))
 
     return {HTTPException: routing_error, HyperError: hyper_error}

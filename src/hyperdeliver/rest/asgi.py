@@ -41,13 +41,14 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Match, Mount, Route
 
 from ..errors import ConfigurationError
+from ..http.front import is_https
 from ..http.problem import exception_handlers
 from ..types import ASGIApp, Receive, Scope, Send
 from .endpoint import Endpoint, rest_endpoint
@@ -84,16 +85,22 @@ class PluginApp:
     and it is handed the root path the server sent, not the one :class:`~starlette.routing.Mount`
     sets: the plugins' apps route on whole paths (a plugin knows its own prefix)."""
 
-    __slots__ = ("app", "wrap")
+    __slots__ = ("app", "hyper")
 
-    def __init__(self, app: ASGIApp, wrap: Callable[[Send], Send]) -> None:
+    def __init__(self, app: ASGIApp, hyper: App) -> None:
         self.app = app
-        self.wrap = wrap
+        self.hyper = hyper
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if "app_root_path" in scope:  # set by a Mount, with the server's root path
             scope["root_path"] = scope["app_root_path"]
-        return self.app(scope, receive, self.wrap(send))
+        return self.app(scope, receive, self.hyper.security_headers.wrap(send, answers_over_https(self.hyper, scope)))
+
+
+def answers_over_https(app: App, scope: Scope) -> bool:
+    """Whether the answer gets the HTTPS set of security headers (only asked when HSTS is on:
+    otherwise both sets are the same)."""
+    return app.security_headers.hsts and is_https(app, scope, dict(scope["headers"]))
 
 
 class RestAdapter:
@@ -119,7 +126,9 @@ class RestAdapter:
         self._routes: dict[str, Route] = {}
         self._mounts: list[BaseRoute] = []
         self.asgi = Starlette(
-            exception_handlers=dict(exception_handlers("no operation at", headers=app.security_headers.api, head_in_allow=False))
+            exception_handlers=dict(exception_handlers(
+                "no operation at", headers=lambda scope: app.security_headers.over(answers_over_https(app, scope)).api, head_in_allow=False
+            ))
         )
         """The Starlette app that routes every request the index does not answer."""
         self.asgi.router.redirect_slashes = False  # /tasks/ is no operation: a 404, not a redirect
@@ -147,7 +156,7 @@ class RestAdapter:
             if at in seen:  # the first one mounted at a prefix keeps it
                 continue
             seen.add(at)
-            wrapped = PluginApp(sub, self.app.security_headers.wrap)
+            wrapped = PluginApp(sub, self.app)
             if at != "/":
                 self._mounts.append(Route(at, wrapped, name=at))  # the prefix itself: a Mount matches only under it
             self._mounts.append(Mount("" if at == "/" else at, app=wrapped))

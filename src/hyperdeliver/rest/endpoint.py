@@ -26,7 +26,7 @@ from ..auth.principal import ANONYMOUS
 from ..context import Context
 from ..error_map import error_for
 from ..errors import HyperError, UnsupportedMediaType, ValidationFailed
-from ..http.front import access_log, authenticate, cached_caller, client_ip
+from ..http.front import access_log, authenticate, cached_caller, client_ip, is_https
 from ..http.messages import BODY_LIMIT, JSON, ClientDisconnected, is_json, parse_query, read_body, request_id
 from ..http.problem import ProblemResponse
 from ..types import Receive, Scope, Send
@@ -58,8 +58,9 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
     takes_query = bool(op.query_params)
     no_output = op.output_adapter is None
     qualname = op.qualname
-    security = app.security_headers.api  # computed once, appended as is: errors
-    data_headers = app.security_headers.data  # a success
+    headers_sets = app.security_headers  # computed once, appended as is: api on errors, data on a success
+    plain_http = headers_sets.http
+    hsts = headers_sets.hsts  # an HTTPS answer carries more: ask which the request is
     record = app.controller.record
 
     async def endpoint(scope: Scope, receive: Receive, send: Send, path_values: dict[str, str]) -> None:
@@ -69,6 +70,7 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
         rid = request_id(headers.get(b"x-request-id"))
         ip = client_ip(app, scope, headers)
         ctx = Context(app, rid, ANONYMOUS, "rest", op, ip)
+        security = headers_sets.https if hsts and is_https(app, scope, headers) else plain_http
         status = 500
         ran = False  # once the pipeline runs, it counts the call itself
         try:
@@ -91,10 +93,10 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
             status = ctx.status or op.status
             if no_output or status == 204:
                 payload = b""
-                out = [(b"x-request-id", rid.encode("latin-1")), *data_headers]
+                out = [(b"x-request-id", rid.encode("latin-1")), *security.data]
             else:
                 payload = b"" if answers_head and scope["method"] == "HEAD" else dump_json(result)
-                out = [(b"x-request-id", rid.encode("latin-1")), (b"content-type", JSON), (b"content-length", str(len(payload)).encode()), *data_headers]
+                out = [(b"x-request-id", rid.encode("latin-1")), (b"content-type", JSON), (b"content-length", str(len(payload)).encode()), *security.data]
             if ctx.response_headers:
                 out += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_headers]
             if ctx.set_cookies:
@@ -106,7 +108,7 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
             if isinstance(exc, ValidationFailed) and exc.in_params:
                 exc = rest_errors(exc, op)
             extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_headers]
-            await ProblemResponse(exc, scope["path"], rid, extra + security)(scope, receive, send)
+            await ProblemResponse(exc, scope["path"], rid, extra + security.api)(scope, receive, send)
         except ClientDisconnected:
             status = 499
         except Exception as exc:
@@ -116,7 +118,7 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
                 errlog.exception("unhandled error in %s (request %s)", qualname, rid)
             else:
                 errlog.warning("%s in %s (request %s): %s", err.title, qualname, rid, err.detail)
-            await ProblemResponse(err, scope["path"], rid, security)(scope, receive, send)
+            await ProblemResponse(err, scope["path"], rid, security.api)(scope, receive, send)
         if not ran:  # refused before the pipeline (authentication, body): counted all the same
             record(op, ctx, status, perf_counter() - start if logged else 0.0)
         if logged:
