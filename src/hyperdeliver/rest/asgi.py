@@ -205,15 +205,3 @@ class RestAdapter:
                     scope.update(child_scope)
                     return route.app(scope, receive, send)
         return self.asgi(scope, receive, send)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        methods = self.static_endpoints.get(scope["path"])  # the index: only a shortcut
-        endpoint = methods.get(scope["method"]) if methods is not None else None
-        if endpoint is not None:
-            await endpoint(scope, receive, send, NO_PATH_VALUES)
-        else:
-            await self.dispatch(scope, receive, send)
-
-
-NO_PATH_VALUES: dict[str, str] = {}
-"""The path values of a static route (never written to)."""
