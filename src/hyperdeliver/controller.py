@@ -185,6 +185,8 @@ class FrontController:
             it reaches a second statement (the session is closed, never committed)."""
             state = ctx._reads = ReadState(SNAPSHOT if op in snapshot_reads else FIRST, qualname)
             try:
+                if state.mode == SNAPSHOT and ctx._apart is not None:
+                    await ctx._apart.close()  # the scope check's connection: no first read to keep it for
                 extras = ctx.response_headers, ctx.set_cookies, ctx.status, ctx.after_commit, ctx.events
                 try:
                     result = await op.handler(ctx, **kwargs)
@@ -197,6 +199,8 @@ class FrontController:
                 session, ctx._session = ctx._session, None
                 if session is not None:
                     await session.close()
+                if ctx._apart is not None:
+                    await ctx._apart.close()
                 ctx.response_headers, ctx.set_cookies, ctx.status, ctx.after_commit, ctx.events = extras
                 state.mode, state.restart = SNAPSHOT, False
                 return await op.handler(ctx, **kwargs)

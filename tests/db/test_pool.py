@@ -61,16 +61,16 @@ async def test_requests_above_the_pool_size_queue_on_its_connections(client_of: 
     app = client.app
     await upgrade_async(app)
     opened = []
-    reads = app.database.reads_engine.sync_engine  # a single-statement query reads outside a transaction
-    event.listen(reads, "connect", lambda *a: opened.append(1))
+    pool = app.database.engine.sync_engine  # a query's ORM session reads in the transactions pool
+    event.listen(pool, "connect", lambda *a: opened.append(1))
     peak = {"checked_out": 0, "overflow": 0}
 
     def note(*_: object) -> None:  # at every checkout: the pool as it stands then
-        s = app.database.pool_status()["reads"]
+        s = app.database.pool_status()["transactions"]
         peak["checked_out"] = max(peak["checked_out"], s["checked_out"])
         peak["overflow"] = max(peak["overflow"], s["overflow"])
 
-    event.listen(reads, "checkout", note)
+    event.listen(pool, "checkout", note)
     async with client:
         answers = await asyncio.gather(*(client.get("/sleep/0.2") for _ in range(8)))
         assert [r.status_code for r in answers] == [200] * 8
@@ -81,7 +81,7 @@ async def test_requests_above_the_pool_size_queue_on_its_connections(client_of: 
         assert f'hd_db_pool_size{{pool="{pool}"}} 2.0' in metrics
         assert f'hd_db_pool_checked_out{{pool="{pool}"}} 0.0' in metrics
         assert f'hd_db_pool_overflow{{pool="{pool}"}} 0.0' in metrics
-    assert 'hd_db_pool_idle{pool="reads"} 2.0' in metrics
+    assert 'hd_db_pool_idle{pool="transactions"} 2.0' in metrics
 
 
 async def test_a_wait_longer_than_the_pool_timeout_is_a_503(client_of: Callable[..., TestClient]) -> None:

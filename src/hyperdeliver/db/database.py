@@ -25,9 +25,9 @@ class Database:
     :mod:`.reads`): no transaction (autocommit on PostgreSQL) for a single statement, one
     read-only transaction (``REPEATABLE READ READ ONLY`` on PostgreSQL) for several.
 
-    Reads outside a transaction have a pool of their own, in autocommit, and transactions
-    (mutations, jobs, a query's snapshot) another; SQLite in memory has one connection
-    for both. On PostgreSQL each pool keeps ``pool_size`` connections open and opens at most
+    A query's Core reads outside a transaction (its scope check, its first ``ctx.rows``)
+    have a pool of their own, in autocommit, and everything else (transactions, a query's
+    ORM session) another; SQLite in memory has one connection for both. On PostgreSQL each pool keeps ``pool_size`` connections open and opens at most
     ``max_overflow`` more under load (closed again once returned): a call that finds them
     all in use waits up to ``pool_timeout`` seconds for one to come back, instead of
     opening and closing connections by the hundred. asyncpg keeps a prepared statement per
@@ -90,15 +90,16 @@ class Database:
         else:
             self.reads_engine = self.engine
         self.rows_engine = self.reads_engine
-        self.keep_apart = sqlite and self.reads_engine is not self.engine
+        self.keep_apart = self.reads_engine is not self.engine
         """A query keeps its scope check's connection for its handler's first statement
-        (:class:`.reads.Apart`): on SQLite, whose ORM read sessions (below) take theirs
-        from the other pool, so a call holding one never waits for a second from the same
-        pool. PostgreSQL's read sessions share the reads pool: each read gives its back."""
-        # The ORM session of a query before its second statement: on PostgreSQL in the
-        # autocommit pool; on SQLite in the transactions pool (the ``sqlite3`` module
-        # opens no transaction for a ``SELECT`` there either).
-        self.read_engine = (self.engine if sqlite else self.reads_engine).execution_options(hd_reads="first")
+        (:class:`.reads.Apart`): one checkout for both reads. Safe because a query's ORM
+        sessions (below) take theirs from the other pool: a call holding a reads
+        connection never waits for a second one from the same pool."""
+        # The ORM session of a query before its second statement, in the transactions
+        # pool: in autocommit on PostgreSQL (a switch on the client, no round trip); on
+        # SQLite the ``sqlite3`` module opens no transaction for a ``SELECT`` anyway.
+        first = {"hd_reads": "first"} if sqlite else {"hd_reads": "first", "isolation_level": "AUTOCOMMIT"}
+        self.read_engine = self.engine.execution_options(**first)
         if self.dialect == "postgresql":
             self.snapshot_engine = self.engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         else:
