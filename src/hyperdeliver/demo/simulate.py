@@ -73,10 +73,10 @@ FEATURES: dict[str, Shape] = {
 BROKEN = "comments"
 """The feature release ``v1.4.0`` breaks."""
 DYING = "legacy_export"
-RELEASES = [("v1.2.0", 28), ("v1.3.0", 19), ("v1.4.0", 10)]
+RELEASES = [("v1.2.0", 27), ("v1.3.0", 19), ("v1.4.0", 10)]
 """(version, days ago)."""
 DEPLOYS: list[tuple[str, int, int, str, tuple[str, ...], bool]] = [
-    ("v1.2.0", 28, 9 * 60 + 30, "succeeded", ("tasks", "projects"), False),
+    ("v1.2.0", 27, 9 * 60 + 30, "succeeded", ("tasks", "projects"), False),
     ("v1.2.1", 20, 16 * 60, "failed", ("workspaces",), False),
     ("v1.3.0", 19, 9 * 60 + 30, "succeeded", ("workspaces", "tasks"), False),
     ("v1.4.0", 10, 9 * 60 + 30, "succeeded", ("comments", "tasks"), False),
@@ -84,7 +84,8 @@ DEPLOYS: list[tuple[str, int, int, str, tuple[str, ...], bool]] = [
     ("v1.4.0", 6, 13 * 60 + 30, "succeeded", (), True),
 ]
 """The deploy history: (version, days ago, minute of the day it finished, status, features
-its commits touch, rollback). A succeeded release is the usage charts' marker, so the
+its commits touch, rollback). The oldest is 27 days ago: a 28-day window holds them all at
+any hour of the day. A succeeded release is the usage charts' marker, so the
 forward deploys that succeed are :data:`RELEASES` (plus ``v1.4.1``, live for 2.5 hours)."""
 DEPLOY_MINUTES = 12
 """How long a simulated deploy runs, start to finish."""
