@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from . import sqlite_connection
 from .reads import ReadSession, begin_on_sqlite, watch
 
 
@@ -60,7 +61,8 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         self.busy_timeout = busy_timeout
         if url.startswith("sqlite"):
-            kwargs["connect_args"] = {"timeout": busy_timeout}
+            # One trip to the connection's thread per statement (see .sqlite_connection).
+            kwargs["async_creator"] = sqlite_connection.creator(url, timeout=busy_timeout)
         else:
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = max_overflow

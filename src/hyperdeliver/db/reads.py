@@ -170,11 +170,12 @@ class Apart:
     the reads that run apart from its session: the front controller's scope check and the
     handler's first statement (:func:`first_rows`).
 
-    With ``keep`` (the database's :attr:`~.database.Database.keep_apart`), the scope check's
-    connection stays checked out for the handler's first statement and is given back
-    after it, or at the call's end (:meth:`close`, by the controller): one pool checkout
-    for both reads (on SQLite a checkout costs about as much as a statement). Otherwise
-    each read takes a connection and gives it back at once.
+    With ``keep`` (the database's :attr:`~.database.Database.keep_apart`: not on SQLite in
+    memory, whose one connection is every pool's), the scope check's connection stays
+    checked out for the handler's first statement and is given back after it, or before
+    a snapshot run, or at the call's end (:meth:`close`, by the controller): one pool
+    checkout for both reads, and no second wait for the pool under load. Otherwise each
+    read takes a connection and gives it back at once.
     """
 
     __slots__ = ("engine", "keep", "conn")

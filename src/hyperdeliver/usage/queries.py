@@ -452,12 +452,17 @@ async def rebuild_rollups(app: App, *, chunk: int = 50_000) -> int:
         from .store import rebuild_sketches
 
         return await rebuild_sketches(app)
+    # SQLite: the batches a page at a time, by id (a SQLite cursor reads its rows at once).
     b = t.batches
-    n = 0
-    async with app.database.engine.connect() as conn:
-        result = await conn.stream(sa.select(b.c["keys"], b.c.rows, b.c.release).order_by(b.c.id))
-        async for part in result.partitions(max(1, chunk // 1000)):
-            rows = [row for keys, calls, release in part for row in decode(keys, calls, release)]
-            await persist_rows(app, rows, raw=False)
-            n += len(rows)
+    page = sa.select(b.c.id, b.c["keys"], b.c.rows, b.c.release).where(b.c.id > sa.bindparam("after")).order_by(b.c.id).limit(max(1, chunk // 1000))
+    n, after = 0, 0
+    while True:
+        async with app.database.engine.connect() as conn:
+            part = (await conn.execute(page, {"after": after})).all()
+        if not part:
+            break
+        after = part[-1][0]
+        rows = [row for _, keys, calls, release in part for row in decode(keys, calls, release)]
+        await persist_rows(app, rows, raw=False)
+        n += len(rows)
     return n
