@@ -15,18 +15,7 @@ is aiosqlite's own, reached by SQLAlchemy's adapter as before (:class:`OneTripCo
 passes it through). A server-side cursor (``conn.stream()``) gets its rows at once, as
 a plain ``execute`` does: page a big read with ``LIMIT`` instead.
 
-Example:
-    >>> import asyncio
-    >>> from sqlalchemy import text
-    >>> from sqlalchemy.ext.asyncio import create_async_engine
-    >>> async def answer() -> int:
-    ...     engine = create_async_engine("sqlite+aiosqlite://", async_creator=creator("sqlite+aiosqlite://"))
-    ...     async with engine.connect() as conn:
-    ...         value = (await conn.execute(text("SELECT 6 * 7"))).scalar_one()
-    ...     await engine.dispose()
-    ...     return value
-    >>> asyncio.run(answer())
-    42
+Used by :class:`~.database.Database` as ``create_async_engine(url, async_creator=creator(url, timeout=...))``.
 """
 
 from __future__ import annotations
@@ -43,6 +32,9 @@ class Rows(list[Any]):
     """A statement's rows, with what its cursor said of them."""
 
     __slots__ = ("description", "rowcount", "lastrowid")
+    description: Any
+    rowcount: int
+    lastrowid: int | None
 
 
 class RowsCursor(sqlite3.Cursor):
