@@ -28,7 +28,8 @@ class Database:
 
     A query's Core reads outside a transaction (its scope check, its first ``ctx.rows``)
     have a pool of their own, in autocommit, and everything else (transactions, a query's
-    ORM session) another; SQLite in memory has one connection for both. On PostgreSQL each pool keeps ``pool_size`` connections open and opens at most
+    ORM session) another; SQLite in memory has one connection for both. On PostgreSQL
+    each pool keeps ``pool_size`` connections open and opens at most
     ``max_overflow`` more under load (closed again once returned): a call that finds them
     all in use waits up to ``pool_timeout`` seconds for one to come back, instead of
     opening and closing connections by the hundred. asyncpg keeps a prepared statement per
