@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ..app import App
     from ..types import Scope
 
-__all__ = ["access_log", "authenticate", "cached_caller", "client_ip", "is_https", "request_id"]
+__all__ = ["access_log", "answers_over_https", "authenticate", "cached_caller", "client_ip", "is_https", "request_id"]
 
 log = logging.getLogger("hyperdeliver.access")
 
@@ -69,6 +69,12 @@ def is_https(app: App, scope: Scope, headers: Headers) -> bool:
         client = scope.get("client")
         scheme = app.proxies.scheme(client[0] if client else "", scheme, headers.get(b"x-forwarded-proto"))
     return scheme == "https"
+
+
+def answers_over_https(app: App, scope: Scope, headers: Headers) -> bool:
+    """Whether the answer gets the HTTPS set of security headers: asked only when HSTS is
+    on (otherwise both sets are the same, and no proxy header is read)."""
+    return app.security_headers.hsts and is_https(app, scope, headers)
 
 
 def access_log(rid: str, method: str, path: str, operation: str | None, interface: str, status: int, start: float, user: int | None) -> None:

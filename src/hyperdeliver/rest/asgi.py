@@ -48,7 +48,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Match, Mount, Route
 
 from ..errors import ConfigurationError
-from ..http.front import is_https
+from ..http.front import answers_over_https
 from ..http.problem import exception_handlers
 from ..types import ASGIApp, Receive, Scope, Send
 from .endpoint import Endpoint, rest_endpoint
@@ -94,13 +94,7 @@ class PluginApp:
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if "app_root_path" in scope:  # set by a Mount, with the server's root path
             scope["root_path"] = scope["app_root_path"]
-        return self.app(scope, receive, self.hyper.security_headers.wrap(send, answers_over_https(self.hyper, scope)))
-
-
-def answers_over_https(app: App, scope: Scope) -> bool:
-    """Whether the answer gets the HTTPS set of security headers (only asked when HSTS is on:
-    otherwise both sets are the same)."""
-    return app.security_headers.hsts and is_https(app, scope, dict(scope["headers"]))
+        return self.app(scope, receive, self.hyper.security_headers.wrap(send, answers_over_https(self.hyper, scope, dict(scope["headers"]))))
 
 
 class RestAdapter:
@@ -127,7 +121,7 @@ class RestAdapter:
         self._mounts: list[BaseRoute] = []
         self.asgi = Starlette(
             exception_handlers=dict(exception_handlers(
-                "no operation at", headers=lambda scope: app.security_headers.over(answers_over_https(app, scope)).api, head_in_allow=False
+                "no operation at", headers=lambda scope: app.security_headers.over(answers_over_https(app, scope, dict(scope["headers"]))).api, head_in_allow=False
             ))
         )
         """The Starlette app that routes every request the index does not answer."""

@@ -26,7 +26,7 @@ from ..auth.principal import ANONYMOUS
 from ..context import Context
 from ..error_map import error_for
 from ..errors import HyperError, UnsupportedMediaType, ValidationFailed
-from ..http.front import access_log, authenticate, cached_caller, client_ip, is_https
+from ..http.front import access_log, answers_over_https, authenticate, cached_caller, client_ip
 from ..http.messages import BODY_LIMIT, JSON, ClientDisconnected, is_json, parse_query, read_body, request_id
 from ..http.problem import ProblemResponse
 from ..types import Receive, Scope, Send
@@ -59,8 +59,6 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
     no_output = op.output_adapter is None
     qualname = op.qualname
     headers_sets = app.security_headers  # computed once, appended as is: api on errors, data on a success
-    plain_http = headers_sets.http
-    hsts = headers_sets.hsts  # an HTTPS answer carries more: ask which the request is
     record = app.controller.record
 
     async def endpoint(scope: Scope, receive: Receive, send: Send, path_values: dict[str, str]) -> None:
@@ -70,7 +68,7 @@ def rest_endpoint(app: App, op: Operation) -> Endpoint:
         rid = request_id(headers.get(b"x-request-id"))
         ip = client_ip(app, scope, headers)
         ctx = Context(app, rid, ANONYMOUS, "rest", op, ip)
-        security = headers_sets.https if hsts and is_https(app, scope, headers) else plain_http
+        security = headers_sets.over(answers_over_https(app, scope, headers))
         status = 500
         ran = False  # once the pipeline runs, it counts the call itself
         try:
