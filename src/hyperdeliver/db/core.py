@@ -17,7 +17,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
-from sqlalchemy.util import greenlet_spawn
+
+from .greenlets import run_sync
 
 
 class CoreTransaction:
@@ -44,7 +45,7 @@ class CoreTransaction:
         if self.writer is not None and not self.holds and not statement.is_select:
             await self.writer.acquire()
             self.holds = True
-        return await greenlet_spawn(self._run, statement, params)
+        return await run_sync(self._run, statement, params)
 
     def _run(self, statement: Any, params: Any) -> tuple[list[str], Sequence[Any]]:
         conn = self.conn
@@ -69,7 +70,7 @@ class CoreTransaction:
         """Commit (or roll back) and give the connection back; nothing if none was opened."""
         try:
             if self.conn is not None:
-                await greenlet_spawn(self._finish, commit)
+                await run_sync(self._finish, commit)
         finally:
             if self.holds:
                 self.holds = False

@@ -36,9 +36,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import CTE
 from sqlalchemy.sql.visitors import iterate
-from sqlalchemy.util import greenlet_spawn
 
 from ..errors import ServerError
+from .greenlets import run_sync
 
 FIRST, SNAPSHOT = 1, 2
 """A query context's modes: no transaction yet (``FIRST``), one read-only transaction (``SNAPSHOT``)."""
@@ -188,7 +188,7 @@ class Apart:
     async def rows(self, statement: Any, params: Any, last: bool = False) -> tuple[list[str], Sequence[Any]]:
         """``statement``'s keys and rows, in one hop to SQLAlchemy's sync side; the
         connection is given back after it when it is not kept, or with ``last``."""
-        return await greenlet_spawn(self._rows, statement, params, last)
+        return await run_sync(self._rows, statement, params, last)
 
     def _rows(self, statement: Any, params: Any, last: bool) -> tuple[list[str], Sequence[Any]]:
         conn, self.conn = self.conn, None
@@ -210,7 +210,7 @@ class Apart:
         """Give back a connection still kept (nothing when none is)."""
         if self.conn is not None:
             conn, self.conn = self.conn, None
-            await greenlet_spawn(conn.close)
+            await run_sync(conn.close)
 
 
 async def first_rows(apart: Apart, statement: Any, params: Any, state: ReadState) -> tuple[list[str], Sequence[Any]]:
