@@ -199,3 +199,35 @@ async def test_a_process_without_startup_loads_the_states_on_first_call(lc_app: 
     finally:
         await worker_app.lifecycle.stop()
         await worker_app.database.dispose()
+
+
+async def test_the_periodic_refresh_sees_another_process_and_mirrors_a_lost_declaration(lc_app: App, settings_for: Any, database_url: str) -> None:
+    """``refresh`` (the loop's re-read: Core rows on the reads pool) picks up a change made
+    by another process, and falls back to the full load when the code's declaration is not
+    in the table (its row deleted here), which writes it again."""
+    from lcapp import build
+    from sqlalchemy import delete
+
+    from hyperdeliver.lifecycle.models import FeatureStateRow
+
+    other = build(settings_for(database_url))
+    try:
+        await other.lifecycle.load()
+        await lc_app.lifecycle.set_lifecycle("stable", "deprecated", sunset="2027-03-01", by="ops@example.com")
+        assert other.lifecycle.states["stable"].lifecycle == "active"
+        await other.lifecycle.refresh()
+        stable = other.lifecycle.states["stable"]
+        assert (stable.lifecycle, stable.sunset, stable.updated_by) == ("deprecated", date(2027, 3, 1), "ops@example.com")
+        assert "stable" in other.lifecycle.rules  # the gate acts on it now
+
+        async with lc_app.database.session() as s:
+            await s.execute(delete(FeatureStateRow).where(FeatureStateRow.feature == "old"))
+            await s.commit()
+        await other.lifecycle.refresh()
+        old = other.lifecycle.states["old"]
+        assert (old.lifecycle, old.updated_by) == ("deprecated", "code")
+        async with lc_app.database.session() as s:
+            row = await s.get(FeatureStateRow, "old")
+            assert row is not None and row.updated_by == "code" and row.sunset == date(2027, 3, 1)
+    finally:
+        await other.database.dispose()

@@ -26,6 +26,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..background import cancel
+from ..db.greenlets import run_sync
 from ..db.model import utcnow
 from ..errors import BadRequest, Conflict, TooManyRequests, Unauthorized
 from .models import ApiToken, AuthEpoch, Session, User
@@ -165,13 +166,18 @@ class AuthService:
 
     async def check_epoch(self) -> bool:
         """Read the revocation epoch; drop the caches if it moved. True when it did."""
-        async with self.db.engine.connect() as conn:  # a bare connection: no ORM session for one value
-            epoch = (await conn.exec_driver_sql(READ_EPOCH_SQL)).scalar_one_or_none()
+        epoch = await run_sync(self._read_epoch)
         moved = self._epoch is not None and epoch != self._epoch
         self._epoch = epoch
         if moved:
             self.forget_tokens()
         return moved
+
+    def _read_epoch(self) -> Any:
+        """The epoch, read in one hop on a connection of the reads pool (autocommit: no
+        BEGIN and ROLLBACK around the one statement, no ORM session for one value)."""
+        with self.db.reads_engine.sync_engine.connect() as conn:
+            return conn.exec_driver_sql(READ_EPOCH_SQL).scalar_one_or_none()
 
     def start_watching(self) -> None:
         """Poll the epoch every ``auth_epoch_interval`` seconds until :meth:`stop_watching`."""

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..background import cancel
+from ..db.greenlets import run_sync
 from ..db.model import utcnow
 from ..features import check_link
 from .models import FeatureSeen, FeatureStateRow, FlagRow
@@ -126,6 +127,27 @@ class LifecycleStore:
         self.loaded = True
         await self._load_first_seen()
 
+    async def refresh(self) -> None:
+        """The periodic re-read (every ``lifecycle_refresh_interval`` seconds): both tables
+        read in one hop on a connection of the reads pool (Core rows, no ORM session, no
+        transaction), and the snapshot swapped. The full :meth:`load` runs instead before
+        the first load, or when a declared lifecycle is not mirrored in the table."""
+        if not self.loaded:
+            await self.load()
+            return
+        rows, flags = await run_sync(self._read_tables)
+        if any(_unmirrored(self.declared(name), rows.get(name)) for name in self.app.features):
+            await self.load()
+            return
+        self._compute(rows, flags)
+        await self._load_first_seen()
+
+    def _read_tables(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        with self.app.database.reads_engine.sync_engine.connect() as conn:
+            rows = {r.feature: r for r in conn.execute(select(FeatureStateRow.__table__))}
+            flags = {r.feature: r for r in conn.execute(select(FlagRow.__table__))}
+        return rows, flags
+
     async def _load_first_seen(self) -> None:
         """Read when each feature first ran, recording now for those never seen before
         (the first start-up with a new feature). A database without the table yet (not
@@ -158,16 +180,16 @@ class LifecycleStore:
         for name in self.app.features:
             d = self.declared(name)
             row = rows.get(name)
+            if not _unmirrored(d, row):
+                continue
             if row is None:
-                if d.lifecycle == ACTIVE and d.sunset is None and d.link is None:
-                    continue
                 row = FeatureStateRow(
                     feature=name, lifecycle=d.lifecycle, sunset=d.sunset, link=d.link, since=now, updated_at=now, updated_by=CODE
                 )
                 s.add(row)
                 rows[name] = row
                 changed = True
-            elif row.updated_by == CODE and (row.lifecycle, row.sunset, row.link) != (d.lifecycle, d.sunset, d.link):
+            else:
                 if row.lifecycle != d.lifecycle:
                     row.since = now
                 row.lifecycle, row.sunset, row.link, row.updated_at = d.lifecycle, d.sunset, d.link, now
@@ -300,7 +322,7 @@ class LifecycleStore:
         while True:
             await asyncio.sleep(delay)
             try:
-                await self.load()
+                await self.refresh()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database is away: keep the last snapshot
@@ -308,3 +330,12 @@ class LifecycleStore:
             if interval <= 0:
                 return
             delay = interval
+
+
+def _unmirrored(declared: FeatureState, row: Any) -> bool:
+    """Whether the table should mirror ``declared`` (a feature's lifecycle in code) and does
+    not: no row for a lifecycle other than the default, or a row the code wrote that says
+    something else now. A row an operator wrote (``updated_by`` not the code) stands."""
+    if row is None:
+        return not (declared.lifecycle == ACTIVE and declared.sunset is None and declared.link is None)
+    return row.updated_by == CODE and (row.lifecycle, row.sunset, row.link) != (declared.lifecycle, declared.sunset, declared.link)
