@@ -135,3 +135,19 @@ async def test_a_sqlalchemy_connection_runs_through_it(tmp_path: Path) -> None:
             assert rows == [(42,)]
     finally:
         await engine.dispose()
+
+
+async def test_an_idle_greenlet_keeps_nothing_of_its_last_call() -> None:
+    import gc
+    import weakref
+
+    class Rows(list):  # type: ignore[type-arg]
+        pass
+
+    rows = Rows([1, 2, 3])
+    seen = weakref.ref(rows)
+    got = await run_sync(lambda: rows)
+    assert got is rows
+    del rows, got
+    gc.collect()
+    assert seen() is None

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from greenlet import getcurrent, greenlet
+from greenlet import GreenletExit, getcurrent, greenlet
 
 T = TypeVar("T")
 
@@ -53,7 +53,9 @@ class _Runner(greenlet):  # type: ignore[misc]  # greenlet's class is untyped
         while True:
             try:
                 done = _Done(fn(*args), None)
-            except BaseException as exc:  # the caller's to re-raise (GreenletExit too, thrown by the caller)
+            except GreenletExit:  # the runner itself collected mid-call: it ends, as a spawned one would
+                raise
+            except BaseException as exc:  # the caller's to re-raise, as greenlet_spawn would
                 done = _Done(None, exc)
             fn = args = None  # type: ignore[assignment]  # nothing of the last call kept while idle
             fn, args = self.parent.switch(done)  # GreenletExit here (a runner collected) ends the loop
@@ -88,7 +90,8 @@ async def run_sync(fn: Callable[..., T], *args: Any) -> T:
             result = runner.switch(value)
     if len(idle) < IDLE_MAX:
         idle.append(runner)
-    if result.error is not None:
-        error, result.error = result.error, None
+    value, error = result.value, result.error
+    result.value = result.error = None  # the idle runner's frame still holds ``result``: not the rows
+    if error is not None:
         raise error
-    return result.value  # type: ignore[no-any-return]
+    return value  # type: ignore[no-any-return]
