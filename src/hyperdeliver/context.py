@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .auth.principal import NO_COOKIES, Principal
 from .db.core import CoreTransaction
+from .db.direct import Direct
 from .db.reads import FIRST, Apart, first_rows, plain_select
 from .db.rows import models_of
 from .errors import ConfigurationError
@@ -147,6 +148,8 @@ class Context:
                 core = self._core = CoreTransaction(database.engine, database.writer)
             if core is not None:
                 return await core.run(statement, params or None)
+        if isinstance(statement, Direct):  # the scope check's, in an ORM session: SQLAlchemy's path
+            statement = statement.statement
         result = await self.db.execute(statement, params or None)
         if not getattr(result, "returns_rows", True):  # a CursorResult of a statement without rows (an ORM result has rows)
             return (), ()

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import FromClause, String, and_, bindparam, cast, literal, select
 
+from .db.direct import Direct
 from .errors import ConfigurationError, Forbidden, NotFound
 from .roles import AUTHENTICATED, PUBLIC, RoleHierarchy, allows, requirement
 
@@ -190,6 +191,7 @@ class ScopeCheck:
         """The table of scoped roles (``hd_memberships``), handed in by the App: the core names no service's table."""
         self.pinned: str | None = None
         self._statement: Any = None
+        """The check's one statement (a :class:`~.db.direct.Direct`), built on its first call."""
 
     def value(self, kwargs: Mapping[str, Any]) -> Any:
         if self.body is not None:
@@ -235,7 +237,7 @@ class ScopeCheck:
         lookup = self.lookup
         if lookup is not None and lookup.fn is None:
             if self._statement is None:
-                self._statement = lookup.statement(self.scope.name, self.memberships)
+                self._statement = Direct(lookup.statement(self.scope.name, self.memberships))
             rows = await _rows(ctx, self._statement, {"user_id": user_id, "value": value})
             scope_id = None if not rows or rows[0][0] is None else str(rows[0][0])
             roles = frozenset(r[1] for r in rows if r[1] is not None)
@@ -245,7 +247,13 @@ class ScopeCheck:
                 scope_id = None if found is None else str(found)
             else:
                 scope_id = self.pinned if self.pinned is not None else (None if value is None else str(value))
-            roles = frozenset() if scope_id is None else await _roles(ctx, self.memberships, self.scope.name, scope_id, user_id)
+            if scope_id is None:
+                roles = frozenset()
+            else:
+                if self._statement is None:
+                    self._statement = Direct(_roles_statement(self.memberships))
+                rows = await _rows(ctx, self._statement, {"user_id": user_id, "scope": self.scope.name, "scope_id": scope_id})
+                roles = frozenset(r[0] for r in rows)
         return scope_id, roles
 
     async def access(self, ctx: Context, value: Any) -> ScopeAccess:
@@ -268,9 +276,9 @@ class ScopeCheck:
         ctx.scope = access
 
 
-async def _roles(ctx: Context, m: FromClause, scope: str, scope_id: str, user_id: int | None) -> frozenset[str]:
-    rows = await _rows(ctx, select(m.c.role).where(m.c.user_id == user_id, m.c.scope == scope, m.c.scope_id == scope_id), None)
-    return frozenset(r[0] for r in rows)
+def _roles_statement(m: FromClause) -> Any:
+    """``SELECT role`` of one user in one scope (``m``, the memberships table)."""
+    return select(m.c.role).where(m.c.user_id == bindparam("user_id"), m.c.scope == bindparam("scope"), m.c.scope_id == bindparam("scope_id"))
 
 
 async def _rows(ctx: Context, statement: Any, params: Mapping[str, Any] | None) -> Sequence[Any]:

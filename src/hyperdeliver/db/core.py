@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from .direct import keys_and_rows
 from .greenlets import run_sync
 
 
@@ -52,10 +53,7 @@ class CoreTransaction:
         if conn is None:
             conn = self.conn = self.engine.sync_engine.connect()
             conn.begin()
-        result = conn.execute(statement, params)
-        if not result.returns_rows:
-            return [], ()
-        return list(result.keys()), result.all()
+        return keys_and_rows(conn, statement, params)
 
     def session(self, maker: Any) -> AsyncSession:
         """An ORM session on this transaction's connection (opened now if not yet)."""

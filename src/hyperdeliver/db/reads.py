@@ -38,6 +38,7 @@ from sqlalchemy.sql.selectable import CTE
 from sqlalchemy.sql.visitors import iterate
 
 from ..errors import ServerError
+from .direct import keys_and_rows
 from .greenlets import run_sync
 
 FIRST, SNAPSHOT = 1, 2
@@ -195,8 +196,7 @@ class Apart:
         if conn is None:
             conn = self.engine.sync_engine.connect()
         try:
-            result = conn.execute(statement, params)
-            out = list(result.keys()), result.all()
+            out = keys_and_rows(conn, statement, params)
         except BaseException:
             conn.close()
             raise
