@@ -110,6 +110,21 @@ async def test_listeners_of_the_engines_statements_see_it(db: Database) -> None:
     assert len(logged) == 1 and "test_direct_people" in logged[0]
 
 
+@pytest.mark.parametrize("name", ["before_cursor_execute", "after_cursor_execute", "handle_error"])
+async def test_any_such_listener_sends_it_through_execute(db: Database, name: str) -> None:
+    seen = executes(db.engine)
+    event.listen(db.engine.sync_engine, name, lambda *args: None)
+    assert [tuple(r) for r in await on_connection(db, lambda conn: Direct(BY_ID).rows(conn, {"id": 1}))] == [(1, "ada", "team")]
+    assert seen == [BY_ID]
+
+
+async def test_echo_sends_it_through_execute(db: Database) -> None:
+    seen = executes(db.engine)
+    db.engine.sync_engine.echo = True
+    assert [tuple(r) for r in await on_connection(db, lambda conn: Direct(BY_ID).rows(conn, {"id": 1}))] == [(1, "ada", "team")]
+    assert seen == [BY_ID]
+
+
 async def test_a_connection_with_execution_options_goes_through_execute(db: Database) -> None:
     """A ``schema_translate_map`` changes the SQL: the one compiled without it would be wrong."""
     seen = executes(db.engine)
@@ -130,6 +145,36 @@ async def test_a_driver_error_is_raised_as_sqlalchemy_raises_it(db: Database) ->
     assert caught.value.orig is not None
     # the connection went back to the pool usable: the next statement runs
     assert [tuple(r) for r in await on_connection(db, lambda conn: Direct(BY_ID).rows(conn, {"id": 1}))] == [(1, "ada", "team")]
+
+
+@pytest.mark.postgres
+async def test_a_statement_cancelled_midway_invalidates_its_connection(postgres_url: str) -> None:
+    database = Database(async_url(postgres_url))
+    slow = Direct(select(sa.func.pg_sleep(bindparam("seconds", type_=Integer))))
+    seen: list[bool] = []
+
+    def hop() -> Any:
+        with database.engine.sync_engine.connect() as conn:
+            try:
+                return slow.rows(conn, {"seconds": 30})
+            except BaseException:
+                seen.append(conn.invalidated)
+                raise
+
+    try:
+        call = asyncio.ensure_future(run_sync(hop))
+        await asyncio.sleep(0.3)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert seen == [True]  # not given back to the pool mid-statement
+        def one() -> Any:
+            with database.engine.sync_engine.connect() as conn:
+                return [tuple(r) for r in conn.execute(select(literal(1)))]
+
+        assert await run_sync(one) == [(1,)]  # the pool serves a fresh connection
+    finally:
+        await database.dispose()
 
 
 async def test_many_at_once_each_get_their_own_rows(db: Database) -> None:

@@ -13,15 +13,15 @@ asyncpg SQLAlchemy's adapter still prepares the statement once per connection.
 It gives way to ``Connection.execute`` whenever that would do more than run the SQL:
 
 - when anything listens to the engine's statements (``echo``, or a
-  ``before_cursor_execute``/``after_cursor_execute`` listener, as tracing and query logs
-  use): they see the framework's statements too;
+  ``before_cursor_execute``/``after_cursor_execute``/``handle_error`` listener, as
+  tracing and query logs use): they see the framework's statements too;
 - when a parameter or a column needs processing on this dialect (a ``TypeDecorator``, a
   UUID where the driver has none, an ``IN`` list to expand);
 - when the connection has execution options (a ``schema_translate_map`` changes the SQL).
 
 A driver error is raised as SQLAlchemy raises it (``sqlalchemy.exc.DBAPIError``'s
-subclasses, the statement attached), and a lost connection is invalidated, as
-``Connection.execute`` does.
+subclasses, the statement attached), and a lost connection, or one whose statement was
+cancelled midway, is invalidated, as ``Connection.execute`` does.
 """
 
 from __future__ import annotations
@@ -54,8 +54,7 @@ class Direct:
             plan = self._plans[dialect]
         except KeyError:
             plan = self._plans[dialect] = self._plan(dialect)
-        dispatch = conn.dispatch
-        if plan is None or conn.engine.echo or conn.get_execution_options() or dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+        if plan is None or _watched(conn):
             return conn.execute(self.statement, params).all()
         compiled, order = plan
         values = compiled.construct_params(params)
@@ -68,8 +67,12 @@ class Direct:
             lost = dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
             if lost:
                 conn.invalidate(exc)
-            raise DBAPIError.instance(compiled.string, args, exc, dialect.loaded_dbapi.Error,
+            raise DBAPIError.instance(compiled.string, args, exc, dialect.loaded_dbapi.Error, hide_parameters=conn.engine.hide_parameters,
                                       connection_invalidated=lost, dialect=dialect) from exc
+        except BaseException as exc:
+            if not isinstance(exc, Exception) or isinstance(exc, TimeoutError):  # cancelled midway: the driver's state is unknown
+                conn.invalidate(exc)
+            raise
         finally:
             cursor.close()
 
@@ -84,6 +87,15 @@ class Direct:
             if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
                 return None
         return compiled, (tuple(compiled.positiontup or ()) if compiled.positional else None)
+
+
+def _watched(conn: Connection) -> bool:
+    """Whether anything would see or change a statement on its way through
+    ``Connection.execute`` on ``conn``: ``echo``, execution options (a
+    ``schema_translate_map`` changes the SQL), listeners of cursor executes or of errors."""
+    dispatch = conn.dispatch
+    return bool(conn.engine.echo or conn.get_execution_options() or dispatch.before_cursor_execute
+                or dispatch.after_cursor_execute or conn.dialect.dispatch.handle_error)
 
 
 def keys_and_rows(conn: Connection, statement: Any, params: Any) -> tuple[list[str], Sequence[Any]]:
